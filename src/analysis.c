@@ -1,0 +1,135 @@
+/*
+ * analysis.c - findings from a snapshot: leaked and unjoined threads.
+ *
+ * Identical findings are folded into one with a count: same kind, same state,
+ * same creation stack and, for blocked threads, the same call and blocking
+ * stack. A leaked pool of 64 workers is one finding that says 64.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+#include "reporting.h"
+
+lw_report_thread *lw_report_thread_by_id(lw_report *r, uint32_t id) {
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    if (r->threads[i].id == id)
+      return &r->threads[i];
+  return NULL;
+}
+
+lw_finding *lw_report_add_finding(lw_report *r, const char *kind, const char *message,
+                                  const uint32_t *thread_ids, uint32_t nthreads) {
+  if (r->nfindings == r->findings_capacity) {
+    uint32_t capacity = r->findings_capacity ? r->findings_capacity * 2 : 16;
+    lw_finding *grown = lw_arena_alloc(&r->arena, capacity * sizeof *grown);
+    if (!grown)
+      return NULL;
+    if (r->findings)
+      memcpy(grown, r->findings, r->nfindings * sizeof *grown);
+    r->findings = grown;
+    r->findings_capacity = capacity;
+  }
+  lw_finding *f = &r->findings[r->nfindings++];
+  memset(f, 0, sizeof *f);
+  f->kind = kind;
+  f->message = lw_arena_strdup(&r->arena, message);
+  f->count = 1;
+  f->nthreads = nthreads;
+  f->threads = lw_arena_alloc(&r->arena, (nthreads ? nthreads : 1) * sizeof *f->threads);
+  if (f->threads)
+    memcpy(f->threads, thread_ids, nthreads * sizeof *thread_ids);
+  else
+    f->nthreads = 0;
+  return f;
+}
+
+static bool same_frames(const lw_frames *a, const lw_frames *b) {
+  if (a->count != b->count)
+    return false;
+  for (uint32_t i = 0; i < a->count; i++)
+    if (a->frames[i].pc != b->frames[i].pc)
+      return false;
+  return true;
+}
+
+static bool alike(const lw_report_thread *a, const lw_report_thread *b) {
+  if (a->state != b->state || a->has_wait != b->has_wait || a->adopted != b->adopted)
+    return false;
+  if (!same_frames(&a->create_stack, &b->create_stack))
+    return false;
+  if (a->has_wait && (strcmp(a->wait.call, b->wait.call) != 0 || !same_frames(&a->wait.stack, &b->wait.stack)))
+    return false;
+  return true;
+}
+
+/* Add `t` to an existing identical finding of `kind`; false if none. */
+static bool fold_into_existing(lw_report *r, const char *kind, lw_report_thread *t) {
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    lw_finding *f = &r->findings[i];
+    if (strcmp(f->kind, kind) != 0 || !f->subject || !alike(f->subject, t))
+      continue;
+    uint32_t *grown = lw_arena_alloc(&r->arena, (f->nthreads + 1) * sizeof *grown);
+    if (!grown)
+      return true;
+    memcpy(grown, f->threads, f->nthreads * sizeof *grown);
+    grown[f->nthreads++] = t->id;
+    f->threads = grown;
+    f->count++;
+    return true;
+  }
+  return false;
+}
+
+static void describe(char *out, size_t size, const lw_report_thread *t) {
+  lw_buf text = {0};
+  lw_report_describe_thread(&text, t);
+  snprintf(out, size, "%s", text.data ? text.data : "?");
+  lw_buf_free(&text);
+}
+
+void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, void *), void *context,
+                       const char *when) {
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    lw_report_thread *t = &r->threads[i];
+    if (t->is_main || t->is_reporter || !counts(t, context))
+      continue;
+    bool exited = t->state == LW_STATE_EXITED;
+    if (exited && (t->detached || t->adopted))
+      continue; /* finished and nobody needs to join it */
+    const char *kind = exited ? "unjoined_thread" : "thread_leak";
+    if (fold_into_existing(r, kind, t))
+      continue;
+    char who[128], message[512];
+    describe(who, sizeof who, t);
+    if (exited)
+      snprintf(message, sizeof message, "%s finished but was never joined or detached", who);
+    else if (t->has_wait)
+      snprintf(message, sizeof message, "%s still %s in %s %s", who,
+               t->wait.timed ? "waiting (timed)" : "blocked", t->wait.call, when);
+    else
+      snprintf(message, sizeof message, "%s still running %s", who, when);
+    lw_finding *f = lw_report_add_finding(r, kind, message, &t->id, 1);
+    if (f)
+      f->subject = t;
+  }
+  /* Say how many a folded finding stands for. */
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    lw_finding *f = &r->findings[i];
+    if (f->count < 2 || !f->subject)
+      continue;
+    char message[640];
+    snprintf(message, sizeof message, "%u threads like this: %s", f->count, f->message);
+    f->message = lw_arena_strdup(&r->arena, message);
+  }
+}
+
+/* At exit every thread counts except those declared expected with
+ * leakwatch_ignore_current(). */
+static bool counts_at_exit(const lw_report_thread *t, void *context) {
+  (void)context;
+  return !t->ignored;
+}
+
+void lw_analysis_exit(lw_report *r) { lw_analysis_leaks(r, counts_at_exit, NULL, "at exit"); }

@@ -1,0 +1,63 @@
+/*
+ * common.h - what every file of the shim shares: attributes, atomics, the
+ * clock, the internal lock and diagnostics.
+ *
+ * The shim lives inside someone else's process. Nothing here allocates or
+ * takes a lock that the program could also take: the internal lock is a bare
+ * futex word, the clock is the vDSO, diagnostics go straight to write(2).
+ */
+#ifndef LW_COMMON_H
+#define LW_COMMON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define LW_EXPORT __attribute__((visibility("default")))
+#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LW_NOINLINE __attribute__((noinline))
+#define LW_ALWAYS_INLINE inline __attribute__((always_inline))
+#define LW_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LW_CACHELINE 64
+#define LW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Monotonic nanoseconds; the vDSO makes this a few loads, no syscall. */
+static inline uint64_t lw_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * lw_lock: the shim's private lock. A three-state futex mutex (0 free,
+ * 1 locked, 2 locked with waiters) so it never goes through the program's
+ * pthread_mutex_lock (which is our own wrapper) and can be reset in a forked
+ * child by storing 0.
+ */
+typedef struct {
+  _Atomic uint32_t word;
+} lw_lock;
+#define LW_LOCK_INIT {0}
+void lw_lock_acquire(lw_lock *lock);
+void lw_lock_release(lw_lock *lock);
+
+/* Futex helpers for the shim's own sleeps and wake-ups. */
+int lw_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel_timeout);
+void lw_futex_wake(_Atomic uint32_t *word, int count);
+
+/* Our own kernel thread id, without glibc's caching games. */
+int lw_gettid(void);
+
+/* Diagnostics: one line to stderr prefixed "leakwatch: ". Async-signal-safe
+ * except for the formatting (vsnprintf into a stack buffer). */
+void lw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like lw_warn, printed only when verbosity >= level. */
+void lw_verbose(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Write all of buf to fd, retrying on EINTR and short writes. */
+bool lw_write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * intercept_rwlock.c - pthread read-write locks (and C++ std::shared_mutex,
+ * which is built on them). Same shape as the mutex wrappers: try, and only
+ * publish a wait when the lock is busy.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "wait.h"
+
+#define LW_FORWARD(real_call) (lw_real.pthread_rwlock_unlock ? (real_call) : 0)
+
+/* The blocking call for each rwlock wait kind. */
+static int rwlock_block(pthread_rwlock_t *lock, enum lw_call call, clockid_t clock,
+                        const struct timespec *abstime) {
+  switch (call) {
+  case LW_CALL_pthread_rwlock_rdlock:
+    return lw_real.pthread_rwlock_rdlock(lock);
+  case LW_CALL_pthread_rwlock_wrlock:
+    return lw_real.pthread_rwlock_wrlock(lock);
+  case LW_CALL_pthread_rwlock_timedrdlock:
+    return lw_real.pthread_rwlock_timedrdlock(lock, abstime);
+  case LW_CALL_pthread_rwlock_timedwrlock:
+    return lw_real.pthread_rwlock_timedwrlock(lock, abstime);
+  case LW_CALL_pthread_rwlock_clockrdlock:
+    return lw_real.pthread_rwlock_clockrdlock(lock, clock, abstime);
+  default:
+    return lw_real.pthread_rwlock_clockwrlock(lock, clock, abstime);
+  }
+}
+
+static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *lock, enum lw_call call,
+                                            enum lw_lock_kind kind, clockid_t clock,
+                                            const struct timespec *abstime, uintptr_t call_pc,
+                                            uintptr_t cfa) {
+  bool began = lw_wait_begin(self, call, lock, NULL, abstime != NULL, UINT32_MAX);
+  int rc = rwlock_block(lock, call, clock, abstime);
+  lw_wait_end(self, began);
+  if (rc == 0)
+    lw_held_push(self, lock, call, kind, call_pc, cfa);
+  return rc;
+}
+
+static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_t *lock,
+                                                enum lw_call call, enum lw_lock_kind kind,
+                                                clockid_t clock, const struct timespec *abstime,
+                                                uintptr_t call_pc, uintptr_t cfa) {
+  int rc = kind == LW_LOCK_READ ? lw_real.pthread_rwlock_tryrdlock(lock)
+                                : lw_real.pthread_rwlock_trywrlock(lock);
+  if (LW_LIKELY(rc == 0)) {
+    lw_held_push(self, lock, call, kind, call_pc, cfa);
+    return 0;
+  }
+  if (rc == EBUSY)
+    return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc, cfa);
+  return rc; /* EAGAIN (too many readers), EDEADLK... */
+}
+
+#define LW_RWLOCK_WRAPPER(name, call, kind, clock, abstime, real_call, ...)                        \
+  LW_EXPORT int name(__VA_ARGS__) {                                                                \
+    lw_thread *self = lw_thread_enter();                                                           \
+    if (!self)                                                                                     \
+      return LW_FORWARD(real_call);                                                                \
+    return rwlock_lock_tracked(self, lock, call, kind, clock, abstime, LW_CALLER_PC(),             \
+                               LW_CALLER_CFA());                                                   \
+  }
+
+LW_RWLOCK_WRAPPER(pthread_rwlock_rdlock, LW_CALL_pthread_rwlock_rdlock, LW_LOCK_READ, 0, NULL,
+                  lw_real.pthread_rwlock_rdlock(lock), pthread_rwlock_t *lock)
+LW_RWLOCK_WRAPPER(pthread_rwlock_wrlock, LW_CALL_pthread_rwlock_wrlock, LW_LOCK_WRITE, 0, NULL,
+                  lw_real.pthread_rwlock_wrlock(lock), pthread_rwlock_t *lock)
+LW_RWLOCK_WRAPPER(pthread_rwlock_timedrdlock, LW_CALL_pthread_rwlock_timedrdlock, LW_LOCK_READ,
+                  CLOCK_REALTIME, abstime, lw_real.pthread_rwlock_timedrdlock(lock, abstime),
+                  pthread_rwlock_t *lock, const struct timespec *abstime)
+LW_RWLOCK_WRAPPER(pthread_rwlock_timedwrlock, LW_CALL_pthread_rwlock_timedwrlock, LW_LOCK_WRITE,
+                  CLOCK_REALTIME, abstime, lw_real.pthread_rwlock_timedwrlock(lock, abstime),
+                  pthread_rwlock_t *lock, const struct timespec *abstime)
+LW_RWLOCK_WRAPPER(pthread_rwlock_clockrdlock, LW_CALL_pthread_rwlock_clockrdlock, LW_LOCK_READ,
+                  clock, abstime, lw_real.pthread_rwlock_clockrdlock(lock, clock, abstime),
+                  pthread_rwlock_t *lock, clockid_t clock, const struct timespec *abstime)
+LW_RWLOCK_WRAPPER(pthread_rwlock_clockwrlock, LW_CALL_pthread_rwlock_clockwrlock, LW_LOCK_WRITE,
+                  clock, abstime, lw_real.pthread_rwlock_clockwrlock(lock, clock, abstime),
+                  pthread_rwlock_t *lock, clockid_t clock, const struct timespec *abstime)
+
+static LW_ALWAYS_INLINE int rwlock_try(pthread_rwlock_t *lock, enum lw_call call,
+                                       enum lw_lock_kind kind, uintptr_t call_pc, uintptr_t cfa) {
+  lw_thread *self = lw_thread_enter();
+  int rc;
+  if (kind == LW_LOCK_READ)
+    rc = LW_FORWARD(lw_real.pthread_rwlock_tryrdlock(lock));
+  else
+    rc = LW_FORWARD(lw_real.pthread_rwlock_trywrlock(lock));
+  if (rc == 0 && self)
+    lw_held_push(self, lock, call, kind, call_pc, cfa);
+  return rc;
+}
+
+LW_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *lock) {
+  return rwlock_try(lock, LW_CALL_pthread_rwlock_tryrdlock, LW_LOCK_READ, LW_CALLER_PC(),
+                    LW_CALLER_CFA());
+}
+
+LW_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *lock) {
+  return rwlock_try(lock, LW_CALL_pthread_rwlock_trywrlock, LW_LOCK_WRITE, LW_CALLER_PC(),
+                    LW_CALLER_CFA());
+}
+
+LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
+  lw_thread *self = lw_self;
+  if (LW_LIKELY(self != NULL))
+    lw_held_pop(self, lock);
+  return LW_FORWARD(lw_real.pthread_rwlock_unlock(lock));
+}

@@ -1,0 +1,221 @@
+/*
+ * intercept_thread.c - thread creation, end, join and detach: pthreads and
+ * C11 threads (C++ std::thread goes through pthread_create).
+ *
+ * Every created thread starts in lw_thread_trampoline, which publishes its
+ * record in TLS, runs the program's start routine, and marks the record
+ * ended on return, pthread_exit, thrd_exit or cancellation (a cleanup
+ * handler: the forced unwind runs it). glibc's thrd_* call the pthread
+ * implementation directly, not through the PLT, so they are wrapped too.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "options.h"
+#include "stack.h"
+#include "wait.h"
+
+static void mark_ended(void *record) {
+  lw_thread *t = record;
+  lw_lifecycle_thread_ending(t);
+  lw_registry_thread_ended(t);
+}
+
+static void enter_new_thread(lw_thread *t) {
+  atomic_store(&t->tid, lw_gettid());
+  lw_self = t;
+  lw_registry_lock();
+  t->handle = pthread_self();
+  lw_registry_index(t);
+  atomic_fetch_or(&t->flags, LW_THREAD_STARTED);
+  lw_registry_unlock();
+}
+
+static void *lw_thread_trampoline(void *record) {
+  lw_thread *t = record;
+  enter_new_thread(t);
+  void *result;
+  pthread_cleanup_push(mark_ended, t);
+  result = t->start_routine(t->start_arg);
+  pthread_cleanup_pop(1);
+  return result;
+}
+
+static int lw_c11_trampoline(void *record) {
+  lw_thread *t = record;
+  enter_new_thread(t);
+  int result;
+  pthread_cleanup_push(mark_ended, t);
+  result = t->c11_start(t->start_arg);
+  pthread_cleanup_pop(1);
+  return result;
+}
+
+/* A record for a thread `parent` is about to create, with its creation
+ * stack. NULL: create it untracked. */
+static lw_thread *prepare_record(lw_thread *parent, bool detached) {
+  lw_thread *inside = lw_shim_enter();
+  lw_thread *t = lw_registry_new_thread(parent);
+  if (t) {
+    t->create_stack.depth = lw_stack_capture_here(t->create_stack.pc, (uint32_t)lw_opt.stack_depth);
+    if (detached)
+      atomic_fetch_or(&t->flags, LW_THREAD_DETACHED);
+  }
+  lw_shim_leave(inside);
+  return t;
+}
+
+static void created(lw_thread *t, pthread_t handle) {
+  lw_registry_lock();
+  t->handle = handle;
+  lw_registry_index(t);
+  atomic_fetch_or(&t->flags, LW_THREAD_CREATED);
+  lw_registry_unlock();
+}
+
+LW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                             void *arg) {
+  lw_thread *self = lw_thread_enter();
+  if (!self)
+    return lw_real.pthread_create ? lw_real.pthread_create(thread, attr, start, arg) : EAGAIN;
+  int detach_state = PTHREAD_CREATE_JOINABLE;
+  if (attr)
+    pthread_attr_getdetachstate(attr, &detach_state);
+  lw_thread *t = prepare_record(self, detach_state == PTHREAD_CREATE_DETACHED);
+  if (!t)
+    return lw_real.pthread_create(thread, attr, start, arg);
+  t->start_routine = start;
+  t->start_arg = arg;
+  int rc = lw_real.pthread_create(thread, attr, lw_thread_trampoline, t);
+  if (rc != 0) {
+    lw_registry_discard(t);
+    return rc;
+  }
+  created(t, *thread);
+  return rc;
+}
+
+LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
+  lw_thread *self = lw_thread_enter();
+  if (!self)
+    return lw_real.thrd_create ? lw_real.thrd_create(thread, start, arg) : thrd_error;
+  lw_thread *t = prepare_record(self, false);
+  if (!t)
+    return lw_real.thrd_create(thread, start, arg);
+  t->c11_start = start;
+  t->start_arg = arg;
+  atomic_fetch_or(&t->flags, LW_THREAD_C11);
+  int rc = lw_real.thrd_create(thread, lw_c11_trampoline, t);
+  if (rc != thrd_success) {
+    lw_registry_discard(t);
+    return rc;
+  }
+  created(t, (pthread_t)*thread);
+  return rc;
+}
+
+/* The awaited thread's id for a join wait (registry lock taken). */
+static uint32_t join_target_id(pthread_t thread) {
+  lw_registry_lock();
+  lw_thread *target = lw_registry_find(thread);
+  uint32_t id = target ? target->id : UINT32_MAX;
+  lw_registry_unlock();
+  return id;
+}
+
+/* The join family shares one shape: publish the wait, call, record the
+ * join if it succeeded. `timed` waits are never "forever". */
+#define LW_JOIN_BODY(call_id, timed, real_call, success)                                           \
+  lw_thread *self = lw_thread_enter();                                                             \
+  if (!self)                                                                                       \
+    return real_call;                                                                              \
+  bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed,                     \
+                             join_target_id((pthread_t)thread));                                  \
+  int rc;                                                                                          \
+  pthread_cleanup_push(lw_wait_end_cleanup, self);                                                 \
+  rc = real_call;                                                                                  \
+  pthread_cleanup_pop(0);                                                                          \
+  lw_wait_end(self, began);                                                                        \
+  if (rc == (success))                                                                             \
+    lw_registry_thread_joined((pthread_t)thread);                                                  \
+  return rc;
+
+LW_EXPORT int pthread_join(pthread_t thread, void **result) {
+  LW_JOIN_BODY(LW_CALL_pthread_join, false, lw_real.pthread_join(thread, result), 0)
+}
+
+LW_EXPORT int pthread_timedjoin_np(pthread_t thread, void **result, const struct timespec *abstime) {
+  LW_JOIN_BODY(LW_CALL_pthread_timedjoin_np, abstime != NULL,
+               lw_real.pthread_timedjoin_np(thread, result, abstime), 0)
+}
+
+LW_EXPORT int pthread_clockjoin_np(pthread_t thread, void **result, clockid_t clock,
+                                   const struct timespec *abstime) {
+  LW_JOIN_BODY(LW_CALL_pthread_clockjoin_np, abstime != NULL,
+               lw_real.pthread_clockjoin_np(thread, result, clock, abstime), 0)
+}
+
+LW_EXPORT int thrd_join(thrd_t thread, int *result) {
+  LW_JOIN_BODY(LW_CALL_thrd_join, false, lw_real.thrd_join(thread, result), thrd_success)
+}
+
+LW_EXPORT int pthread_tryjoin_np(pthread_t thread, void **result) {
+  /* Never blocks: no wait to publish. */
+  lw_thread *self = lw_thread_enter();
+  int rc = lw_real.pthread_tryjoin_np(thread, result);
+  if (rc == 0 && self)
+    lw_registry_thread_joined(thread);
+  return rc;
+}
+
+LW_EXPORT int pthread_detach(pthread_t thread) {
+  lw_thread *self = lw_thread_enter();
+  int rc = lw_real.pthread_detach(thread);
+  if (rc == 0 && self)
+    lw_registry_thread_detached(thread);
+  return rc;
+}
+
+LW_EXPORT int thrd_detach(thrd_t thread) {
+  lw_thread *self = lw_thread_enter();
+  int rc = lw_real.thrd_detach(thread);
+  if (rc == thrd_success && self)
+    lw_registry_thread_detached((pthread_t)thread);
+  return rc;
+}
+
+/* A thread that did not start in a trampoline (the main thread, adopted
+ * ones) is marked ended here; the others by their trampoline's cleanup. */
+static void exiting_without_trampoline(void) {
+  lw_thread *self = lw_self;
+  if (self && (atomic_load(&self->flags) & (LW_THREAD_MAIN | LW_THREAD_ADOPTED)))
+    mark_ended(self);
+}
+
+LW_EXPORT void pthread_exit(void *result) {
+  exiting_without_trampoline();
+  lw_real.pthread_exit(result);
+  __builtin_unreachable();
+}
+
+LW_EXPORT void thrd_exit(int result) {
+  exiting_without_trampoline();
+  lw_real.thrd_exit(result);
+  __builtin_unreachable();
+}
+
+LW_EXPORT int pthread_setname_np(pthread_t thread, const char *name) {
+  lw_thread *self = lw_thread_enter();
+  int rc = lw_real.pthread_setname_np(thread, name);
+  if (rc == 0 && self) {
+    lw_registry_lock();
+    lw_thread *t = lw_registry_find(thread);
+    if (t)
+      snprintf(t->name, sizeof t->name, "%s", name);
+    lw_registry_unlock();
+  }
+  return rc;
+}

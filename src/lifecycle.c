@@ -1,0 +1,89 @@
+/*
+ * lifecycle.c - start-up, fork, and when the exit report is made.
+ *
+ * The exit report must come after everything the program does on its way
+ * out: atexit handlers, C++ static destructors, and the destructors of every
+ * library (libuv joins its pool in one). ld.so runs library destructors from
+ * one atexit entry (_dl_fini), registered before all others, so it runs
+ * last. Our own ELF destructor runs inside it and registers one more exit
+ * handler (with no DSO handle, so our own __cxa_finalize does not run it);
+ * glibc's exit() sees the new handler after _dl_fini returns and runs it:
+ * that is the report, after every destructor, before stdio is flushed and
+ * the process ends. If findings change the exit status, the report flushes
+ * stdio itself and calls _exit.
+ */
+#define _GNU_SOURCE
+#include "lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "interpose.h"
+#include "mem.h"
+#include "options.h"
+#include "reporting.h"
+#include "stack.h"
+
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+
+uint64_t lw_start_ns;
+static _Atomic int exit_report_done;
+
+static void fork_prepare(void) {
+  lw_thread *inside = lw_shim_enter();
+  lw_report_fork_prepare();
+  lw_registry_fork_prepare();
+  lw_mem_fork_prepare();
+  lw_shim_leave(inside);
+}
+
+static void fork_parent(void) {
+  lw_mem_fork_parent();
+  lw_registry_fork_parent();
+  lw_report_fork_parent();
+}
+
+static void fork_child(void) {
+  lw_mem_fork_child();
+  lw_thread *self = lw_self ? lw_self : lw_self_inside;
+  lw_registry_fork_child(self);
+  lw_report_fork_child();
+  lw_start_ns = lw_now_ns();
+  atomic_store(&exit_report_done, 0);
+}
+
+bool lw_lifecycle_start(void) {
+  lw_start_ns = lw_now_ns();
+  lw_options_init();
+  lw_stack_init();
+  lw_registry_init();
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  lw_verbose(1, "started in pid %d", getpid());
+  return true;
+}
+
+void lw_lifecycle_thread_ending(lw_thread *t) { (void)t; }
+
+/* The report at exit: after every destructor (see the file comment). */
+static void exit_report(void *unused) {
+  (void)unused;
+  if (atomic_exchange(&exit_report_done, 1))
+    return;
+  if (lw_init_state != LW_INIT_READY)
+    return;
+  lw_thread *inside = lw_shim_enter();
+  int findings = lw_report_at_exit(inside ? inside : lw_self_inside);
+  lw_shim_leave(inside);
+  if (findings > 0 && lw_opt.exitcode != 0) {
+    fflush(NULL); /* what exit() would have done after us */
+    _exit(lw_opt.exitcode);
+  }
+}
+
+__attribute__((constructor(101))) static void lw_constructor(void) { lw_init_ensure(); }
+
+__attribute__((destructor(101))) static void lw_destructor(void) {
+  if (__cxa_atexit(exit_report, NULL, NULL) != 0)
+    exit_report(NULL); /* exit handlers already done: report now */
+}

@@ -1,0 +1,204 @@
+/*
+ * options.c - parse LEAKWATCH_OPTIONS.
+ *
+ * Strict, like mutrace and the sanitizers: a number must be all digits and in
+ * range, a choice one of its words; anything else is named in one message and
+ * the key keeps its default. The parser never allocates and never fails the
+ * program: it runs in the constructor of someone else's process.
+ */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+lw_options lw_opt;
+
+#define LW_DEFAULT_INT(name, def) opts->name = (def);
+#define LW_DEFAULT_PATH(name, def) snprintf(opts->name, sizeof opts->name, "%s", (const char *)(def));
+#define LW_DEFAULT_CHOICE(name, def) opts->name = (def);
+#define LW_DEFAULT_SIGNAL(name, def) opts->name = (def);
+#define LW_OPTION_DEFAULT(type, name, def, lo, hi, help) LW_DEFAULT_##type(name, def)
+
+static void lw_options_defaults(lw_options *opts) { LW_OPTIONS(LW_OPTION_DEFAULT) }
+
+/* Parse a decimal integer in [lo, hi]; the whole string must be the number. */
+static bool parse_int(const char *value, long lo, long hi, int *out) {
+  if (!*value)
+    return false;
+  long result = 0;
+  for (const char *p = value; *p; p++) {
+    if (*p < '0' || *p > '9')
+      return false;
+    result = result * 10 + (*p - '0');
+    if (result > hi)
+      return false;
+  }
+  if (result < lo)
+    return false;
+  *out = (int)result;
+  return true;
+}
+
+/* Index of `value` among the '|'-separated words of `choices`, or -1. */
+static int parse_choice(const char *value, const char *choices) {
+  size_t len = strlen(value);
+  int index = 0;
+  for (const char *word = choices;; index++) {
+    const char *end = strchr(word, '|');
+    size_t word_len = end ? (size_t)(end - word) : strlen(word);
+    if (word_len == len && strncmp(word, value, len) == 0)
+      return index;
+    if (!end)
+      return -1;
+    word = end + 1;
+  }
+}
+
+static bool parse_signal(const char *value, int *out) {
+  static const struct {
+    const char *name;
+    int number;
+  } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
+               {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"URG", SIGURG}};
+  if (parse_int(value, 0, 64, out))
+    return *out == 0 || (*out != SIGKILL && *out != SIGSTOP && *out < SIGRTMIN) ||
+           (*out >= SIGRTMIN && *out <= SIGRTMAX);
+  const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
+  for (size_t i = 0; i < LW_ARRAY_SIZE(names); i++)
+    if (strcmp(name, names[i].name) == 0) {
+      *out = names[i].number;
+      return true;
+    }
+  return false;
+}
+
+static void complainf(void (*complain)(const char *), const char *fmt, const char *a, const char *b) {
+  char message[LW_PATH_MAX + 200];
+  snprintf(message, sizeof message, fmt, a, b);
+  complain(message);
+}
+
+#define LW_APPLY_INT(name, lo, hi)                                                                 \
+  if (!parse_int(value, (lo), (hi), &opts->name)) {                                                 \
+    complainf(complain, "LEAKWATCH_OPTIONS: bad value '%s' for %s (a whole number from " #lo " to " #hi "); using the default", value, key); \
+    problems++;                                                                                     \
+  }
+#define LW_APPLY_PATH(name, lo, hi)                                                                \
+  if (strlen(value) >= sizeof opts->name) {                                                         \
+    complainf(complain, "LEAKWATCH_OPTIONS: value '%.60s...' for %s is too long; using the default", value, key); \
+    problems++;                                                                                     \
+  } else                                                                                            \
+    memcpy(opts->name, value, strlen(value) + 1);
+#define LW_APPLY_CHOICE(name, lo, hi)                                                              \
+  {                                                                                                 \
+    int choice = parse_choice(value, (const char *)(lo));                                          \
+    if (choice < 0) {                                                                               \
+      complainf(complain, "LEAKWATCH_OPTIONS: bad value '%s' for %s (one of " lo "); using the default", value, key); \
+      problems++;                                                                                   \
+    } else                                                                                          \
+      opts->name = choice;                                                                          \
+  }
+#define LW_APPLY_SIGNAL(name, lo, hi)                                                              \
+  if (!parse_signal(value, &opts->name)) {                                                          \
+    complainf(complain, "LEAKWATCH_OPTIONS: bad value '%s' for %s (a signal such as SIGUSR2, or 0); using the default", value, key); \
+    problems++;                                                                                     \
+  }
+#define LW_OPTION_APPLY(type, name, def, lo, hi, help)                                             \
+  else if (strcmp(key, #name) == 0) {                                                              \
+    LW_APPLY_##type(name, lo, hi)                                                                  \
+  }
+
+/* Apply one "key=value" item (NUL-terminated, may be modified). */
+static int apply_item(char *item, lw_options *opts, void (*complain)(const char *)) {
+  int problems = 0;
+  char *eq = strchr(item, '=');
+  if (!eq) {
+    complainf(complain, "LEAKWATCH_OPTIONS: '%s' is not key=value%s; ignored", item, "");
+    return 1;
+  }
+  *eq = '\0';
+  const char *key = item, *value = eq + 1;
+  if (0) {
+  }
+  LW_OPTIONS(LW_OPTION_APPLY)
+  else {
+    complainf(complain, "LEAKWATCH_OPTIONS: unknown option '%s'%s; ignored", key, "");
+    problems++;
+  }
+  return problems;
+}
+
+int lw_options_parse(const char *text, lw_options *opts, void (*complain)(const char *)) {
+  lw_options_defaults(opts);
+  if (!text)
+    return 0;
+  int problems = 0;
+  char item[LW_PATH_MAX + 64];
+  const char *p = text;
+  while (*p) {
+    const char *end = p;
+    while (*end && *end != ':')
+      end++;
+    size_t len = (size_t)(end - p);
+    if (len >= sizeof item) {
+      complainf(complain, "LEAKWATCH_OPTIONS: an item starting '%.40s' is too long%s; ignored", p, "");
+      problems++;
+    } else if (len > 0) {
+      memcpy(item, p, len);
+      item[len] = '\0';
+      /* Surrounding blanks are a typing accident, not part of the value. */
+      char *start = item;
+      while (*start == ' ' || *start == '\t' || *start == '\n')
+        start++;
+      for (char *tail = start + strlen(start); tail > start && (tail[-1] == ' ' || tail[-1] == '\t' || tail[-1] == '\n');)
+        *--tail = '\0';
+      if (*start)
+        problems += apply_item(start, opts, complain);
+    }
+    p = *end ? end + 1 : end;
+  }
+  return problems;
+}
+
+static void complain_to_stderr(const char *message) { lw_warn("%s", message); }
+
+void lw_options_init(void) {
+  /* A setuid program must not take orders from its caller's environment. */
+  const char *text = secure_getenv("LEAKWATCH_OPTIONS");
+  lw_options_parse(text, &lw_opt, complain_to_stderr);
+}
+
+#define LW_HELP_LINE(type, name, def, lo, hi, help)                                                \
+  used += (size_t)snprintf(buf + (used < size ? used : size), used < size ? size - used : 0,       \
+                           "  %-16s %s\n", #name, help);
+
+size_t lw_options_help(char *buf, size_t size) {
+  size_t used = 0;
+  LW_OPTIONS(LW_HELP_LINE)
+  return used;
+}
+
+bool lw_options_expand_path(const char *pattern, int pid, char *out, size_t size) {
+  size_t used = 0;
+  for (const char *p = pattern; *p; p++) {
+    int wrote;
+    if (p[0] == '%' && p[1] == 'p') {
+      wrote = snprintf(out + used, size - used, "%d", pid);
+      p++;
+    } else {
+      wrote = snprintf(out + used, size - used, "%c", *p);
+    }
+    if (wrote < 0 || (size_t)wrote >= size - used)
+      return false;
+    used += (size_t)wrote;
+  }
+  if (used >= size)
+    return false;
+  out[used] = '\0';
+  return true;
+}

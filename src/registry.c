@@ -1,0 +1,257 @@
+/*
+ * registry.c - thread records: creation, lookup by pthread_t, end, reaping.
+ *
+ * Records come from mem.c and are linked in creation order. A record leaves
+ * the registry when nobody can ask about it any more: its thread ended and
+ * was joined (then it is certainly gone), or it ended detached and the kernel
+ * no longer knows its tid (the thread may still be running its TLS
+ * destructors through our wrappers right after its start routine returns, so
+ * its record must outlive that). A report in progress holds records in
+ * place (lw_registry_pin).
+ */
+#define _GNU_SOURCE
+#include "registry.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+LW_TLS lw_thread *lw_self;
+LW_TLS lw_thread *lw_self_inside;
+
+#define LW_CALL_NAME(name) #name,
+const char *const lw_call_names[LW_CALL_COUNT] = {LW_CALLS(LW_CALL_NAME)};
+
+static lw_lock registry_lock = LW_LOCK_INIT;
+static lw_thread *all_head, *all_tail;
+static lw_thread *by_handle;      /* uthash on handle */
+static uint32_t next_id = 1;      /* T0 is the main thread */
+static uint32_t record_count;
+static uint32_t pin_count;        /* reports reading records: no reaping */
+
+void lw_registry_lock(void) { lw_lock_acquire(&registry_lock); }
+void lw_registry_unlock(void) { lw_lock_release(&registry_lock); }
+
+static void link_record(lw_thread *t) {
+  t->prev = all_tail;
+  t->next = NULL;
+  if (all_tail)
+    all_tail->next = t;
+  else
+    all_head = t;
+  all_tail = t;
+  record_count++;
+}
+
+static void unlink_record(lw_thread *t) {
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    all_head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    all_tail = t->prev;
+  record_count--;
+}
+
+static bool is_indexed(lw_thread *t) { return t->by_handle.tbl != NULL || by_handle == t; }
+
+static void free_record(lw_thread *t) {
+  if (is_indexed(t))
+    HASH_DELETE(by_handle, by_handle, t);
+  unlink_record(t);
+  lw_mem_free(t, sizeof *t);
+}
+
+/* True when the kernel has let go of the thread: nothing of it runs. */
+static bool thread_is_gone(lw_thread *t) {
+  int tid = atomic_load(&t->tid);
+  if (tid == 0)
+    return false; /* not started yet */
+  return syscall(SYS_tgkill, getpid(), tid, 0) == -1 && errno == ESRCH;
+}
+
+/* Drop records nobody can ask about any more. Registry lock held. */
+static void reap(void) {
+  if (pin_count)
+    return;
+  for (lw_thread *t = all_head, *next; t; t = next) {
+    next = t->next;
+    uint32_t flags = atomic_load(&t->flags);
+    if (!(flags & LW_THREAD_ENDED) || !(flags & LW_THREAD_CREATED))
+      continue;
+    if ((flags & LW_THREAD_JOINED) || ((flags & LW_THREAD_DETACHED) && thread_is_gone(t)))
+      free_record(t);
+  }
+}
+
+lw_thread *lw_registry_first(void) { return all_head; }
+
+uint32_t lw_registry_next_id(void) {
+  lw_registry_lock();
+  uint32_t id = next_id;
+  lw_registry_unlock();
+  return id;
+}
+
+bool lw_registry_descends_from(const lw_thread *t, uint32_t ancestor_id) {
+  for (uint32_t i = 0; i < t->nancestors; i++)
+    if (t->ancestors[i] == ancestor_id)
+      return true;
+  return false;
+}
+uint32_t lw_registry_count(void) { return record_count; }
+
+void lw_registry_pin(void) {
+  lw_registry_lock();
+  pin_count++;
+  lw_registry_unlock();
+}
+
+void lw_registry_unpin(void) {
+  lw_registry_lock();
+  pin_count--;
+  reap();
+  lw_registry_unlock();
+}
+
+static lw_thread *new_record(uint32_t id, uint32_t parent_id) {
+  lw_thread *t = lw_mem_alloc(sizeof *t);
+  if (!t)
+    return NULL;
+  t->id = id;
+  t->parent_id = parent_id;
+  t->create_ns = lw_now_ns();
+  return t;
+}
+
+void lw_registry_init(void) {
+  /* The main thread is the one whose tid is the pid; if start-up runs on
+   * another thread, main is adopted when it first enters a wrapper. */
+  if (lw_gettid() != getpid())
+    return;
+  lw_thread *t = new_record(0, 0);
+  if (!t)
+    return;
+  atomic_store(&t->tid, lw_gettid());
+  t->handle = pthread_self();
+  atomic_store(&t->flags, LW_THREAD_MAIN | LW_THREAD_STARTED | LW_THREAD_CREATED);
+  lw_registry_lock();
+  link_record(t);
+  lw_registry_index(t);
+  lw_registry_unlock();
+  lw_self = t;
+}
+
+lw_thread *lw_registry_new_thread(lw_thread *parent) {
+  lw_registry_lock();
+  reap(); /* creation is where old records are recycled: bounded memory */
+  lw_thread *t = new_record(next_id, parent ? parent->id : 0);
+  if (t && parent) {
+    t->ancestors[0] = parent->id;
+    t->nancestors = 1;
+    for (uint32_t i = 0; i < parent->nancestors && t->nancestors < LW_ANCESTORS_MAX; i++)
+      t->ancestors[t->nancestors++] = parent->ancestors[i];
+  }
+  if (t) {
+    next_id++;
+    link_record(t);
+  }
+  lw_registry_unlock();
+  return t;
+}
+
+void lw_registry_discard(lw_thread *t) {
+  lw_registry_lock();
+  free_record(t);
+  lw_registry_unlock();
+}
+
+lw_thread *lw_registry_adopt_current(void) {
+  bool is_main = lw_gettid() == getpid();
+  lw_registry_lock();
+  uint32_t id = is_main ? 0 : next_id++;
+  lw_thread *t = new_record(id, 0);
+  if (t) {
+    atomic_store(&t->tid, lw_gettid());
+    t->handle = pthread_self();
+    atomic_store(&t->flags, LW_THREAD_STARTED | LW_THREAD_CREATED |
+                                (is_main ? LW_THREAD_MAIN : LW_THREAD_ADOPTED));
+    link_record(t);
+    lw_registry_index(t);
+  }
+  lw_registry_unlock();
+  lw_self = t;
+  return t;
+}
+
+void lw_registry_index(lw_thread *t) {
+  if (is_indexed(t))
+    return;
+  /* A pthread_t is reused once its thread is gone: an old record still
+   * indexed under it (ended, never joined) is unindexed, and stays listed. */
+  lw_thread *old = NULL;
+  HASH_FIND(by_handle, by_handle, &t->handle, sizeof t->handle, old);
+  if (old)
+    HASH_DELETE(by_handle, by_handle, old);
+  HASH_ADD(by_handle, by_handle, handle, sizeof t->handle, t);
+}
+
+lw_thread *lw_registry_find(pthread_t handle) {
+  lw_thread *t = NULL;
+  HASH_FIND(by_handle, by_handle, &handle, sizeof handle, t);
+  return t;
+}
+
+void lw_registry_thread_ended(lw_thread *t) {
+  lw_registry_lock();
+  t->end_ns = lw_now_ns();
+  atomic_fetch_or(&t->flags, LW_THREAD_ENDED);
+  lw_registry_unlock();
+}
+
+void lw_registry_thread_joined(pthread_t handle) {
+  lw_registry_lock();
+  lw_thread *t = lw_registry_find(handle);
+  if (t) {
+    atomic_fetch_or(&t->flags, LW_THREAD_JOINED | LW_THREAD_ENDED);
+    reap();
+  }
+  lw_registry_unlock();
+}
+
+void lw_registry_thread_detached(pthread_t handle) {
+  lw_registry_lock();
+  lw_thread *t = lw_registry_find(handle);
+  if (t)
+    atomic_fetch_or(&t->flags, LW_THREAD_DETACHED);
+  lw_registry_unlock();
+}
+
+void lw_registry_fork_prepare(void) { lw_registry_lock(); }
+void lw_registry_fork_parent(void) { lw_registry_unlock(); }
+
+void lw_registry_fork_child(lw_thread *self) {
+  /* Only the forking thread exists here; the lock is a copy of the parent's
+   * (held by us, through prepare), so start it afresh. */
+  registry_lock.word = 0;
+  pin_count = 0;
+  for (lw_thread *t = all_head, *next; t; t = next) {
+    next = t->next;
+    if (t != self)
+      free_record(t);
+  }
+  if (self) {
+    self->id = 0;
+    self->parent_id = 0;
+    atomic_store(&self->tid, lw_gettid());
+    atomic_store(&self->flags, LW_THREAD_MAIN | LW_THREAD_STARTED | LW_THREAD_CREATED);
+    self->wait.state = LW_WAIT_IDLE;
+  }
+  next_id = 1;
+}

@@ -1,0 +1,218 @@
+/*
+ * registry.h - one record per thread of the program: who created it, from
+ * where, what it is doing now, which locks it holds.
+ *
+ * The record is the thread's own: the lock fast path touches only its held
+ * list, through the initial-exec TLS pointer lw_self, with no shared state.
+ * Everything else (creation, join, detach, end, reports) takes the registry
+ * lock, which is the shim's private futex lock, never the program's.
+ */
+#ifndef LW_REGISTRY_H
+#define LW_REGISTRY_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "common.h"
+#include "uthash_config.h"
+
+#define LW_HELD_MAX 16  /* locks tracked per thread; deeper nesting is counted, not kept */
+#define LW_STACK_MAX 64 /* upper bound of stack_depth */
+#define LW_NAME_MAX 16  /* the kernel's comm length, NUL included */
+#define LW_ANCESTORS_MAX 8 /* creator, its creator, ...: for leakwatch_verify_since */
+
+/* The interposed calls, for reports. X(name) */
+#define LW_CALLS(X)                                                                                \
+  X(pthread_mutex_lock) X(pthread_mutex_timedlock) X(pthread_mutex_clocklock)                       \
+  X(pthread_mutex_trylock) X(pthread_rwlock_rdlock) X(pthread_rwlock_wrlock)                        \
+  X(pthread_rwlock_tryrdlock) X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock)             \
+  X(pthread_rwlock_timedwrlock) X(pthread_rwlock_clockrdlock) X(pthread_rwlock_clockwrlock)         \
+  X(pthread_cond_wait) X(pthread_cond_timedwait) X(pthread_cond_clockwait) X(sem_wait)              \
+  X(sem_timedwait) X(sem_clockwait) X(pthread_barrier_wait) X(pthread_join)                         \
+  X(pthread_timedjoin_np) X(pthread_clockjoin_np) X(mtx_lock) X(mtx_timedlock) X(mtx_trylock)       \
+  X(cnd_wait) X(cnd_timedwait) X(thrd_join)
+
+#define LW_CALL_ENUM(name) LW_CALL_##name,
+enum lw_call { LW_CALLS(LW_CALL_ENUM) LW_CALL_COUNT };
+extern const char *const lw_call_names[LW_CALL_COUNT];
+
+/* What kind of object a held entry is; decides which waits it can block. */
+enum lw_lock_kind { LW_LOCK_MUTEX, LW_LOCK_READ, LW_LOCK_WRITE };
+
+/* One lock the thread holds. call_pc is the return address into the program
+ * at the locking call; cfa is the caller's stack pointer there, which anchors
+ * the acquisition stack in any later unwind of the same thread (stack.c). */
+typedef struct lw_held {
+  const void *object;
+  uintptr_t call_pc;
+  uintptr_t cfa;
+  uint16_t call;
+  uint16_t kind;
+} lw_held;
+
+/* A captured stack. pc[0] is exact when first_exact, a return address
+ * otherwise; sp[] is filled by context unwinds (for acquisition anchors). */
+typedef struct lw_stack {
+  uint32_t depth;
+  uint32_t first_exact;
+  uintptr_t pc[LW_STACK_MAX];
+  uintptr_t sp[LW_STACK_MAX];
+} lw_stack;
+
+/* A thread's creation stack: return addresses only. */
+typedef struct lw_create_stack {
+  uint32_t depth;
+  uintptr_t pc[LW_STACK_MAX];
+} lw_create_stack;
+
+enum lw_wait_state { LW_WAIT_IDLE, LW_WAIT_ACTIVE, LW_WAIT_INSPECTING };
+
+/*
+ * The wait a thread is blocked in. The waiter writes the fields, then
+ * publishes state ACTIVE (release). A reader may only read the fields after
+ * moving ACTIVE -> INSPECTING itself (CAS), and gives it back with ACTIVE;
+ * the waiter leaves with a CAS ACTIVE -> IDLE, spinning while a reader holds
+ * it. So a reader always sees one whole wait, and the waiter's frames stay
+ * put while the reader unwinds them from `context`.
+ */
+typedef struct lw_wait {
+  _Atomic uint32_t state;
+  uint16_t call;
+  uint8_t timed;
+  const void *object;
+  const void *mutex;    /* the mutex of a condition variable wait */
+  uint32_t target_id;   /* for joins: the awaited thread */
+  uint64_t start_ns;
+  uint64_t seq;         /* per-thread count of waits: tells two waits apart */
+  unw_context_t context; /* registers inside the wrapper at the wait */
+} lw_wait;
+
+enum lw_thread_flag {
+  LW_THREAD_MAIN = 1u << 0,      /* the process's main thread (T0) */
+  LW_THREAD_STARTED = 1u << 1,   /* ran its start routine's first line */
+  LW_THREAD_ENDED = 1u << 2,     /* its start routine returned, or it exited */
+  LW_THREAD_DETACHED = 1u << 3,
+  LW_THREAD_JOINED = 1u << 4,
+  LW_THREAD_ADOPTED = 1u << 5,   /* created before or outside the shim's sight */
+  LW_THREAD_IGNORED = 1u << 6,   /* alive at leakwatch_ignore_current() */
+  LW_THREAD_CREATED = 1u << 7,   /* pthread_create returned to the creator */
+  LW_THREAD_C11 = 1u << 8,       /* created by thrd_create */
+};
+
+enum lw_capture_state { LW_CAPTURE_NONE, LW_CAPTURE_REQUESTED, LW_CAPTURE_RUNNING, LW_CAPTURE_DONE };
+
+typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
+  /* --- written on the lock fast path, by the owning thread only --- */
+  uint32_t nheld; /* may exceed LW_HELD_MAX; only the first LW_HELD_MAX are kept */
+  uint32_t pad0;
+  lw_held held[LW_HELD_MAX];
+
+  /* --- the current wait (slow path) --- */
+  lw_wait wait;
+
+  /* --- identity, fixed at creation (under the registry lock) --- */
+  uint32_t id;        /* T<id> */
+  uint32_t parent_id; /* creator's id; the main thread is its own parent */
+  uint32_t nancestors;
+  uint32_t ancestors[LW_ANCESTORS_MAX]; /* parent first */
+  _Atomic int tid;    /* kernel tid, 0 until the thread runs */
+  pthread_t handle;
+  void *(*start_routine)(void *);
+  void *start_arg;
+  int (*c11_start)(void *);
+  uint64_t create_ns;
+  uint64_t end_ns;
+  _Atomic uint32_t flags; /* enum lw_thread_flag */
+  char name[LW_NAME_MAX]; /* as set through pthread_setname_np; refreshed at report */
+  lw_create_stack create_stack;
+
+  /* --- on-demand stack of a running thread, written by its own signal
+   *     handler at report time, or the unwound wait stack --- */
+  _Atomic uint32_t capture_state;
+  lw_stack now_stack;
+
+  /* --- registry links (registry lock) --- */
+  struct lw_thread *next, *prev;
+  UT_hash_handle by_handle;
+} lw_thread;
+
+/* The calling thread's record. NULL for a thread the shim has not met yet,
+ * and while the thread runs inside the shim (then lw_self_inside is set, so
+ * wrappers called from libc, libunwind or libdw pass straight through). */
+extern LW_TLS lw_thread *lw_self;
+extern LW_TLS lw_thread *lw_self_inside;
+
+/* Enter/leave code that may call back into the wrappers (libunwind, libdw,
+ * libc). Nests: returns the record to give back to lw_shim_leave. */
+static LW_ALWAYS_INLINE lw_thread *lw_shim_enter(void) {
+  lw_thread *self = lw_self;
+  if (self) {
+    lw_self_inside = self;
+    lw_self = NULL;
+  }
+  return self;
+}
+static LW_ALWAYS_INLINE void lw_shim_leave(lw_thread *self) {
+  if (self) {
+    lw_self = self;
+    lw_self_inside = NULL;
+  }
+}
+
+/* The registry lock guards every list and flag change below. */
+void lw_registry_lock(void);
+void lw_registry_unlock(void);
+
+/* Create the main thread's record (the constructor, once). */
+void lw_registry_init(void);
+
+/* A zeroed record with the next T<id>, linked into the registry; the caller
+ * fills it. Returns NULL when out of memory (the thread goes untracked). */
+lw_thread *lw_registry_new_thread(lw_thread *parent);
+
+/* Give back a record that never became a thread (pthread_create failed). */
+void lw_registry_discard(lw_thread *t);
+
+/* Record for a thread the shim meets for the first time in a wrapper. */
+lw_thread *lw_registry_adopt_current(void);
+
+/* Index `t` by its pthread_t (idempotent). Registry lock held. */
+void lw_registry_index(lw_thread *t);
+
+/* Find by pthread_t; registry lock held. */
+lw_thread *lw_registry_find(pthread_t handle);
+
+/* Events; each takes the registry lock itself. */
+void lw_registry_thread_ended(lw_thread *t);
+void lw_registry_thread_joined(pthread_t handle);
+void lw_registry_thread_detached(pthread_t handle);
+
+/* Iteration, registry lock held. */
+lw_thread *lw_registry_first(void);
+static inline lw_thread *lw_registry_next(lw_thread *t) { return t->next; }
+
+/* A report reading records without the lock pins them: none is freed
+ * until the matching unpin. */
+void lw_registry_pin(void);
+void lw_registry_unpin(void);
+
+/* The id the next created thread will get. */
+uint32_t lw_registry_next_id(void);
+
+/* True if `t` was created by thread `ancestor_id` or one of its descendants
+ * (up to LW_ANCESTORS_MAX generations). */
+bool lw_registry_descends_from(const lw_thread *t, uint32_t ancestor_id);
+
+/* The number of records alive in the registry (lock held). */
+uint32_t lw_registry_count(void);
+
+/* fork: prepare/parent take and drop the lock; child keeps only `self`,
+ * which becomes the child's main thread T0. */
+void lw_registry_fork_prepare(void);
+void lw_registry_fork_parent(void);
+void lw_registry_fork_child(lw_thread *self);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * report.h - a report as plain data, and the writers that print it.
+ *
+ * A report is made in three steps: snapshot.c copies the live registry into
+ * an lw_report (threads, waits, held locks, symbolized stacks), analysis.c
+ * adds the findings, and report_text.c / report_json.c write it out. Only
+ * the first step touches live state; the writers are pure functions of the
+ * data, so the tests and the command line see exactly what the process saw.
+ */
+#ifndef LW_REPORT_H
+#define LW_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "mem.h"
+
+typedef struct lw_frame {
+  uintptr_t pc;
+  const char *function; /* NULL if unknown */
+  uint64_t offset;
+  const char *module;
+  const char *file; /* NULL without debug info */
+  int line;
+  bool inlined;
+} lw_frame;
+
+typedef struct lw_frames {
+  uint32_t count;
+  lw_frame *frames;
+} lw_frames;
+
+typedef struct lw_report_held {
+  const void *object;
+  const char *call;
+  lw_frames stack;
+  bool stack_partial; /* only the call site: the acquiring frame has returned */
+} lw_report_held;
+
+enum lw_thread_state { LW_STATE_RUNNING, LW_STATE_BLOCKED, LW_STATE_EXITED };
+
+typedef struct lw_report_wait {
+  const char *call;
+  const void *object;
+  const void *mutex; /* NULL if none */
+  bool has_owner;
+  uint32_t owner;
+  uint64_t waited_ms;
+  bool timed;
+  uint64_t seq;
+  lw_frames stack;
+} lw_report_wait;
+
+typedef struct lw_report_thread {
+  uint32_t id;
+  int tid;
+  const char *name;  /* NULL if none */
+  const char *start; /* start routine, NULL for main/adopted */
+  uint32_t parent;
+  bool has_parent;
+  bool detached;
+  bool is_main;
+  bool adopted;
+  bool is_reporter; /* the thread making the report (e.g. calling exit) */
+  bool ignored;
+  bool in_scope; /* counted by the verify call making this report */
+  enum lw_thread_state state;
+  uint64_t ended_ms_ago;
+  lw_frames create_stack;
+  bool has_wait;
+  lw_report_wait wait;
+  uint32_t nheld;
+  lw_report_held *held;
+  lw_frames stack; /* current stack of a running thread, when it could be had */
+} lw_report_thread;
+
+typedef struct lw_finding {
+  const char *kind;
+  uint32_t nthreads;
+  uint32_t *threads; /* ids */
+  uint32_t count;    /* identical findings folded into this one */
+  char *message;
+  lw_report_thread *subject; /* the thread whose stacks the text shows */
+  char *details;             /* extra text lines (cycles, evidence); may be NULL */
+} lw_finding;
+
+typedef struct lw_report {
+  lw_arena arena;
+  const char *trigger; /* exit | dump | deadlock | verify */
+  int pid;
+  const char *exe;
+  char time[32];
+  uint64_t uptime_ms;
+  uint32_t nthreads;
+  lw_report_thread *threads;
+  uint32_t nfindings, findings_capacity;
+  lw_finding *findings;
+  uint32_t suppressed;
+} lw_report;
+
+lw_report_thread *lw_report_thread_by_id(lw_report *report, uint32_t id);
+
+/* Append a finding (arena memory); returns it, or NULL on exhaustion. */
+lw_finding *lw_report_add_finding(lw_report *report, const char *kind, const char *message,
+                                  const uint32_t *thread_ids, uint32_t nthreads);
+
+/* "T3 'worker-2' (consume)" */
+void lw_report_describe_thread(lw_buf *out, const lw_report_thread *thread);
+
+/* The writers: the whole report into `out`. */
+void lw_report_write_text(lw_buf *out, const lw_report *report);
+void lw_report_write_json(lw_buf *out, const lw_report *report);
+
+#endif

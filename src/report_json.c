@@ -1,0 +1,110 @@
+/*
+ * report_json.c - the report as JSON, schema "leakwatch-report/1" (SPEC 4).
+ */
+#include <inttypes.h>
+
+#include "report.h"
+
+static const char *state_name(enum lw_thread_state state) {
+  switch (state) {
+  case LW_STATE_BLOCKED:
+    return "blocked";
+  case LW_STATE_EXITED:
+    return "exited";
+  default:
+    return "running";
+  }
+}
+
+static void write_frames(lw_buf *out, const lw_frames *frames) {
+  lw_buf_puts(out, "[");
+  for (uint32_t i = 0; i < frames->count; i++) {
+    const lw_frame *f = &frames->frames[i];
+    lw_buf_printf(out, "%s{\"pc\": \"0x%" PRIxPTR "\", \"function\": ", i ? ", " : "", f->pc);
+    lw_buf_json_string(out, f->function);
+    lw_buf_printf(out, ", \"offset\": %" PRIu64 ", \"module\": ", f->offset);
+    lw_buf_json_string(out, f->module);
+    if (f->file && f->line > 0) {
+      lw_buf_puts(out, ", \"file\": ");
+      lw_buf_json_string(out, f->file);
+      lw_buf_printf(out, ", \"line\": %d", f->line);
+    }
+    if (f->inlined)
+      lw_buf_puts(out, ", \"inlined\": true");
+    lw_buf_puts(out, "}");
+  }
+  lw_buf_puts(out, "]");
+}
+
+static void write_thread(lw_buf *out, const lw_report_thread *t) {
+  lw_buf_printf(out, "    {\"id\": %u, \"tid\": %d, \"name\": ", t->id, t->tid);
+  lw_buf_json_string(out, t->name);
+  lw_buf_puts(out, ", \"start\": ");
+  lw_buf_json_string(out, t->start);
+  if (t->has_parent)
+    lw_buf_printf(out, ", \"parent\": %u", t->parent);
+  else
+    lw_buf_puts(out, ", \"parent\": null");
+  lw_buf_printf(out, ", \"detached\": %s, \"state\": \"%s\",\n      \"create_stack\": ",
+                t->detached ? "true" : "false", state_name(t->state));
+  write_frames(out, &t->create_stack);
+  if (t->has_wait) {
+    const lw_report_wait *w = &t->wait;
+    lw_buf_puts(out, ",\n      \"wait\": {\"call\": ");
+    lw_buf_json_string(out, w->call);
+    lw_buf_printf(out, ", \"object\": \"0x%" PRIxPTR "\"", (uintptr_t)w->object);
+    if (w->mutex)
+      lw_buf_printf(out, ", \"mutex\": \"0x%" PRIxPTR "\"", (uintptr_t)w->mutex);
+    if (w->has_owner)
+      lw_buf_printf(out, ", \"owner\": %u", w->owner);
+    lw_buf_printf(out, ", \"waited_ms\": %" PRIu64 ", \"timed\": %s, \"stack\": ", w->waited_ms,
+                  w->timed ? "true" : "false");
+    write_frames(out, &w->stack);
+    lw_buf_puts(out, "}");
+  }
+  if (t->state == LW_STATE_RUNNING && t->stack.count) {
+    lw_buf_puts(out, ",\n      \"stack\": ");
+    write_frames(out, &t->stack);
+  }
+  lw_buf_puts(out, ",\n      \"held\": [");
+  for (uint32_t i = 0; i < t->nheld; i++) {
+    const lw_report_held *h = &t->held[i];
+    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\", \"call\": ", i ? ", " : "", (uintptr_t)h->object);
+    lw_buf_json_string(out, h->call);
+    lw_buf_puts(out, ", \"stack\": ");
+    write_frames(out, &h->stack);
+    lw_buf_puts(out, "}");
+  }
+  lw_buf_puts(out, "]}");
+}
+
+void lw_report_write_json(lw_buf *out, const lw_report *r) {
+  lw_buf_puts(out, "{\n  \"schema\": \"leakwatch-report/1\",\n  \"trigger\": ");
+  lw_buf_json_string(out, r->trigger);
+  lw_buf_printf(out, ",\n  \"pid\": %d, \"exe\": ", r->pid);
+  lw_buf_json_string(out, r->exe);
+  lw_buf_puts(out, ", \"time\": ");
+  lw_buf_json_string(out, r->time);
+  lw_buf_printf(out, ", \"uptime_ms\": %" PRIu64 ",\n  \"threads\": [\n", r->uptime_ms);
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    write_thread(out, &r->threads[i]);
+    lw_buf_puts(out, i + 1 < r->nthreads ? ",\n" : "\n");
+  }
+  lw_buf_puts(out, "  ],\n  \"findings\": [\n");
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    const lw_finding *f = &r->findings[i];
+    lw_buf_puts(out, "    {\"kind\": ");
+    lw_buf_json_string(out, f->kind);
+    lw_buf_puts(out, ", \"threads\": [");
+    for (uint32_t k = 0; k < f->nthreads; k++)
+      lw_buf_printf(out, "%s%u", k ? ", " : "", f->threads[k]);
+    lw_buf_printf(out, "], \"count\": %u, \"message\": ", f->count);
+    lw_buf_json_string(out, f->message);
+    if (f->details) {
+      lw_buf_puts(out, ", \"details\": ");
+      lw_buf_json_string(out, f->details);
+    }
+    lw_buf_puts(out, i + 1 < r->nfindings ? "},\n" : "}\n");
+  }
+  lw_buf_printf(out, "  ],\n  \"suppressed\": %u\n}\n", r->suppressed);
+}

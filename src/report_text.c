@@ -1,0 +1,157 @@
+/*
+ * report_text.c - the report as text, sanitizer-style: one block per finding,
+ * the thread in one line a user can act on, then its stacks.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report.h"
+
+void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
+  lw_buf_printf(out, "T%u", t->id);
+  if (t->name && *t->name)
+    lw_buf_printf(out, " '%s'", t->name);
+  if (t->start)
+    lw_buf_printf(out, " (%s)", t->start);
+  else if (t->is_main)
+    lw_buf_puts(out, " (main thread)");
+}
+
+static void write_frames(lw_buf *out, const lw_frames *frames, const char *indent) {
+  if (frames->count == 0) {
+    lw_buf_printf(out, "%s(no stack)\n", indent);
+    return;
+  }
+  for (uint32_t i = 0; i < frames->count; i++) {
+    const lw_frame *f = &frames->frames[i];
+    lw_buf_printf(out, "%s#%-2u 0x%012" PRIxPTR " in ", indent, i, f->pc);
+    if (f->function) {
+      lw_buf_puts(out, f->function);
+      if (f->file && f->line > 0)
+        lw_buf_printf(out, " %s:%d%s", f->file, f->line, f->inlined ? " (inlined)" : "");
+      else
+        lw_buf_printf(out, "+0x%" PRIx64 " (%s)", f->offset, f->module ? f->module : "?");
+    } else {
+      lw_buf_printf(out, "(%s+0x%" PRIx64 ")", f->module ? f->module : "?", f->offset);
+    }
+    lw_buf_puts(out, "\n");
+  }
+}
+
+static void write_duration(lw_buf *out, uint64_t ms) {
+  if (ms < 1000)
+    lw_buf_printf(out, "%" PRIu64 " ms", ms);
+  else
+    lw_buf_printf(out, "%.1f s", (double)ms / 1000.0);
+}
+
+/* "blocked in pthread_cond_wait on 0x… (mutex 0x…) for 2.4 s, holding nothing" */
+static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_thread *t) {
+  if (t->state == LW_STATE_EXITED) {
+    lw_buf_puts(out, "finished ");
+    write_duration(out, t->ended_ms_ago);
+    lw_buf_puts(out, " ago, never joined");
+    return;
+  }
+  if (t->has_wait) {
+    const lw_report_wait *w = &t->wait;
+    lw_buf_printf(out, "%s in %s on 0x%" PRIxPTR, w->timed ? "waiting (timed)" : "blocked", w->call,
+                  (uintptr_t)w->object);
+    if (w->mutex)
+      lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
+    if (w->has_owner) {
+      lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
+      lw_buf_puts(out, ", owned by ");
+      if (owner)
+        lw_report_describe_thread(out, owner);
+      else
+        lw_buf_printf(out, "T%u", w->owner);
+    }
+    lw_buf_puts(out, " for ");
+    write_duration(out, w->waited_ms);
+  } else {
+    lw_buf_puts(out, "running (or in a call leakwatch does not see)");
+  }
+  if (t->nheld == 0) {
+    lw_buf_puts(out, ", holding nothing");
+  } else {
+    lw_buf_puts(out, ", holding");
+    for (uint32_t i = 0; i < t->nheld; i++)
+      lw_buf_printf(out, "%s 0x%" PRIxPTR, i ? "," : "", (uintptr_t)t->held[i].object);
+  }
+}
+
+static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_thread *t) {
+  lw_buf_puts(out, "  ");
+  lw_report_describe_thread(out, t);
+  lw_buf_printf(out, ", tid %d", t->tid);
+  if (t->detached)
+    lw_buf_puts(out, ", detached");
+  lw_buf_puts(out, ": ");
+  write_state_line(out, r, t);
+  lw_buf_puts(out, "\n");
+  if (t->has_wait) {
+    lw_buf_puts(out, "  blocking stack:\n");
+    write_frames(out, &t->wait.stack, "    ");
+  } else if (t->state == LW_STATE_RUNNING) {
+    lw_buf_puts(out, "  current stack:\n");
+    write_frames(out, &t->stack, "    ");
+  }
+  for (uint32_t i = 0; i < t->nheld; i++) {
+    const lw_report_held *h = &t->held[i];
+    lw_buf_printf(out, "  holds 0x%" PRIxPTR ", taken by %s%s:\n", (uintptr_t)h->object, h->call,
+                  h->stack_partial ? " (call site only)" : "");
+    write_frames(out, &h->stack, "    ");
+  }
+  if (t->adopted) {
+    lw_buf_puts(out, "  created outside leakwatch's sight (before it started, or not by pthread_create)\n");
+  } else if (!t->is_main) {
+    lw_buf_puts(out, "  created by ");
+    lw_report_thread *parent = t->has_parent ? lw_report_thread_by_id((lw_report *)r, t->parent) : NULL;
+    if (parent)
+      lw_report_describe_thread(out, parent);
+    else
+      lw_buf_printf(out, "T%u", t->parent);
+    lw_buf_puts(out, " at:\n");
+    write_frames(out, &t->create_stack, "    ");
+  }
+}
+
+void lw_report_write_text(lw_buf *out, const lw_report *r) {
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    const lw_finding *f = &r->findings[i];
+    lw_buf_printf(out, "==%d== leakwatch: %s: %s\n", r->pid, f->kind, f->message);
+    if (f->details)
+      lw_buf_puts(out, f->details);
+    if (f->subject)
+      write_thread_block(out, r, f->subject);
+    lw_buf_puts(out, "\n");
+  }
+  if (r->nfindings == 0 && r->suppressed == 0 && strcmp(r->trigger, "dump") != 0)
+    return;
+  /* Summary: totals per kind, in order of first appearance. */
+  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, r->trigger);
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < r->nfindings; i++)
+    total += r->findings[i].count;
+  lw_buf_printf(out, "%u finding%s", total, total == 1 ? "" : "s");
+  const char *seen[16];
+  uint32_t nseen = 0;
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    const char *kind = r->findings[i].kind;
+    bool already = false;
+    for (uint32_t k = 0; k < nseen; k++)
+      already |= strcmp(seen[k], kind) == 0;
+    if (already || nseen == (sizeof seen / sizeof seen[0]))
+      continue;
+    seen[nseen++] = kind;
+    uint32_t count = 0;
+    for (uint32_t k = 0; k < r->nfindings; k++)
+      if (strcmp(r->findings[k].kind, kind) == 0)
+        count += r->findings[k].count;
+    lw_buf_printf(out, "%s %u %s", nseen == 1 ? ":" : ",", count, kind);
+  }
+  if (r->suppressed)
+    lw_buf_printf(out, "; %u suppressed", r->suppressed);
+  lw_buf_puts(out, "\n");
+}

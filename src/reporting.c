@@ -1,0 +1,226 @@
+/*
+ * reporting.c - make a report and send it out: text to log_path (default
+ * stderr), JSON to json_path, written to a temporary file and renamed so a
+ * reader sees all of it or nothing.
+ */
+#define _GNU_SOURCE
+#include "reporting.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+static lw_lock report_lock = LW_LOCK_INIT;
+
+void lw_report_fork_prepare(void) { lw_lock_acquire(&report_lock); }
+void lw_report_fork_parent(void) { lw_lock_release(&report_lock); }
+void lw_report_fork_child(void) { report_lock.word = 0; }
+
+/* Open a report file: never through a symlink, private to the user. */
+static int open_output(const char *path, int extra_flags) {
+  return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | extra_flags, 0600);
+}
+
+static void emit_text(const lw_buf *text) {
+  int fd = STDERR_FILENO;
+  bool own = false;
+  if (lw_opt.log_path[0]) {
+    char path[LW_PATH_MAX];
+    if (lw_options_expand_path(lw_opt.log_path, getpid(), path, sizeof path)) {
+      fd = open_output(path, O_APPEND);
+      own = fd >= 0;
+      if (!own) {
+        lw_warn("cannot open log_path '%s' (%s); the report goes to stderr", path, strerror(errno));
+        fd = STDERR_FILENO;
+      }
+    }
+  }
+  lw_write_all(fd, text->data, text->len);
+  if (own)
+    close(fd);
+}
+
+static void emit_json(const lw_buf *json) {
+  char path[LW_PATH_MAX], temp[LW_PATH_MAX + 32];
+  if (!lw_options_expand_path(lw_opt.json_path, getpid(), path, sizeof path)) {
+    lw_warn("json_path is too long; no JSON report written");
+    return;
+  }
+  snprintf(temp, sizeof temp, "%s.tmp.%d", path, getpid());
+  int fd = open_output(temp, O_EXCL | O_TRUNC);
+  bool ok = fd >= 0 && !json->failed && lw_write_all(fd, json->data, json->len);
+  int saved_errno = errno;
+  if (fd >= 0)
+    ok = (close(fd) == 0) && ok;
+  if (ok && rename(temp, path) == 0)
+    return;
+  if (fd >= 0)
+    unlink(temp);
+  lw_warn("cannot write the JSON report to '%s' (%s); no JSON report written", path,
+          json->failed ? "out of memory" : strerror(saved_errno ? saved_errno : errno));
+}
+
+void lw_report_emit(lw_report *r) {
+  if (r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "exit") != 0) {
+    lw_buf text = {0};
+    lw_report_write_text(&text, r);
+    if (text.len)
+      emit_text(&text);
+    lw_buf_free(&text);
+  }
+  if (lw_opt.json_path[0]) {
+    lw_buf json = {0};
+    lw_report_write_json(&json, r);
+    emit_json(&json);
+    lw_buf_free(&json);
+  }
+}
+
+static int counted_findings(const lw_report *r) {
+  int total = 0;
+  for (uint32_t i = 0; i < r->nfindings; i++)
+    total += (int)r->findings[i].count;
+  return total;
+}
+
+/*
+ * Give threads that are still running exit_grace_ms to finish. Stop early
+ * when there is nothing left to wait for: every remaining thread blocked in
+ * an untimed wait, unchanged for a while (a thread woken just before exit
+ * needs a moment to leave its wait).
+ */
+static void exit_grace(lw_thread *reporter) {
+  const uint64_t deadline = lw_now_ns() + (uint64_t)lw_opt.exit_grace_ms * 1000000u;
+  const uint64_t settle_ns = (uint64_t)lw_opt.exit_grace_ms * 1000000u / 4;
+  uint64_t last_signature = 0, stable_since = lw_now_ns();
+  for (;;) {
+    bool any_running = false, any_left = false;
+    uint64_t signature = 0;
+    lw_registry_lock();
+    for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t)) {
+      uint32_t flags = atomic_load(&t->flags);
+      if (t == reporter || (flags & (LW_THREAD_MAIN | LW_THREAD_ENDED | LW_THREAD_IGNORED)))
+        continue;
+      any_left = true;
+      uint32_t state = atomic_load(&t->wait.state);
+      if (state == LW_WAIT_IDLE || t->wait.timed)
+        any_running = true;
+      signature = signature * 31 + t->wait.seq + t->id;
+    }
+    lw_registry_unlock();
+    uint64_t now = lw_now_ns();
+    if (!any_left || now >= deadline)
+      return;
+    if (signature != last_signature) {
+      last_signature = signature;
+      stable_since = now;
+    } else if (!any_running && now - stable_since >= settle_ns) {
+      return;
+    }
+    struct timespec pause = {0, 2000000};
+    nanosleep(&pause, NULL);
+  }
+}
+
+int lw_report_at_exit(lw_thread *reporter) {
+  exit_grace(reporter);
+  lw_lock_acquire(&report_lock);
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_snapshot_take(&report, "exit", reporter);
+  lw_analysis_exit(&report);
+  lw_report_emit(&report);
+  int findings = counted_findings(&report);
+  lw_arena_release(&report.arena);
+  lw_lock_release(&report_lock);
+  return findings;
+}
+
+int lw_report_live(int fd, const char *trigger, lw_thread *reporter) {
+  lw_lock_acquire(&report_lock);
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_snapshot_take(&report, trigger, reporter);
+  lw_analysis_exit(&report);
+  lw_buf text = {0};
+  lw_report_write_text(&text, &report);
+  lw_write_all(fd, text.data, text.len);
+  lw_buf_free(&text);
+  int findings = counted_findings(&report);
+  lw_arena_release(&report.arena);
+  lw_lock_release(&report_lock);
+  return findings;
+}
+
+/* Is `t` one the verify call must see gone? */
+static bool verify_scope(const lw_thread *t, const lw_thread *reporter, uint32_t mark_thread,
+                         uint32_t mark_serial) {
+  uint32_t flags = atomic_load(&t->flags);
+  if (t == reporter || (flags & (LW_THREAD_MAIN | LW_THREAD_IGNORED)))
+    return false;
+  if (mark_serial == 0)
+    return true;
+  return t->id >= mark_serial && lw_registry_descends_from(t, mark_thread);
+}
+
+/* Still alive, or finished and not joined (a joinable thread's stack and TLS
+ * stay allocated until it is). */
+static bool still_leaking(const lw_thread *t) {
+  uint32_t flags = atomic_load(&t->flags);
+  if (!(flags & LW_THREAD_ENDED))
+    return true;
+  return !(flags & (LW_THREAD_DETACHED | LW_THREAD_JOINED | LW_THREAD_ADOPTED));
+}
+
+static bool counts_for_verify(const lw_report_thread *t, void *unused) {
+  (void)unused;
+  return t->in_scope;
+}
+
+int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
+                     unsigned timeout_ms) {
+  const uint64_t deadline = lw_now_ns() + (uint64_t)timeout_ms * 1000000u;
+  uint64_t pause_ns = 1000000; /* 1 ms, doubling to 100 ms, like goleak */
+  for (;;) {
+    uint32_t leaking = 0;
+    lw_registry_lock();
+    for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t))
+      if (verify_scope(t, reporter, mark_thread, mark_serial) && still_leaking(t))
+        leaking++;
+    lw_registry_unlock();
+    if (leaking == 0)
+      return 0;
+    uint64_t now = lw_now_ns();
+    if (now >= deadline)
+      break;
+    uint64_t left = deadline - now;
+    uint64_t sleep_ns = pause_ns < left ? pause_ns : left;
+    struct timespec pause = {(time_t)(sleep_ns / 1000000000u), (long)(sleep_ns % 1000000000u)};
+    nanosleep(&pause, NULL);
+    if (pause_ns < 100000000)
+      pause_ns *= 2;
+  }
+  /* Time is up: report those still there. */
+  lw_lock_acquire(&report_lock);
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_snapshot_take(&report, "verify", reporter);
+  lw_registry_lock();
+  for (uint32_t i = 0; i < report.nthreads; i++) {
+    lw_report_thread *rt = &report.threads[i];
+    for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t))
+      if (t->id == rt->id)
+        rt->in_scope = verify_scope(t, reporter, mark_thread, mark_serial);
+  }
+  lw_registry_unlock();
+  lw_analysis_leaks(&report, counts_for_verify, NULL, "at verify");
+  lw_report_emit(&report);
+  int leaked = counted_findings(&report);
+  lw_arena_release(&report.arena);
+  lw_lock_release(&report_lock);
+  return leaked;
+}

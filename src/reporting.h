@@ -1,0 +1,45 @@
+/*
+ * reporting.h - making a report from the live process and sending it where
+ * the options say: text to log_path (or stderr), JSON to json_path.
+ *
+ * One report at a time (the report lock); every report pins the registry
+ * while it reads it.
+ */
+#ifndef LW_REPORTING_H
+#define LW_REPORTING_H
+
+#include "registry.h"
+#include "report.h"
+
+/* Copy the live state into `report` (snapshot.c). `reporter` is the thread
+ * making the report (excluded from leaks), NULL for a helper thread. */
+void lw_snapshot_take(lw_report *report, const char *trigger, lw_thread *reporter);
+
+/* Findings (analysis.c): thread_leak and unjoined_thread for every thread
+ * for which counts() says yes; `when` ends the message ("at exit"). */
+void lw_analysis_leaks(lw_report *report, bool (*counts)(const lw_report_thread *, void *),
+                       void *context, const char *when);
+void lw_analysis_exit(lw_report *report);
+
+/* At exit: wait up to exit_grace_ms for running threads, then report.
+ * Returns the number of findings that count (not suppressed). */
+int lw_report_at_exit(lw_thread *reporter);
+
+/* The live report as text to fd (leakwatch_report). Returns findings. */
+int lw_report_live(int fd, const char *trigger, lw_thread *reporter);
+
+/* leakwatch_verify_none (mark_thread 0, mark_serial 0) and
+ * leakwatch_verify_since: retry with back-off until no thread in scope is
+ * alive or unjoined, or timeout_ms passes; then report those that are
+ * (trigger "verify") and return their number. */
+int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
+                     unsigned timeout_ms);
+
+/* Write a finished report to the configured outputs. */
+void lw_report_emit(lw_report *report);
+
+void lw_report_fork_prepare(void);
+void lw_report_fork_parent(void);
+void lw_report_fork_child(void);
+
+#endif

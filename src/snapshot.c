@@ -1,0 +1,314 @@
+/*
+ * snapshot.c - copy the live registry into a report.
+ *
+ * Three phases, so that no internal lock is held while libunwind or libdw
+ * run (they take the loader's and malloc's locks):
+ *  1. under the registry lock: list the records, copy what identifies each,
+ *     and pin every thread that is blocked in a wait (ACTIVE -> INSPECTING:
+ *     it cannot leave its wrapper, so its frames hold still);
+ *  2. unlocked: unwind the pinned threads from their saved contexts, ask the
+ *     running ones to unwind themselves (signal), copy held locks, unpin;
+ *  3. symbolize every stack.
+ * The registry stays pinned throughout: no record is freed under us.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <errno.h>
+#include <signal.h>
+
+#include "lifecycle.h"
+#include "options.h"
+#include "reporting.h"
+#include "stack.h"
+#include "symbols.h"
+
+/* Raw, unsymbolized data gathered per thread in phase 2. */
+typedef struct raw_thread {
+  lw_thread *live;
+  bool pinned;      /* its wait is ours to read until we give it back */
+  lw_stack stack;   /* wait stack (pinned) or current stack (running) */
+  bool has_stack;
+  uint32_t nheld;
+  lw_held held[LW_HELD_MAX];
+  uint16_t wait_call;
+  uint32_t wait_target;
+  uint64_t wait_start_ns;
+} raw_thread;
+
+static void read_file_line(const char *path, char *out, size_t size) {
+  out[0] = '\0';
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t got = read(fd, out, size - 1);
+  close(fd);
+  if (got <= 0)
+    return;
+  out[got] = '\0';
+  char *newline = strchr(out, '\n');
+  if (newline)
+    *newline = '\0';
+}
+
+static lw_frames symbolize(lw_report *r, const uintptr_t *pcs, uint32_t depth, bool first_exact) {
+  lw_frames result = {0, NULL};
+  if (depth == 0)
+    return result;
+  uint32_t capacity = depth * 2 + 4;
+  result.frames = lw_arena_alloc(&r->arena, capacity * sizeof *result.frames);
+  if (!result.frames)
+    return result;
+  for (uint32_t i = 0; i < depth && result.count < capacity; i++) {
+    lw_symbol symbols[4];
+    int count = lw_symbols_lookup(pcs[i], !(i == 0 && first_exact), symbols, 4);
+    for (int k = 0; k < count && result.count < capacity; k++) {
+      lw_frame *f = &result.frames[result.count++];
+      f->pc = pcs[i];
+      f->function = symbols[k].function;
+      f->offset = symbols[k].offset;
+      f->module = symbols[k].module;
+      f->file = symbols[k].file;
+      f->line = symbols[k].line;
+      f->inlined = symbols[k].inlined;
+    }
+  }
+  return result;
+}
+
+static const char *function_at(uintptr_t address) {
+  if (!address)
+    return NULL;
+  lw_symbol symbol;
+  if (lw_symbols_lookup(address, 0, &symbol, 1) < 1)
+    return NULL;
+  return symbol.function;
+}
+
+/*
+ * The stack where a held lock was taken: the call site, then the callers of
+ * the frame that made the call, found in the thread's present stack by the
+ * stack pointer it had at the call (entry->cfa). When that frame has since
+ * returned, only the call site is known.
+ */
+static void held_stack(lw_report *r, const raw_thread *raw, const lw_held *entry,
+                       lw_report_held *out) {
+  uintptr_t pcs[LW_STACK_MAX];
+  uint32_t depth = 0;
+  pcs[depth++] = entry->call_pc;
+  out->stack_partial = true;
+  if (raw->has_stack) {
+    for (uint32_t i = 0; i < raw->stack.depth; i++) {
+      if (raw->stack.sp[i] != entry->cfa)
+        continue;
+      /* Same stack pointer and same function: the very frame. */
+      const char *then = NULL, *now = NULL;
+      lw_symbol a, b;
+      if (lw_symbols_lookup(entry->call_pc, 1, &a, 1) == 1)
+        then = a.function;
+      if (lw_symbols_lookup(raw->stack.pc[i], !(i == 0 && raw->stack.first_exact), &b, 1) == 1)
+        now = b.function;
+      if (then && now && strcmp(then, now) == 0) {
+        for (uint32_t k = i + 1; k < raw->stack.depth && depth < (uint32_t)lw_opt.stack_depth; k++)
+          pcs[depth++] = raw->stack.pc[k];
+        out->stack_partial = false;
+      }
+      break;
+    }
+  }
+  out->stack = symbolize(r, pcs, depth, false);
+}
+
+static bool holds_exclusively(const raw_thread *raw, const void *object) {
+  uint32_t kept = raw->nheld < LW_HELD_MAX ? raw->nheld : LW_HELD_MAX;
+  for (uint32_t i = 0; i < kept; i++)
+    if (raw->held[i].object == object && raw->held[i].kind != LW_LOCK_READ)
+      return true;
+  return false;
+}
+
+static bool wait_has_owner(enum lw_call call) {
+  switch (call) {
+  case LW_CALL_pthread_mutex_lock:
+  case LW_CALL_pthread_mutex_timedlock:
+  case LW_CALL_pthread_mutex_clocklock:
+  case LW_CALL_mtx_lock:
+  case LW_CALL_mtx_timedlock:
+  case LW_CALL_pthread_rwlock_rdlock:
+  case LW_CALL_pthread_rwlock_wrlock:
+  case LW_CALL_pthread_rwlock_timedrdlock:
+  case LW_CALL_pthread_rwlock_timedwrlock:
+  case LW_CALL_pthread_rwlock_clockrdlock:
+  case LW_CALL_pthread_rwlock_clockwrlock:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool is_join(enum lw_call call) {
+  return call == LW_CALL_pthread_join || call == LW_CALL_pthread_timedjoin_np ||
+         call == LW_CALL_pthread_clockjoin_np || call == LW_CALL_thrd_join;
+}
+
+static void fill_header(lw_report *r, const char *trigger) {
+  r->trigger = trigger;
+  r->pid = getpid();
+  char exe[LW_PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[len > 0 ? len : 0] = '\0';
+  r->exe = lw_arena_strdup(&r->arena, exe);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct tm utc;
+  gmtime_r(&now.tv_sec, &utc);
+  strftime(r->time, sizeof r->time, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  r->uptime_ms = (lw_now_ns() - lw_start_ns) / 1000000u;
+}
+
+void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
+  fill_header(r, trigger);
+  uint64_t now_ns = lw_now_ns();
+  char process_comm[LW_NAME_MAX + 1];
+  read_file_line("/proc/self/comm", process_comm, sizeof process_comm);
+
+  /* Phase 1: list and pin. */
+  lw_registry_pin();
+  lw_registry_lock();
+  uint32_t capacity = lw_registry_count();
+  raw_thread *raws = lw_arena_alloc(&r->arena, (capacity + 1) * sizeof *raws);
+  r->threads = lw_arena_alloc(&r->arena, (capacity + 1) * sizeof *r->threads);
+  uint32_t n = 0;
+  for (lw_thread *t = lw_registry_first(); t && raws && r->threads && n < capacity;
+       t = lw_registry_next(t)) {
+    uint32_t flags = atomic_load(&t->flags);
+    lw_report_thread *out = &r->threads[n];
+    raw_thread *raw = &raws[n];
+    raw->live = t;
+    out->id = t->id;
+    out->tid = atomic_load(&t->tid);
+    out->is_main = flags & LW_THREAD_MAIN;
+    out->adopted = flags & LW_THREAD_ADOPTED;
+    out->detached = flags & LW_THREAD_DETACHED;
+    out->ignored = flags & LW_THREAD_IGNORED;
+    out->is_reporter = t == reporter;
+    out->has_parent = !out->is_main && !out->adopted;
+    out->parent = t->parent_id;
+    out->state = (flags & LW_THREAD_ENDED) ? LW_STATE_EXITED : LW_STATE_RUNNING;
+    if (out->state == LW_STATE_EXITED)
+      out->ended_ms_ago = t->end_ns ? (now_ns - t->end_ns) / 1000000u : 0;
+    if (t->name[0])
+      out->name = lw_arena_strdup(&r->arena, t->name);
+    uint32_t expected = LW_WAIT_ACTIVE;
+    raw->pinned = out->state != LW_STATE_EXITED &&
+                  atomic_compare_exchange_strong(&t->wait.state, &expected, LW_WAIT_INSPECTING);
+    n++;
+  }
+  lw_registry_unlock();
+  r->nthreads = n;
+
+  /* Phase 2: stacks and held locks, unlocked. */
+  for (uint32_t i = 0; i < n; i++) {
+    raw_thread *raw = &raws[i];
+    lw_thread *t = raw->live;
+    lw_report_thread *out = &r->threads[i];
+    if (raw->pinned) {
+      lw_wait *w = &t->wait;
+      out->has_wait = true;
+      out->state = w->timed ? LW_STATE_RUNNING : LW_STATE_BLOCKED;
+      out->wait.call = lw_call_names[w->call];
+      out->wait.object = w->object;
+      out->wait.mutex = w->mutex;
+      out->wait.timed = w->timed;
+      out->wait.seq = w->seq;
+      out->wait.waited_ms = (now_ns - w->start_ns) / 1000000u;
+      raw->wait_call = w->call;
+      raw->wait_target = w->target_id;
+      raw->wait_start_ns = w->start_ns;
+      lw_stack_unwind_context(&w->context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
+      raw->has_stack = true;
+      raw->nheld = t->nheld;
+      memcpy(raw->held, t->held, sizeof raw->held);
+      atomic_store(&w->state, LW_WAIT_ACTIVE); /* unpin */
+      /* A timed wait is still "running": it will end by itself. */
+      if (w->timed)
+        out->state = LW_STATE_RUNNING;
+      continue;
+    }
+    if (out->state == LW_STATE_EXITED)
+      continue;
+    if (out->adopted && out->tid && syscall(SYS_tgkill, getpid(), out->tid, 0) != 0 && errno == ESRCH) {
+      out->state = LW_STATE_EXITED; /* an adopted thread that ended unseen */
+      continue;
+    }
+    if (t == reporter) {
+      raw->stack.depth = lw_stack_capture_here(raw->stack.pc, (uint32_t)lw_opt.stack_depth);
+      raw->stack.first_exact = 0;
+      memset(raw->stack.sp, 0, sizeof raw->stack.sp);
+      raw->has_stack = true;
+    } else if (lw_stack_capture_thread(t, 100)) {
+      raw->stack = t->now_stack;
+      raw->has_stack = true;
+    }
+    raw->nheld = __atomic_load_n(&t->nheld, __ATOMIC_ACQUIRE);
+    memcpy(raw->held, t->held, sizeof raw->held);
+  }
+
+  /* Names: what pthread_setname_np set, else the kernel's comm when the
+   * thread (or prctl) changed it from the process's. */
+  for (uint32_t i = 0; i < n; i++) {
+    lw_report_thread *out = &r->threads[i];
+    if (out->name || out->state == LW_STATE_EXITED || !out->tid)
+      continue;
+    char path[64], comm[LW_NAME_MAX + 1];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", out->tid);
+    read_file_line(path, comm, sizeof comm);
+    if (comm[0] && strcmp(comm, process_comm) != 0)
+      out->name = lw_arena_strdup(&r->arena, comm);
+  }
+
+  /* Phase 3: symbols, owners, held locks. */
+  for (uint32_t i = 0; i < n; i++) {
+    raw_thread *raw = &raws[i];
+    lw_thread *t = raw->live;
+    lw_report_thread *out = &r->threads[i];
+    out->start = function_at(t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine);
+    out->create_stack = symbolize(r, t->create_stack.pc, t->create_stack.depth, false);
+    if (raw->has_stack) {
+      lw_frames frames = symbolize(r, raw->stack.pc, raw->stack.depth, raw->stack.first_exact);
+      if (out->has_wait)
+        out->wait.stack = frames;
+      else
+        out->stack = frames;
+    }
+    uint32_t kept = raw->nheld < LW_HELD_MAX ? raw->nheld : LW_HELD_MAX;
+    if (kept && out->state != LW_STATE_EXITED) {
+      out->held = lw_arena_alloc(&r->arena, kept * sizeof *out->held);
+      for (uint32_t k = 0; out->held && k < kept; k++) {
+        if (!raw->held[k].object)
+          continue;
+        lw_report_held *h = &out->held[out->nheld++];
+        h->object = raw->held[k].object;
+        h->call = lw_call_names[raw->held[k].call];
+        held_stack(r, raw, &raw->held[k], h);
+      }
+    }
+    if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != UINT32_MAX) {
+      out->wait.has_owner = true;
+      out->wait.owner = raw->wait_target;
+    } else if (out->has_wait && wait_has_owner(raw->wait_call)) {
+      for (uint32_t k = 0; k < n; k++) {
+        if (holds_exclusively(&raws[k], out->wait.object)) {
+          out->wait.has_owner = true;
+          out->wait.owner = r->threads[k].id;
+          break;
+        }
+      }
+    }
+  }
+  lw_registry_unpin();
+}

@@ -1,0 +1,186 @@
+/*
+ * stack.c - libunwind capture, own-frame filtering, signal capture.
+ */
+#define _GNU_SOURCE
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "options.h"
+
+#define LW_MAX_TEXT_RANGES 4
+static struct {
+  uintptr_t start, end;
+} own_text[LW_MAX_TEXT_RANGES], loader_text[LW_MAX_TEXT_RANGES];
+static int own_text_count, loader_text_count;
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  (void)data;
+  uintptr_t own_base = 0;
+  Dl_info dl;
+  if (dladdr((void *)&lw_stack_init, &dl))
+    own_base = (uintptr_t)dl.dli_fbase;
+  bool is_own = info->dlpi_addr == own_base;
+  bool is_loader = info->dlpi_name && strstr(info->dlpi_name, "/ld-linux") != NULL;
+  if (!is_own && !is_loader)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+      continue;
+    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+    if (is_own && own_text_count < LW_MAX_TEXT_RANGES) {
+      own_text[own_text_count].start = start;
+      own_text[own_text_count++].end = start + ph->p_memsz;
+    } else if (is_loader && loader_text_count < LW_MAX_TEXT_RANGES) {
+      loader_text[loader_text_count].start = start;
+      loader_text[loader_text_count++].end = start + ph->p_memsz;
+    }
+  }
+  return 0;
+}
+
+bool lw_stack_is_own(uintptr_t pc) {
+  for (int i = 0; i < own_text_count; i++)
+    if (pc >= own_text[i].start && pc < own_text[i].end)
+      return true;
+  return false;
+}
+
+static bool is_in_loader(uintptr_t pc) {
+  for (int i = 0; i < loader_text_count; i++)
+    if (pc >= loader_text[i].start && pc < loader_text[i].end)
+      return true;
+  return false;
+}
+
+/* Keep the frames outside the shim, in order, at most `max`. */
+static uint32_t drop_own_frames(uintptr_t *pcs, uintptr_t *sps, uint32_t depth, uint32_t max) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < depth && kept < max; i++) {
+    if (lw_stack_is_own(pcs[i]))
+      continue;
+    pcs[kept] = pcs[i];
+    if (sps)
+      sps[kept] = sps[i];
+    kept++;
+  }
+  return kept;
+}
+
+uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
+  /* A few extra slots for the shim's own frames at the top. */
+  void *raw[LW_STACK_MAX + 8];
+  int depth = unw_backtrace(raw, (int)LW_ARRAY_SIZE(raw));
+  if (depth <= 0)
+    return 0;
+  uintptr_t all[LW_STACK_MAX + 8];
+  for (int i = 0; i < depth; i++)
+    all[i] = (uintptr_t)raw[i];
+  uint32_t kept = drop_own_frames(all, NULL, (uint32_t)depth, max);
+  memcpy(pcs, all, kept * sizeof *pcs);
+  return kept;
+}
+
+void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out, uint32_t max) {
+  unw_cursor_t cursor;
+  uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
+  uint32_t depth = 0;
+  out->depth = 0;
+  out->first_exact = 0;
+  if (unw_init_local2(&cursor, context, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
+    return;
+  do {
+    unw_word_t ip = 0, sp = 0;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+      break;
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    pcs[depth] = ip;
+    sps[depth] = sp;
+    depth++;
+  } while (depth < LW_ARRAY_SIZE(pcs) && unw_step(&cursor) > 0);
+  /* The interrupted instruction of a signal frame is exact; every other pc
+   * is a return address. Only frame 0 can be exact, and it is exact only if
+   * it is the program's (not ours). */
+  out->first_exact = signal_frame && depth > 0 && !lw_stack_is_own(pcs[0]);
+  out->depth = drop_own_frames(pcs, sps, depth, max);
+  memcpy(out->pc, pcs, out->depth * sizeof *pcs);
+  memcpy(out->sp, sps, out->depth * sizeof *sps);
+}
+
+/* ---- signal capture of a running thread ---- */
+
+static int capture_signal;
+
+int lw_stack_signal(void) { return capture_signal; }
+
+static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
+  (void)signo;
+  (void)info;
+  int saved_errno = errno;
+  lw_thread *t = lw_self ? lw_self : lw_self_inside;
+  uint32_t expected = LW_CAPTURE_REQUESTED;
+  if (t && atomic_compare_exchange_strong(&t->capture_state, &expected, LW_CAPTURE_RUNNING)) {
+    ucontext_t *uc = ucontext_raw;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    /* Interrupted inside the dynamic loader, it may hold the lock that
+     * libunwind's dl_iterate_phdr takes: no stack rather than a deadlock. */
+    if (is_in_loader(pc)) {
+      t->now_stack.depth = 0;
+    } else {
+      lw_thread *inside = lw_shim_enter();
+      lw_stack_unwind_context((unw_context_t *)uc, true, &t->now_stack, (uint32_t)lw_opt.stack_depth);
+      lw_shim_leave(inside);
+    }
+    atomic_store(&t->capture_state, LW_CAPTURE_DONE);
+  }
+  errno = saved_errno;
+}
+
+bool lw_stack_capture_thread(lw_thread *t, int timeout_ms) {
+  int tid = atomic_load(&t->tid);
+  if (!capture_signal || tid == 0)
+    return false;
+  atomic_store(&t->capture_state, LW_CAPTURE_REQUESTED);
+  if (syscall(SYS_tgkill, getpid(), tid, capture_signal) != 0) {
+    atomic_store(&t->capture_state, LW_CAPTURE_NONE);
+    return false;
+  }
+  uint64_t deadline = lw_now_ns() + (uint64_t)timeout_ms * 1000000u;
+  while (atomic_load(&t->capture_state) != LW_CAPTURE_DONE) {
+    if (lw_now_ns() > deadline) {
+      /* Too late: a handler that runs now must not write. */
+      uint32_t expected = LW_CAPTURE_REQUESTED;
+      if (atomic_compare_exchange_strong(&t->capture_state, &expected, LW_CAPTURE_NONE))
+        return false;
+      /* The handler is unwinding: that ends soon, wait for it. */
+      deadline = UINT64_MAX;
+    }
+    struct timespec pause = {0, 200000};
+    nanosleep(&pause, NULL);
+  }
+  atomic_store(&t->capture_state, LW_CAPTURE_NONE);
+  return true;
+}
+
+void lw_stack_init(void) {
+  dl_iterate_phdr(find_text, NULL);
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  /* A real-time signal the program is unlikely to use; SA_RESTART so that
+   * restartable calls the thread was in carry on. */
+  capture_signal = SIGRTMAX - 3;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = capture_handler;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(capture_signal, &action, NULL) != 0)
+    capture_signal = 0;
+}

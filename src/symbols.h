@@ -1,0 +1,34 @@
+/*
+ * symbols.h - program counters to function, file:line and module, at report
+ * time only, through elfutils' libdw, cached per address.
+ *
+ * libdw reads the symbol tables and DWARF of every module of the process
+ * (finding separate debug files through .gnu_debuglink and build-ids), so
+ * static functions and inlined frames have names, and frames with debug info
+ * have file:line. Without debug info a frame degrades to function+offset or
+ * module+offset. Never called on a lock path.
+ */
+#ifndef LW_SYMBOLS_H
+#define LW_SYMBOLS_H
+
+#include <stdint.h>
+
+typedef struct lw_symbol {
+  const char *function; /* demangled; NULL if unknown */
+  uint64_t offset;      /* from the function's start, or from the module's base */
+  const char *module;   /* path of the module; NULL if unknown */
+  const char *file;     /* NULL without debug info */
+  int line;             /* 0 without debug info */
+  int inlined;          /* this frame was inlined into the next one */
+} lw_symbol;
+
+/* Symbolize `pc`; `is_return_address` makes it look up pc-1, the call
+ * instruction. Fills up to `max` frames (more than one when functions were
+ * inlined at pc, innermost first) and returns how many. The strings live as
+ * long as the process. Callers serialize (the report lock). */
+int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int max);
+
+/* Forget what was learned of the process's modules (after dlopen/dlclose). */
+void lw_symbols_refresh(void);
+
+#endif

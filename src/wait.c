@@ -1,0 +1,57 @@
+/*
+ * wait.c - the slow halves of wait.h: adopting a thread, removing a held
+ * lock that is not on top, leaving a wait that a report is reading.
+ */
+#define _GNU_SOURCE
+#include "wait.h"
+
+#include <sched.h>
+
+lw_thread *lw_thread_enter_slow(void) {
+  if (lw_self_inside)
+    return NULL; /* called back from inside the shim: forward only */
+  if (!lw_init_ensure())
+    return NULL;
+  if (lw_self)
+    return lw_self; /* start-up made this thread's record */
+  return lw_registry_adopt_current();
+}
+
+void lw_held_remove_slow(lw_thread *self, const void *object) {
+  uint32_t count = self->nheld;
+  if (count == 0)
+    return; /* not ours to track: taken inside the shim or never locked */
+  uint32_t kept = count < LW_HELD_MAX ? count : LW_HELD_MAX;
+  for (uint32_t i = kept; i-- > 0;) {
+    if (self->held[i].object != object)
+      continue;
+    /* Out-of-order unlock (hand-over-hand locking): close the gap. */
+    for (uint32_t k = i; k + 1 < kept; k++)
+      self->held[k] = self->held[k + 1];
+    if (count > LW_HELD_MAX) {
+      /* An entry past the kept ones cannot be recovered: the list stays a
+       * prefix of the truth. */
+      self->held[LW_HELD_MAX - 1].object = NULL;
+    }
+    __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
+    return;
+  }
+  if (count > LW_HELD_MAX) /* one of the untracked deep ones */
+    __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
+}
+
+void lw_wait_end_slow(lw_thread *self) {
+  /* A report holds the wait (INSPECTING) while it unwinds our frames; it
+   * gives it back as ACTIVE within microseconds. */
+  for (;;) {
+    uint32_t expected = LW_WAIT_ACTIVE;
+    if (atomic_compare_exchange_weak_explicit(&self->wait.state, &expected, LW_WAIT_IDLE,
+                                              memory_order_acq_rel, memory_order_relaxed))
+      return;
+    if (expected == LW_WAIT_IDLE)
+      return;
+    sched_yield();
+  }
+}
+
+void lw_wait_end_cleanup(void *self) { lw_wait_end((lw_thread *)self, true); }

@@ -1,0 +1,109 @@
+/*
+ * wait.h - the per-thread bookkeeping every wrapper does: enter, held locks,
+ * waits. Inline, because it is the lock fast path.
+ *
+ * Fast path budget (uncontended lock + unlock): one TLS load and test, the
+ * real call, a store of the held entry and of the count; on unlock a compare
+ * with the top entry and a store. No allocation, no shared write, no clock.
+ *
+ * A wait is published only when the thread will really block (the try call
+ * failed, or the call always blocks: cond, join, barrier). Its stack is not
+ * unwound then: the registers are saved with unw_getcontext() in the
+ * wrapper's own frame, which stays put while the thread sleeps, and a report
+ * unwinds from them later (see lw_wait in registry.h for the handshake).
+ */
+#ifndef LW_WAIT_H
+#define LW_WAIT_H
+
+#include "interpose.h"
+#include "registry.h"
+
+/* The caller's record, adopting a thread met for the first time. NULL means
+ * "just forward the call": inside the shim, during start-up, or disabled. */
+lw_thread *lw_thread_enter_slow(void);
+
+static LW_ALWAYS_INLINE lw_thread *lw_thread_enter(void) {
+  lw_thread *self = lw_self;
+  if (LW_LIKELY(self != NULL))
+    return self;
+  return lw_thread_enter_slow();
+}
+
+/* Where the program called the wrapper. Macros: they must expand inside the
+ * exported wrapper itself. */
+#define LW_CALLER_PC() ((uintptr_t)__builtin_return_address(0))
+#define LW_CALLER_CFA() ((uintptr_t)__builtin_dwarf_cfa())
+
+static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, enum lw_call call,
+                                          enum lw_lock_kind kind, uintptr_t call_pc, uintptr_t cfa) {
+  uint32_t count = self->nheld;
+  if (LW_LIKELY(count < LW_HELD_MAX)) {
+    lw_held *entry = &self->held[count];
+    entry->object = object;
+    entry->call_pc = call_pc;
+    entry->cfa = cfa;
+    entry->call = (uint16_t)call;
+    entry->kind = (uint16_t)kind;
+  }
+  /* Release: a reader that sees the count sees the entry. */
+  __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELEASE);
+}
+
+/* Remove `object` from the held list when it is not the top entry. */
+void lw_held_remove_slow(lw_thread *self, const void *object);
+
+static LW_ALWAYS_INLINE void lw_held_pop(lw_thread *self, const void *object) {
+  uint32_t count = self->nheld;
+  if (LW_LIKELY(count - 1 < LW_HELD_MAX && self->held[count - 1].object == object))
+    __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
+  else
+    lw_held_remove_slow(self, object);
+}
+
+/* Slow-path notifications for the watcher (deadlock.c): a wait began or
+ * ended. Cheap when nothing is watching. */
+void lw_watch_wait_began(lw_thread *self);
+void lw_watch_wait_ended(lw_thread *self);
+
+/*
+ * Publish that `self` is about to block in `call` on `object`. Returns false
+ * (and publishes nothing) for a nested wait, e.g. from a signal handler that
+ * interrupted another wait: the outer one stays the one reported.
+ * Must be inlined into the wrapper, so the saved context is in a frame that
+ * lives until lw_wait_end().
+ */
+static LW_ALWAYS_INLINE bool lw_wait_begin(lw_thread *self, enum lw_call call, const void *object,
+                                           const void *mutex, bool timed, uint32_t target_id) {
+  lw_wait *wait = &self->wait;
+  if (atomic_load_explicit(&wait->state, memory_order_relaxed) != LW_WAIT_IDLE)
+    return false;
+  unw_getcontext(&wait->context);
+  wait->call = (uint16_t)call;
+  wait->object = object;
+  wait->mutex = mutex;
+  wait->timed = timed;
+  wait->target_id = target_id;
+  wait->start_ns = lw_now_ns();
+  wait->seq++;
+  atomic_store_explicit(&wait->state, LW_WAIT_ACTIVE, memory_order_release);
+  lw_watch_wait_began(self);
+  return true;
+}
+
+/* The wait is over (however it ended). Waits while a report is reading it. */
+void lw_wait_end_slow(lw_thread *self);
+
+static LW_ALWAYS_INLINE void lw_wait_end(lw_thread *self, bool began) {
+  if (!began)
+    return;
+  uint32_t expected = LW_WAIT_ACTIVE;
+  if (!atomic_compare_exchange_strong_explicit(&self->wait.state, &expected, LW_WAIT_IDLE,
+                                               memory_order_acq_rel, memory_order_relaxed))
+    lw_wait_end_slow(self);
+  lw_watch_wait_ended(self);
+}
+
+/* pthread_cleanup handler form of lw_wait_end, for cancellation points. */
+void lw_wait_end_cleanup(void *self);
+
+#endif
