@@ -34,7 +34,7 @@ lw_finding *lw_report_add_finding(lw_report *r, const char *kind, const char *me
   lw_finding *f = &r->findings[r->nfindings++];
   memset(f, 0, sizeof *f);
   f->kind = kind;
-  f->message = lw_arena_strdup(&r->arena, message);
+  f->message = message ? lw_arena_strdup(&r->arena, message) : NULL;
   f->count = 1;
   f->nthreads = nthreads;
   f->threads = lw_arena_alloc(&r->arena, (nthreads ? nthreads : 1) * sizeof *f->threads);
@@ -89,8 +89,7 @@ static void describe(char *out, size_t size, const lw_report_thread *t) {
   lw_buf_free(&text);
 }
 
-void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, void *), void *context,
-                       const char *when) {
+void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, void *), void *context) {
   for (uint32_t i = 0; i < r->nthreads; i++) {
     lw_report_thread *t = &r->threads[i];
     if (t->is_main || t->is_reporter || !counts(t, context))
@@ -101,27 +100,39 @@ void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, vo
     const char *kind = exited ? "unjoined_thread" : "thread_leak";
     if (fold_into_existing(r, kind, t))
       continue;
-    char who[128], message[512];
-    describe(who, sizeof who, t);
-    if (exited)
-      snprintf(message, sizeof message, "%s finished but was never joined or detached", who);
-    else if (t->has_wait)
-      snprintf(message, sizeof message, "%s still %s in %s %s", who,
-               t->wait.timed ? "waiting (timed)" : "blocked", t->wait.call, when);
-    else
-      snprintf(message, sizeof message, "%s still running %s", who, when);
-    lw_finding *f = lw_report_add_finding(r, kind, message, &t->id, 1);
+    lw_finding *f = lw_report_add_finding(r, kind, NULL, &t->id, 1);
     if (f)
       f->subject = t;
   }
-  /* Say how many a folded finding stands for. */
+}
+
+/* The message of a leak finding, from its (symbolized) subject. */
+static void leak_message(lw_report *r, lw_finding *f) {
+  const lw_report_thread *t = f->subject;
+  char who[160], message[640];
+  describe(who, sizeof who, t);
+  int used = 0;
+  if (f->count > 1)
+    used = snprintf(message, sizeof message, "%u threads like this: ", f->count);
+  const char *when = r->when ? r->when : "at exit";
+  if (t->state == LW_STATE_EXITED)
+    snprintf(message + used, sizeof message - (size_t)used,
+             "%s finished but was never joined or detached", who);
+  else if (t->has_wait)
+    snprintf(message + used, sizeof message - (size_t)used, "%s still %s in %s %s", who,
+             t->wait.timed ? "waiting (timed)" : "blocked", t->wait.call, when);
+  else
+    snprintf(message + used, sizeof message - (size_t)used, "%s still running %s", who, when);
+  f->message = lw_arena_strdup(&r->arena, message);
+}
+
+void lw_analysis_messages(lw_report *r) {
   for (uint32_t i = 0; i < r->nfindings; i++) {
     lw_finding *f = &r->findings[i];
-    if (f->count < 2 || !f->subject)
-      continue;
-    char message[640];
-    snprintf(message, sizeof message, "%u threads like this: %s", f->count, f->message);
-    f->message = lw_arena_strdup(&r->arena, message);
+    if (f->message)
+      continue; /* composed by its analysis already */
+    if (strcmp(f->kind, "thread_leak") == 0 || strcmp(f->kind, "unjoined_thread") == 0)
+      leak_message(r, f);
   }
 }
 
@@ -132,4 +143,7 @@ static bool counts_at_exit(const lw_report_thread *t, void *context) {
   return !t->ignored;
 }
 
-void lw_analysis_exit(lw_report *r) { lw_analysis_leaks(r, counts_at_exit, NULL, "at exit"); }
+void lw_analysis_exit(lw_report *r) {
+  r->when = "at exit";
+  lw_analysis_leaks(r, counts_at_exit, NULL);
+}

@@ -16,9 +16,9 @@
 /* Codes that mean "the caller now holds the mutex". */
 static inline bool mutex_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
-/* During start-up on the resolving thread, nothing is resolved and only one
- * thread runs: a lock succeeds trivially. */
-#define LW_FORWARD(real_call) (lw_real.pthread_mutex_lock ? (real_call) : 0)
+/* lw_real's lock entries are never NULL: before resolution they succeed
+ * trivially (interpose.c). The timed ones are resolved before any second
+ * thread can exist. */
 
 static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mutex, enum lw_call call,
                                            const struct timespec *abstime, clockid_t clock,
@@ -37,14 +37,10 @@ static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mut
   return rc;
 }
 
-static LW_ALWAYS_INLINE int mutex_lock_tracked(lw_thread *self, pthread_mutex_t *mutex,
-                                               enum lw_call call, const struct timespec *abstime,
-                                               clockid_t clock, uintptr_t call_pc, uintptr_t cfa) {
-  int rc = lw_real.pthread_mutex_trylock(mutex);
-  if (LW_LIKELY(rc == 0)) {
-    lw_held_push(self, mutex, call, LW_LOCK_MUTEX, call_pc, cfa);
-    return 0;
-  }
+/* The try did not take the mutex: `rc` says why. */
+static LW_NOINLINE int mutex_lock_not_taken(lw_thread *self, pthread_mutex_t *mutex, int rc,
+                                            enum lw_call call, const struct timespec *abstime,
+                                            clockid_t clock, uintptr_t call_pc, uintptr_t cfa) {
   if (rc == EBUSY)
     return mutex_lock_blocking(self, mutex, call, abstime, clock, call_pc, cfa);
   if (rc == EOWNERDEAD)
@@ -52,25 +48,41 @@ static LW_ALWAYS_INLINE int mutex_lock_tracked(lw_thread *self, pthread_mutex_t 
   return rc;
 }
 
+/* Try, and on success record: the whole fast path, expanded inside the
+ * exported wrapper. The caller's pc and stack pointer are read only after
+ * the try, so nothing has to be kept across the call. */
+#define LW_MUTEX_LOCK_TRACKED(self, mutex, call, abstime, clock)                                  \
+  do {                                                                                            \
+    int rc_ = lw_real.pthread_mutex_trylock(mutex);                                               \
+    if (LW_UNLIKELY(rc_ != 0))                                                                    \
+      return mutex_lock_not_taken(self, mutex, rc_, call, abstime, clock, LW_CALLER_PC(),         \
+                                  LW_CALLER_CFA());                                               \
+    lw_held_push(self, mutex, call, LW_LOCK_MUTEX, LW_CALLER_PC(), LW_CALLER_CFA());              \
+    return 0;                                                                                     \
+  } while (0)
+
 static LW_NOINLINE int mutex_lock_untracked(pthread_mutex_t *mutex, uintptr_t call_pc, uintptr_t cfa) {
   lw_thread *self = lw_thread_enter_slow();
-  if (self)
-    return mutex_lock_tracked(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, call_pc, cfa);
-  return LW_FORWARD(lw_real.pthread_mutex_lock(mutex));
+  if (!self)
+    return lw_real.pthread_mutex_lock(mutex);
+  int rc = lw_real.pthread_mutex_trylock(mutex);
+  if (rc != 0)
+    return mutex_lock_not_taken(self, mutex, rc, LW_CALL_pthread_mutex_lock, NULL, 0, call_pc, cfa);
+  lw_held_push(self, mutex, LW_CALL_pthread_mutex_lock, LW_LOCK_MUTEX, call_pc, cfa);
+  return 0;
 }
 
 LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   if (LW_UNLIKELY(!self))
     return mutex_lock_untracked(mutex, LW_CALLER_PC(), LW_CALLER_CFA());
-  return mutex_lock_tracked(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, LW_CALLER_PC(),
-                            LW_CALLER_CFA());
+  LW_MUTEX_LOCK_TRACKED(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0);
 }
 
 LW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return LW_FORWARD(lw_real.pthread_mutex_trylock(mutex));
+    return lw_real.pthread_mutex_trylock(mutex);
   int rc = lw_real.pthread_mutex_trylock(mutex);
   if (mutex_acquired(rc))
     lw_held_push(self, mutex, LW_CALL_pthread_mutex_trylock, LW_LOCK_MUTEX, LW_CALLER_PC(),
@@ -81,25 +93,23 @@ LW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *mutex) {
 LW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return LW_FORWARD(lw_real.pthread_mutex_timedlock(mutex, abstime));
-  return mutex_lock_tracked(self, mutex, LW_CALL_pthread_mutex_timedlock, abstime, CLOCK_REALTIME,
-                            LW_CALLER_PC(), LW_CALLER_CFA());
+    return lw_real.pthread_mutex_timedlock(mutex, abstime);
+  LW_MUTEX_LOCK_TRACKED(self, mutex, LW_CALL_pthread_mutex_timedlock, abstime, CLOCK_REALTIME);
 }
 
 LW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock,
                                       const struct timespec *abstime) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return LW_FORWARD(lw_real.pthread_mutex_clocklock(mutex, clock, abstime));
-  return mutex_lock_tracked(self, mutex, LW_CALL_pthread_mutex_clocklock, abstime, clock,
-                            LW_CALLER_PC(), LW_CALLER_CFA());
+    return lw_real.pthread_mutex_clocklock(mutex, clock, abstime);
+  LW_MUTEX_LOCK_TRACKED(self, mutex, LW_CALL_pthread_mutex_clocklock, abstime, clock);
 }
 
 LW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   if (LW_LIKELY(self != NULL))
     lw_held_pop(self, mutex); /* before: the next owner may take it at once */
-  return LW_FORWARD(lw_real.pthread_mutex_unlock(mutex));
+  return lw_real.pthread_mutex_unlock(mutex);
 }
 
 /* ---- C11: glibc implements mtx_* on the pthread functions internally,

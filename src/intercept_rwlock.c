@@ -8,7 +8,6 @@
 
 #include "wait.h"
 
-#define LW_FORWARD(real_call) (lw_real.pthread_rwlock_unlock ? (real_call) : 0)
 
 /* The blocking call for each rwlock wait kind. */
 static int rwlock_block(pthread_rwlock_t *lock, enum lw_call call, clockid_t clock,
@@ -60,7 +59,7 @@ static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_
   LW_EXPORT int name(__VA_ARGS__) {                                                                \
     lw_thread *self = lw_thread_enter();                                                           \
     if (!self)                                                                                     \
-      return LW_FORWARD(real_call);                                                                \
+      return real_call;                                                                \
     return rwlock_lock_tracked(self, lock, call, kind, clock, abstime, LW_CALLER_PC(),             \
                                LW_CALLER_CFA());                                                   \
   }
@@ -87,9 +86,9 @@ static LW_ALWAYS_INLINE int rwlock_try(pthread_rwlock_t *lock, enum lw_call call
   lw_thread *self = lw_thread_enter();
   int rc;
   if (kind == LW_LOCK_READ)
-    rc = LW_FORWARD(lw_real.pthread_rwlock_tryrdlock(lock));
+    rc = lw_real.pthread_rwlock_tryrdlock(lock);
   else
-    rc = LW_FORWARD(lw_real.pthread_rwlock_trywrlock(lock));
+    rc = lw_real.pthread_rwlock_trywrlock(lock);
   if (rc == 0 && self)
     lw_held_push(self, lock, call, kind, call_pc, cfa);
   return rc;
@@ -109,5 +108,5 @@ LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
   lw_thread *self = lw_self;
   if (LW_LIKELY(self != NULL))
     lw_held_pop(self, lock);
-  return LW_FORWARD(lw_real.pthread_rwlock_unlock(lock));
+  return lw_real.pthread_rwlock_unlock(lock);
 }

@@ -19,7 +19,25 @@
 
 #include "lifecycle.h"
 
-struct lw_real_table lw_real;
+/* Until resolved, the lock functions point here: during start-up only the
+ * resolving thread runs, and its locks (the allocator's, inside dlsym)
+ * succeed trivially. Having a function to call, rather than a NULL to test,
+ * keeps the test off every lock and unlock. */
+static int bootstrap_lock_ok(void *lock) {
+  (void)lock;
+  return 0;
+}
+
+struct lw_real_table lw_real = {
+    .pthread_mutex_lock = (int (*)(pthread_mutex_t *))bootstrap_lock_ok,
+    .pthread_mutex_trylock = (int (*)(pthread_mutex_t *))bootstrap_lock_ok,
+    .pthread_mutex_unlock = (int (*)(pthread_mutex_t *))bootstrap_lock_ok,
+    .pthread_rwlock_rdlock = (int (*)(pthread_rwlock_t *))bootstrap_lock_ok,
+    .pthread_rwlock_wrlock = (int (*)(pthread_rwlock_t *))bootstrap_lock_ok,
+    .pthread_rwlock_tryrdlock = (int (*)(pthread_rwlock_t *))bootstrap_lock_ok,
+    .pthread_rwlock_trywrlock = (int (*)(pthread_rwlock_t *))bootstrap_lock_ok,
+    .pthread_rwlock_unlock = (int (*)(pthread_rwlock_t *))bootstrap_lock_ok,
+};
 _Atomic int lw_init_state = LW_INIT_NONE;
 LW_TLS bool lw_init_resolving_here;
 
@@ -37,7 +55,8 @@ static bool resolve_all(void) {
   LW_REAL_FUNCTIONS(LW_RESOLVE)
   /* Without these the shim cannot even forward: stay out of the way. */
   return lw_real.pthread_mutex_lock && lw_real.pthread_mutex_unlock &&
-         lw_real.pthread_mutex_trylock && lw_real.pthread_create && lw_real.pthread_join &&
+         lw_real.pthread_mutex_trylock && lw_real.pthread_rwlock_unlock &&
+         lw_real.pthread_create && lw_real.pthread_join &&
          lw_real.pthread_cond_wait && lw_real.pthread_detach && lw_real.pthread_exit;
 }
 

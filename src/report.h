@@ -34,6 +34,7 @@ typedef struct lw_frames {
 typedef struct lw_report_held {
   const void *object;
   const char *call;
+  int kind; /* enum lw_lock_kind */
   lw_frames stack;
   bool stack_partial; /* only the call site: the acquiring frame has returned */
 } lw_report_held;
@@ -97,6 +98,9 @@ typedef struct lw_report {
   uint32_t nfindings, findings_capacity;
   lw_finding *findings;
   uint32_t suppressed;
+  const char *when;  /* "at exit", "at verify", "now": ends leak messages */
+  void *raw;         /* snapshot.c's unsymbolized data */
+  bool symbolized;
 } lw_report;
 
 lw_report_thread *lw_report_thread_by_id(lw_report *report, uint32_t id);

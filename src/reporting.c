@@ -64,8 +64,17 @@ static void emit_json(const lw_buf *json) {
           json->failed ? "out of memory" : strerror(saved_errno ? saved_errno : errno));
 }
 
+/* Symbols and messages, for a report that will be shown. */
+static void finish(lw_report *r) {
+  lw_snapshot_symbolize(r);
+  lw_analysis_messages(r);
+}
+
 void lw_report_emit(lw_report *r) {
-  if (r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "exit") != 0) {
+  bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "exit") != 0;
+  if (show_text || lw_opt.json_path[0])
+    finish(r);
+  if (show_text) {
     lw_buf text = {0};
     lw_report_write_text(&text, r);
     if (text.len)
@@ -146,6 +155,8 @@ int lw_report_live(int fd, const char *trigger, lw_thread *reporter) {
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, trigger, reporter);
   lw_analysis_exit(&report);
+  report.when = "now";
+  finish(&report);
   lw_buf text = {0};
   lw_report_write_text(&text, &report);
   lw_write_all(fd, text.data, text.len);
@@ -217,7 +228,8 @@ int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_se
         rt->in_scope = verify_scope(t, reporter, mark_thread, mark_serial);
   }
   lw_registry_unlock();
-  lw_analysis_leaks(&report, counts_for_verify, NULL, "at verify");
+  report.when = "at verify";
+  lw_analysis_leaks(&report, counts_for_verify, NULL);
   lw_report_emit(&report);
   int leaked = counted_findings(&report);
   lw_arena_release(&report.arena);

@@ -15,11 +15,18 @@
  * making the report (excluded from leaks), NULL for a helper thread. */
 void lw_snapshot_take(lw_report *report, const char *trigger, lw_thread *reporter);
 
+/* Resolve every stack of the snapshot to functions and lines, and the start
+ * routines to names. Costly (libdw): only for reports that will be shown. */
+void lw_snapshot_symbolize(lw_report *report);
+
 /* Findings (analysis.c): thread_leak and unjoined_thread for every thread
  * for which counts() says yes; `when` ends the message ("at exit"). */
 void lw_analysis_leaks(lw_report *report, bool (*counts)(const lw_report_thread *, void *),
-                       void *context, const char *when);
+                       void *context);
 void lw_analysis_exit(lw_report *report);
+
+/* After symbolizing: the one-line message of every finding. */
+void lw_analysis_messages(lw_report *report);
 
 /* At exit: wait up to exit_grace_ms for running threads, then report.
  * Returns the number of findings that count (not suppressed). */

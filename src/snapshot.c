@@ -38,6 +38,9 @@ typedef struct raw_thread {
   uint16_t wait_call;
   uint32_t wait_target;
   uint64_t wait_start_ns;
+  lw_create_stack create; /* copied: the record may be freed after the snapshot */
+  uintptr_t start_address;
+  lw_held *held_of;       /* per report held entry: the raw entry it came from */
 } raw_thread;
 
 static void read_file_line(const char *path, char *out, size_t size) {
@@ -77,6 +80,15 @@ static lw_frames symbolize(lw_report *r, const uintptr_t *pcs, uint32_t depth, b
       f->inlined = symbols[k].inlined;
     }
   }
+  return result;
+}
+
+/* Program counters without symbols yet (analysis compares them as they are). */
+static lw_frames bare_frames(lw_report *r, const uintptr_t *pcs, uint32_t depth) {
+  lw_frames result = {0, NULL};
+  result.frames = depth ? lw_arena_alloc(&r->arena, depth * sizeof *result.frames) : NULL;
+  for (uint32_t i = 0; result.frames && i < depth; i++)
+    result.frames[result.count++].pc = pcs[i];
   return result;
 }
 
@@ -203,6 +215,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->ended_ms_ago = t->end_ns ? (now_ns - t->end_ns) / 1000000u : 0;
     if (t->name[0])
       out->name = lw_arena_strdup(&r->arena, t->name);
+    raw->create = t->create_stack;
+    raw->start_address = t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine;
     uint32_t expected = LW_WAIT_ACTIVE;
     raw->pinned = out->state != LW_STATE_EXITED &&
                   atomic_compare_exchange_strong(&t->wait.state, &expected, LW_WAIT_INSPECTING);
@@ -271,15 +285,16 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->name = lw_arena_strdup(&r->arena, comm);
   }
 
-  /* Phase 3: symbols, owners, held locks. */
+  lw_registry_unpin();
+
+  /* Owners and held locks; frames stay bare program counters until
+   * lw_snapshot_symbolize(), which a report without findings never needs. */
   for (uint32_t i = 0; i < n; i++) {
     raw_thread *raw = &raws[i];
-    lw_thread *t = raw->live;
     lw_report_thread *out = &r->threads[i];
-    out->start = function_at(t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine);
-    out->create_stack = symbolize(r, t->create_stack.pc, t->create_stack.depth, false);
+    out->create_stack = bare_frames(r, raw->create.pc, raw->create.depth);
     if (raw->has_stack) {
-      lw_frames frames = symbolize(r, raw->stack.pc, raw->stack.depth, raw->stack.first_exact);
+      lw_frames frames = bare_frames(r, raw->stack.pc, raw->stack.depth);
       if (out->has_wait)
         out->wait.stack = frames;
       else
@@ -288,13 +303,15 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     uint32_t kept = raw->nheld < LW_HELD_MAX ? raw->nheld : LW_HELD_MAX;
     if (kept && out->state != LW_STATE_EXITED) {
       out->held = lw_arena_alloc(&r->arena, kept * sizeof *out->held);
-      for (uint32_t k = 0; out->held && k < kept; k++) {
+      raw->held_of = lw_arena_alloc(&r->arena, kept * sizeof *raw->held_of);
+      for (uint32_t k = 0; out->held && raw->held_of && k < kept; k++) {
         if (!raw->held[k].object)
           continue;
+        raw->held_of[out->nheld] = raw->held[k];
         lw_report_held *h = &out->held[out->nheld++];
         h->object = raw->held[k].object;
         h->call = lw_call_names[raw->held[k].call];
-        held_stack(r, raw, &raw->held[k], h);
+        h->kind = raw->held[k].kind;
       }
     }
     if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != UINT32_MAX) {
@@ -310,5 +327,27 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       }
     }
   }
-  lw_registry_unpin();
+  r->raw = raws;
+}
+
+void lw_snapshot_symbolize(lw_report *r) {
+  raw_thread *raws = r->raw;
+  if (!raws || r->symbolized)
+    return;
+  r->symbolized = true;
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    raw_thread *raw = &raws[i];
+    lw_report_thread *out = &r->threads[i];
+    out->start = function_at(raw->start_address);
+    out->create_stack = symbolize(r, raw->create.pc, raw->create.depth, false);
+    if (raw->has_stack) {
+      lw_frames frames = symbolize(r, raw->stack.pc, raw->stack.depth, raw->stack.first_exact);
+      if (out->has_wait)
+        out->wait.stack = frames;
+      else
+        out->stack = frames;
+    }
+    for (uint32_t k = 0; k < out->nheld; k++)
+      held_stack(r, raw, &raw->held_of[k], &out->held[k]);
+  }
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what building and testing leakwatch needs, from Debian's packages.
+# Idempotent: packages already present are not fetched again. Run as root
+# (or through sudo) on Debian 12; elsewhere, install the same list by hand.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config   # toolchain
+  libunwind-dev uthash-dev libdw-dev # the shim's libraries
+  python3                            # test cases, the leakwatch command
+  graphviz                           # tests: leakwatch report --format dot
+  "$@"                               # extra packages a caller needs
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then
+    SUDO=sudo
+  else
+    echo "setup: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+${SUDO:-} apt-get update -qq
+${SUDO:-} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
