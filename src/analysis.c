@@ -126,6 +126,32 @@ static void leak_message(lw_report *r, lw_finding *f) {
   f->message = lw_arena_strdup(&r->arena, message);
 }
 
+/* "T3 'x' (f) has been blocked in pthread_mutex_lock on 0x… for 5.2 s;
+ *  its owner T2 'y' (g) is itself blocked in …" */
+static void long_wait_message(lw_report *r, lw_finding *f) {
+  const lw_report_thread *t = f->subject;
+  lw_buf text = {0};
+  lw_report_describe_thread(&text, t);
+  lw_buf_printf(&text, " has been blocked in %s on 0x%lx for %.1f s", t->wait.call,
+                (unsigned long)(uintptr_t)t->wait.object, (double)t->wait.waited_ms / 1000.0);
+  const lw_report_thread *owner = t->wait.has_owner ? lw_report_thread_by_id(r, t->wait.owner) : NULL;
+  if (owner && owner != t) {
+    lw_buf_puts(&text, "; its owner ");
+    lw_report_describe_thread(&text, owner);
+    if (owner->state == LW_STATE_EXITED)
+      lw_buf_puts(&text, " has exited");
+    else if (owner->has_wait)
+      lw_buf_printf(&text, " is itself %s in %s on 0x%lx", owner->wait.timed ? "waiting (timed)" : "blocked",
+                    owner->wait.call, (unsigned long)(uintptr_t)owner->wait.object);
+    else
+      lw_buf_puts(&text, " is running");
+  } else if (!t->wait.has_owner) {
+    lw_buf_puts(&text, "; nothing owns it: somebody must signal or post it");
+  }
+  f->message = lw_arena_strdup(&r->arena, text.data ? text.data : "");
+  lw_buf_free(&text);
+}
+
 void lw_analysis_messages(lw_report *r) {
   for (uint32_t i = 0; i < r->nfindings; i++) {
     lw_finding *f = &r->findings[i];
@@ -133,6 +159,8 @@ void lw_analysis_messages(lw_report *r) {
       continue; /* composed by its analysis already */
     if (strcmp(f->kind, "thread_leak") == 0 || strcmp(f->kind, "unjoined_thread") == 0)
       leak_message(r, f);
+    else if (strcmp(f->kind, "long_wait") == 0)
+      long_wait_message(r, f);
   }
 }
 

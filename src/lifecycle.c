@@ -24,6 +24,7 @@
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
+#include "watcher.h"
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
@@ -49,6 +50,7 @@ static void fork_child(void) {
   lw_thread *self = lw_self ? lw_self : lw_self_inside;
   lw_registry_fork_child(self);
   lw_report_fork_child();
+  lw_watch_fork_child();
   lw_start_ns = lw_now_ns();
   atomic_store(&exit_report_done, 0);
 }
@@ -59,6 +61,7 @@ bool lw_lifecycle_start(void) {
   lw_stack_init();
   lw_registry_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+  lw_watch_start();
   lw_verbose(1, "started in pid %d", getpid());
   return true;
 }

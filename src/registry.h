@@ -134,6 +134,10 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   _Atomic uint32_t capture_state;
   lw_stack now_stack;
 
+  /* --- the watcher's bookkeeping: the last wait it checked (watcher.c) --- */
+  uint64_t watch_deadlock_seq;
+  uint64_t watch_hang_seq;
+
   /* --- registry links (registry lock) --- */
   struct lw_thread *next, *prev;
   UT_hash_handle by_handle;

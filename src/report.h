@@ -43,6 +43,7 @@ enum lw_thread_state { LW_STATE_RUNNING, LW_STATE_BLOCKED, LW_STATE_EXITED };
 
 typedef struct lw_report_wait {
   const char *call;
+  int call_id; /* enum lw_call */
   const void *object;
   const void *mutex; /* NULL if none */
   bool has_owner;
@@ -83,6 +84,7 @@ typedef struct lw_finding {
   uint32_t count;    /* identical findings folded into this one */
   char *message;
   lw_report_thread *subject; /* the thread whose stacks the text shows */
+  bool all_threads_shown;    /* the text shows every thread of `threads` instead */
   char *details;             /* extra text lines (cycles, evidence); may be NULL */
 } lw_finding;
 
@@ -99,6 +101,7 @@ typedef struct lw_report {
   lw_finding *findings;
   uint32_t suppressed;
   const char *when;  /* "at exit", "at verify", "now": ends leak messages */
+  bool no_stacks;    /* set before lw_snapshot_take: skip unwinding (watcher's looks) */
   void *raw;         /* snapshot.c's unsymbolized data */
   bool symbolized;
 } lw_report;

@@ -38,6 +38,8 @@ static void write_frames(lw_buf *out, const lw_frames *frames, const char *inden
   }
 }
 
+static bool is_join(const char *call) { return strstr(call, "join") != NULL; }
+
 static void write_duration(lw_buf *out, uint64_t ms) {
   if (ms < 1000)
     lw_buf_printf(out, "%" PRIu64 " ms", ms);
@@ -61,11 +63,22 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
     if (w->has_owner) {
       lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
-      lw_buf_puts(out, ", owned by ");
+      lw_buf_puts(out, is_join(w->call) ? ", waiting for " : ", owned by ");
       if (owner)
         lw_report_describe_thread(out, owner);
       else
         lw_buf_printf(out, "T%u", w->owner);
+      /* What the owner is doing: the next thing an on-call engineer asks. */
+      if (owner && owner != t) {
+        if (owner->state == LW_STATE_EXITED)
+          lw_buf_puts(out, " (exited)");
+        else if (owner->has_wait)
+          lw_buf_printf(out, " (itself %s in %s on 0x%" PRIxPTR ")",
+                        owner->wait.timed ? "waiting" : "blocked", owner->wait.call,
+                        (uintptr_t)owner->wait.object);
+        else
+          lw_buf_puts(out, " (running)");
+      }
     }
     lw_buf_puts(out, " for ");
     write_duration(out, w->waited_ms);
@@ -118,13 +131,32 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
 }
 
 void lw_report_write_text(lw_buf *out, const lw_report *r) {
+  bool dump = strcmp(r->trigger, "dump") == 0;
+  if (dump) {
+    /* A dump shows every thread, then what is wrong. */
+    uint32_t alive = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++)
+      alive += r->threads[i].state != LW_STATE_EXITED;
+    lw_buf_printf(out, "==%d== leakwatch: dump of %s (pid %d), %u threads, up %.1f s\n\n", r->pid,
+                  r->exe ? r->exe : "?", r->pid, alive, (double)r->uptime_ms / 1000.0);
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+      write_thread_block(out, r, &r->threads[i]);
+      lw_buf_puts(out, "\n");
+    }
+  }
   for (uint32_t i = 0; i < r->nfindings; i++) {
     const lw_finding *f = &r->findings[i];
     lw_buf_printf(out, "==%d== leakwatch: %s: %s\n", r->pid, f->kind, f->message);
     if (f->details)
       lw_buf_puts(out, f->details);
-    if (f->subject)
+    if (f->subject && !dump)
       write_thread_block(out, r, f->subject);
+    else if (f->all_threads_shown && !dump)
+      for (uint32_t k = 0; k < f->nthreads; k++) {
+        const lw_report_thread *t = lw_report_thread_by_id((lw_report *)r, f->threads[k]);
+        if (t)
+          write_thread_block(out, r, t);
+      }
     lw_buf_puts(out, "\n");
   }
   if (r->nfindings == 0 && r->suppressed == 0 && strcmp(r->trigger, "dump") != 0)

@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "options.h"
+#include "watcher.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
 
@@ -142,6 +144,8 @@ int lw_report_at_exit(lw_thread *reporter) {
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, "exit", reporter);
   lw_analysis_exit(&report);
+  lw_analysis_deadlocks(&report, 0, false);
+  lw_report_add_remembered(&report);
   lw_report_emit(&report);
   int findings = counted_findings(&report);
   lw_arena_release(&report.arena);
@@ -235,4 +239,177 @@ int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_se
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
   return leaked;
+}
+
+void lw_report_lock(void) { lw_lock_acquire(&report_lock); }
+void lw_report_unlock(void) { lw_lock_release(&report_lock); }
+
+/* ---- findings kept from live reports, for the exit report ---- */
+
+static lw_arena kept_arena; /* never released: these live as long as the process */
+static lw_finding *kept_findings;
+static uint32_t nkept_findings, kept_findings_capacity;
+static lw_report_thread *kept_threads;
+static uint32_t nkept_threads, kept_threads_capacity;
+
+static lw_frames keep_frames(lw_frames frames) {
+  lw_frames copy = {0, NULL};
+  if (!frames.count)
+    return copy;
+  copy.frames = lw_arena_alloc(&kept_arena, frames.count * sizeof *copy.frames);
+  if (copy.frames) {
+    memcpy(copy.frames, frames.frames, frames.count * sizeof *copy.frames);
+    copy.count = frames.count; /* strings are the symbol cache's: permanent */
+  }
+  return copy;
+}
+
+static bool grow(void **array, uint32_t *capacity, uint32_t count, size_t element) {
+  if (count < *capacity)
+    return true;
+  uint32_t bigger = *capacity ? *capacity * 2 : 16;
+  void *grown = lw_arena_alloc(&kept_arena, bigger * element);
+  if (!grown)
+    return false;
+  if (*array)
+    memcpy(grown, *array, count * element);
+  *array = grown;
+  *capacity = bigger;
+  return true;
+}
+
+static void keep_thread(const lw_report_thread *t) {
+  for (uint32_t i = 0; i < nkept_threads; i++)
+    if (kept_threads[i].id == t->id)
+      return;
+  if (!grow((void **)&kept_threads, &kept_threads_capacity, nkept_threads, sizeof *kept_threads))
+    return;
+  lw_report_thread *copy = &kept_threads[nkept_threads++];
+  *copy = *t;
+  copy->name = lw_arena_strdup(&kept_arena, t->name);
+  copy->create_stack = keep_frames(t->create_stack);
+  copy->stack = keep_frames(t->stack);
+  copy->wait.stack = keep_frames(t->wait.stack);
+  copy->held = t->nheld ? lw_arena_alloc(&kept_arena, t->nheld * sizeof *copy->held) : NULL;
+  copy->nheld = copy->held ? t->nheld : 0;
+  for (uint32_t k = 0; k < copy->nheld; k++) {
+    copy->held[k] = t->held[k];
+    copy->held[k].stack = keep_frames(t->held[k].stack);
+  }
+}
+
+void lw_report_remember(lw_report *r) {
+  finish(r);
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    const lw_finding *f = &r->findings[i];
+    /* Deadlocks and long waits describe the present: a later report finds
+     * them again if they are still there. */
+    if (strcmp(f->kind, "deadlock") == 0 || strcmp(f->kind, "long_wait") == 0)
+      continue;
+    if (!grow((void **)&kept_findings, &kept_findings_capacity, nkept_findings, sizeof *kept_findings))
+      return;
+    lw_finding *copy = &kept_findings[nkept_findings++];
+    *copy = *f;
+    copy->message = lw_arena_strdup(&kept_arena, f->message);
+    copy->details = lw_arena_strdup(&kept_arena, f->details);
+    copy->threads = lw_arena_alloc(&kept_arena, (f->nthreads ? f->nthreads : 1) * sizeof *copy->threads);
+    if (copy->threads)
+      memcpy(copy->threads, f->threads, f->nthreads * sizeof *copy->threads);
+    copy->subject = NULL;
+    copy->all_threads_shown = true;
+    for (uint32_t k = 0; k < f->nthreads; k++) {
+      lw_report_thread *t = lw_report_thread_by_id(r, f->threads[k]);
+      if (t)
+        keep_thread(t);
+    }
+  }
+}
+
+void lw_report_add_remembered(lw_report *r) {
+  if (!nkept_findings)
+    return;
+  /* Threads the kept findings name and the report lacks (they ended). */
+  uint32_t missing = 0;
+  for (uint32_t i = 0; i < nkept_threads; i++)
+    missing += lw_report_thread_by_id(r, kept_threads[i].id) == NULL;
+  if (missing) {
+    lw_report_thread *threads = lw_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
+    if (threads) {
+      memcpy(threads, r->threads, r->nthreads * sizeof *threads);
+      for (uint32_t i = 0; i < nkept_threads; i++)
+        if (!lw_report_thread_by_id(r, kept_threads[i].id)) {
+          threads[r->nthreads] = kept_threads[i];
+          threads[r->nthreads].state = LW_STATE_EXITED;
+          threads[r->nthreads].has_wait = false;
+          r->nthreads++;
+        }
+      r->threads = threads;
+    }
+  }
+  for (uint32_t i = 0; i < nkept_findings; i++) {
+    lw_finding *f = lw_report_add_finding(r, kept_findings[i].kind, kept_findings[i].message,
+                                          kept_findings[i].threads, kept_findings[i].nthreads);
+    if (f) {
+      f->details = kept_findings[i].details;
+      f->count = kept_findings[i].count;
+      f->all_threads_shown = true;
+    }
+  }
+}
+
+/* ---- dumps ---- */
+
+/* /tmp/leakwatch-<uid>: ours alone, or refused. */
+static bool dump_directory(char *out, size_t size) {
+  snprintf(out, size, "/tmp/leakwatch-%u", (unsigned)getuid());
+  if (mkdir(out, 0700) != 0 && errno != EEXIST)
+    return false;
+  struct stat st;
+  if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+      (st.st_mode & 077) != 0) {
+    lw_warn("%s is not a private directory of this user: no dump written", out);
+    return false;
+  }
+  return true;
+}
+
+static void write_atomically(const char *path, const lw_buf *content) {
+  char temp[LW_PATH_MAX + 32];
+  snprintf(temp, sizeof temp, "%s.tmp", path);
+  unlink(temp);
+  int fd = open_output(temp, O_EXCL | O_TRUNC);
+  if (fd < 0)
+    return;
+  bool ok = !content->failed && lw_write_all(fd, content->data, content->len);
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(temp, path) != 0)
+    unlink(temp);
+}
+
+void lw_report_dump(void) {
+  char dir[128];
+  if (!dump_directory(dir, sizeof dir))
+    return;
+  lw_lock_acquire(&report_lock);
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_snapshot_take(&report, "dump", NULL);
+  lw_analysis_deadlocks(&report, 0, false);
+  if (lw_opt.hang_ms)
+    lw_analysis_long_waits(&report, (uint64_t)lw_opt.hang_ms);
+  lw_report_add_remembered(&report);
+  finish(&report);
+  char path[LW_PATH_MAX];
+  lw_buf text = {0}, json = {0};
+  lw_report_write_text(&text, &report);
+  lw_report_write_json(&json, &report);
+  /* JSON first: a client waiting for the text finds both ready. */
+  snprintf(path, sizeof path, "%s/%d.dump.json", dir, getpid());
+  write_atomically(path, &json);
+  snprintf(path, sizeof path, "%s/%d.dump.txt", dir, getpid());
+  write_atomically(path, &text);
+  lw_buf_free(&text);
+  lw_buf_free(&json);
+  lw_arena_release(&report.arena);
+  lw_lock_release(&report_lock);
 }

@@ -45,6 +45,22 @@ int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_se
 /* Write a finished report to the configured outputs. */
 void lw_report_emit(lw_report *report);
 
+/* One report at a time: the watcher takes this around its own. */
+void lw_report_lock(void);
+void lw_report_unlock(void);
+
+/* Keep the findings of a live report (deadlock, long_wait, abandoned_lock,
+ * misuse, lock-order) for the exit report, with the threads they name.
+ * Report lock held. */
+void lw_report_remember(lw_report *report);
+
+/* A dump (dump_signal): the live state, written to the dump directory. */
+void lw_report_dump(void);
+
+/* Live findings that are not about the present moment, added to exit and
+ * dump reports (reporting.c). */
+void lw_report_add_remembered(lw_report *report);
+
 void lw_report_fork_prepare(void);
 void lw_report_fork_parent(void);
 void lw_report_fork_child(void);

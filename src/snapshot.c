@@ -235,6 +235,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->has_wait = true;
       out->state = w->timed ? LW_STATE_RUNNING : LW_STATE_BLOCKED;
       out->wait.call = lw_call_names[w->call];
+      out->wait.call_id = w->call;
       out->wait.object = w->object;
       out->wait.mutex = w->mutex;
       out->wait.timed = w->timed;
@@ -243,8 +244,10 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       raw->wait_call = w->call;
       raw->wait_target = w->target_id;
       raw->wait_start_ns = w->start_ns;
-      lw_stack_unwind_context(&w->context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
-      raw->has_stack = true;
+      if (!r->no_stacks) {
+        lw_stack_unwind_context(&w->context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
+        raw->has_stack = true;
+      }
       raw->nheld = t->nheld;
       memcpy(raw->held, t->held, sizeof raw->held);
       atomic_store(&w->state, LW_WAIT_ACTIVE); /* unpin */
@@ -259,7 +262,9 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->state = LW_STATE_EXITED; /* an adopted thread that ended unseen */
       continue;
     }
-    if (t == reporter) {
+    if (r->no_stacks) {
+      /* held list only */
+    } else if (t == reporter) {
       raw->stack.depth = lw_stack_capture_here(raw->stack.pc, (uint32_t)lw_opt.stack_depth);
       raw->stack.first_exact = 0;
       memset(raw->stack.sp, 0, sizeof raw->stack.sp);

@@ -1,8 +1,281 @@
 /*
- * watcher.c - live detection: notified when a wait begins or ends.
- * (Live deadlock detection builds on these hooks.)
+ * watcher.c - the helper thread: live deadlocks, long waits, dumps.
+ *
+ * Wake-ups: a thread that begins a wait while the helper is idle flips
+ * `idle` and wakes it (only the first such wait pays the futex call; the
+ * flag is read, not written, by the others). The dump signal's handler
+ * wakes it with a futex call, which is async-signal-safe. Otherwise the
+ * helper sleeps exactly until the oldest unchecked wait reaches deadlock_ms
+ * or hang_ms.
+ *
+ * The helper is invisible to the program: all signals blocked, never in the
+ * registry, its calls into wrapped functions pass straight through.
  */
+#define _GNU_SOURCE
+#include "watcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "interpose.h"
+#include "options.h"
+#include "reporting.h"
 #include "wait.h"
 
-void lw_watch_wait_began(lw_thread *self) { (void)self; }
+#define LW_DUMP_MAGIC 0x4C57444D /* "LWDM": sigqueue value of `leakwatch dump` */
+#define LW_MAX_REPORTED 256
+
+static _Atomic uint32_t idle;        /* 1 while the helper waits for any wait to begin */
+static _Atomic uint32_t wake_word;   /* futex: bumped to wake the helper */
+static _Atomic uint32_t dump_requested;
+static _Atomic uint32_t running;
+static lw_thread internal_marker;    /* lw_self_inside of the helper */
+
+/* Deadlocks already reported, by signature; the helper's own. */
+static uint64_t reported[LW_MAX_REPORTED];
+static unsigned nreported;
+
+unsigned lw_watch_internal_threads(void) { return atomic_load(&running) ? 1 : 0; }
+
+static void wake(void) {
+  atomic_fetch_add(&wake_word, 1);
+  lw_futex_wake(&wake_word, 1);
+}
+
+static void spawn_helper(void);
+
+void lw_watch_wait_began(lw_thread *self) {
+  (void)self;
+  if (LW_UNLIKELY(atomic_load_explicit(&idle, memory_order_relaxed)) && atomic_exchange(&idle, 0)) {
+    if (atomic_load(&running))
+      wake();
+    else
+      spawn_helper(); /* a forked child's first wait */
+  }
+}
+
 void lw_watch_wait_ended(lw_thread *self) { (void)self; }
+
+static bool was_reported(uint64_t signature) {
+  for (unsigned i = 0; i < nreported; i++)
+    if (reported[i] == signature)
+      return true;
+  return false;
+}
+
+static void remember_reported(uint64_t signature) {
+  reported[nreported++ % LW_MAX_REPORTED] = signature;
+}
+
+static void sleep_ms(unsigned ms) {
+  struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&pause, NULL);
+}
+
+/* Deadlock signatures present in a light snapshot taken now. */
+static unsigned find_deadlocks(uint64_t *signatures, unsigned max) {
+  lw_report look;
+  memset(&look, 0, sizeof look);
+  look.no_stacks = true;
+  lw_snapshot_take(&look, "deadlock", NULL);
+  lw_analysis_deadlocks(&look, (uint64_t)lw_opt.deadlock_ms, true);
+  unsigned n = 0;
+  for (uint32_t i = 0; i < look.nfindings && n < max; i++)
+    signatures[n++] = lw_deadlock_signature(&look, &look.findings[i]);
+  lw_arena_release(&look.arena);
+  return n;
+}
+
+static void act_on_deadlock(void) {
+  if (lw_opt.deadlock_action == LW_DEADLOCK_ABORT) {
+    signal(SIGABRT, SIG_DFL);
+    abort();
+  }
+  if (lw_opt.deadlock_action == LW_DEADLOCK_EXIT) {
+    fflush(NULL);
+    _exit(lw_opt.exitcode);
+  }
+}
+
+/* Look for deadlocks; report each new one that is still there on a second
+ * look (a cycle seen while locks change hands is gone by then). */
+static void check_deadlocks(void) {
+  uint64_t first[16], second[16];
+  unsigned nfirst = find_deadlocks(first, 16);
+  bool any_new = false;
+  for (unsigned i = 0; i < nfirst; i++)
+    any_new |= !was_reported(first[i]);
+  if (!any_new)
+    return;
+  sleep_ms(lw_opt.deadlock_ms / 10 < 50 ? lw_opt.deadlock_ms / 10 + 1 : 50);
+  unsigned nsecond = find_deadlocks(second, 16);
+  bool confirmed = false;
+  for (unsigned i = 0; i < nfirst; i++)
+    for (unsigned k = 0; k < nsecond; k++)
+      confirmed |= first[i] == second[k] && !was_reported(first[i]);
+  if (!confirmed)
+    return;
+
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_report_lock();
+  lw_snapshot_take(&report, "deadlock", NULL);
+  lw_analysis_deadlocks(&report, (uint64_t)lw_opt.deadlock_ms, true);
+  /* Keep only the new ones; remember them. */
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < report.nfindings; i++) {
+    uint64_t signature = lw_deadlock_signature(&report, &report.findings[i]);
+    if (was_reported(signature))
+      continue;
+    remember_reported(signature);
+    report.findings[kept++] = report.findings[i];
+  }
+  report.nfindings = kept;
+  if (kept) {
+    lw_report_emit(&report);
+    lw_report_remember(&report);
+  }
+  lw_arena_release(&report.arena);
+  lw_report_unlock();
+  if (kept)
+    act_on_deadlock();
+}
+
+static void check_long_waits(void) {
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_report_lock();
+  lw_snapshot_take(&report, "deadlock", NULL);
+  if (lw_analysis_long_waits(&report, (uint64_t)lw_opt.hang_ms) > 0) {
+    lw_report_emit(&report);
+    lw_report_remember(&report);
+  }
+  lw_arena_release(&report.arena);
+  lw_report_unlock();
+}
+
+/* One pass: what is due now, and how long until the next thing is (ns;
+ * UINT64_MAX for nothing). Marks what it hands over as seen. */
+static uint64_t watch_once(void) {
+  const uint64_t deadlock_ns = (uint64_t)lw_opt.deadlock_ms * 1000000u;
+  const uint64_t hang_ns = (uint64_t)lw_opt.hang_ms * 1000000u;
+  uint64_t now = lw_now_ns(), next = UINT64_MAX;
+  bool deadlock_due = false, hang_due = false;
+  lw_registry_lock();
+  for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t)) {
+    if (atomic_load(&t->wait.state) == LW_WAIT_IDLE || t->wait.timed)
+      continue;
+    /* Racy reads: a wait that changes under us is looked at again later. */
+    uint64_t seq = t->wait.seq, age = now - t->wait.start_ns;
+    if (deadlock_ns && t->watch_deadlock_seq != seq) {
+      if (age >= deadlock_ns) {
+        deadlock_due = true;
+        t->watch_deadlock_seq = seq;
+      } else if (deadlock_ns - age < next) {
+        next = deadlock_ns - age;
+      }
+    }
+    if (hang_ns && t->watch_hang_seq != seq) {
+      if (age >= hang_ns) {
+        hang_due = true;
+        t->watch_hang_seq = seq;
+      } else if (hang_ns - age < next) {
+        next = hang_ns - age;
+      }
+    }
+  }
+  lw_registry_unlock();
+  if (deadlock_due)
+    check_deadlocks();
+  if (hang_due)
+    check_long_waits();
+  return next;
+}
+
+static void *helper_main(void *unused) {
+  (void)unused;
+  lw_self_inside = &internal_marker;
+  for (;;) {
+    uint32_t seen = atomic_load(&wake_word);
+    if (atomic_exchange(&dump_requested, 0))
+      lw_report_dump();
+    uint64_t next = (lw_opt.deadlock_ms || lw_opt.hang_ms) ? watch_once() : UINT64_MAX;
+    if (next == UINT64_MAX) {
+      /* Idle until a wait begins. A wait that began during the pass above
+       * is caught by looking once more after saying so. */
+      atomic_store(&idle, 1);
+      if ((lw_opt.deadlock_ms || lw_opt.hang_ms) && watch_once() != UINT64_MAX) {
+        atomic_store(&idle, 0);
+        continue;
+      }
+      lw_futex_wait(&wake_word, seen, NULL);
+    } else {
+      next += 1000000; /* a millisecond late rather than early */
+      struct timespec timeout = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+      lw_futex_wait(&wake_word, seen, &timeout);
+    }
+  }
+  return NULL;
+}
+
+static void dump_handler(int signo, siginfo_t *info, void *context) {
+  (void)signo;
+  (void)info;
+  (void)context;
+  int saved_errno = errno;
+  atomic_store(&dump_requested, 1);
+  wake();
+  errno = saved_errno;
+}
+
+static void install_dump_handler(void) {
+  if (lw_opt.dump_signal <= 0)
+    return;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = dump_handler;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(lw_opt.dump_signal, &action, NULL);
+}
+
+static void spawn_helper(void) {
+  if (!lw_opt.deadlock_ms && !lw_opt.hang_ms && lw_opt.dump_signal <= 0)
+    return;
+  /* The helper must not take the program's signals. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t thread;
+  if (lw_real.pthread_create(&thread, &attr, helper_main, NULL) == 0) {
+    atomic_store(&running, 1);
+    lw_real.pthread_setname_np(thread, "leakwatch");
+  }
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void lw_watch_start(void) {
+  install_dump_handler();
+  spawn_helper();
+}
+
+void lw_watch_fork_child(void) {
+  /* The helper did not survive fork. A child that goes on to block gets a
+   * new one at its first wait (most children exec at once: they pay
+   * nothing). */
+  atomic_store(&running, 0);
+  atomic_store(&dump_requested, 0);
+  nreported = 0;
+  atomic_store(&idle, 1);
+}

@@ -1,0 +1,374 @@
+/*
+ * deadlock.c - deadlocks in a snapshot: cycles in the wait-for graph, the
+ * threads stuck behind them, and "all threads are asleep".
+ *
+ * The graph: a thread blocked in an untimed wait points at every thread that
+ * holds what it waits for (the owner of a mutex or mtx_t; for a write lock
+ * every holder of the rwlock, for a read lock its writer; the thread a join
+ * waits for). A thread needs all of them to let go (the AND model), so any
+ * cycle is a deadlock, and so is every blocked thread with an edge into a
+ * deadlocked one (a join on a deadlocked thread, say). Condition variables,
+ * semaphores and barriers have no owner: they never form edges, and only
+ * "all asleep" can catch them.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "options.h"
+#include "registry.h"
+#include "reporting.h"
+#include "stack.h"
+#include "watcher.h"
+
+#define LW_MAX_EDGES 64
+
+typedef struct node {
+  bool blocked;
+  uint32_t nedges;
+  uint32_t edges[LW_MAX_EDGES]; /* indexes into r->threads */
+  /* Tarjan's SCC */
+  int index, lowlink;
+  bool on_stack;
+  int component;
+  bool deadlocked;
+} node;
+
+static bool is_mutex_wait(int call) {
+  return call == LW_CALL_pthread_mutex_lock || call == LW_CALL_mtx_lock;
+}
+static bool is_write_wait(int call) { return call == LW_CALL_pthread_rwlock_wrlock; }
+static bool is_read_wait(int call) { return call == LW_CALL_pthread_rwlock_rdlock; }
+static bool is_join_wait(int call) { return call == LW_CALL_pthread_join || call == LW_CALL_thrd_join; }
+
+static int index_of(const lw_report *r, uint32_t id) {
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    if (r->threads[i].id == id)
+      return (int)i;
+  return -1;
+}
+
+static void add_edge(node *n, uint32_t to) {
+  for (uint32_t k = 0; k < n->nedges; k++)
+    if (n->edges[k] == to)
+      return;
+  if (n->nedges < LW_MAX_EDGES)
+    n->edges[n->nedges++] = to;
+}
+
+static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lw_report_thread *t = &r->threads[i];
+    node *n = &nodes[i];
+    n->index = -1;
+    n->component = -1;
+    n->blocked = t->has_wait && !t->wait.timed && t->state == LW_STATE_BLOCKED &&
+                 t->wait.waited_ms >= min_wait_ms;
+    if (!n->blocked)
+      continue;
+    int call = t->wait.call_id;
+    if (is_join_wait(call)) {
+      int target = t->wait.has_owner ? index_of(r, t->wait.owner) : -1;
+      if (target >= 0 && r->threads[target].state != LW_STATE_EXITED)
+        add_edge(n, (uint32_t)target);
+      continue;
+    }
+    if (!is_mutex_wait(call) && !is_write_wait(call) && !is_read_wait(call))
+      continue;
+    for (uint32_t k = 0; k < r->nthreads; k++) {
+      const lw_report_thread *holder = &r->threads[k];
+      for (uint32_t h = 0; h < holder->nheld; h++) {
+        if (holder->held[h].object != t->wait.object)
+          continue;
+        if (is_read_wait(call) && holder->held[h].kind == LW_LOCK_READ)
+          continue; /* readers share */
+        add_edge(n, k);
+      }
+    }
+  }
+}
+
+typedef struct tarjan {
+  node *nodes;
+  uint32_t *stack;
+  uint32_t depth;
+  int next_index, next_component;
+} tarjan;
+
+static void strongconnect(tarjan *tj, uint32_t v) {
+  node *n = &tj->nodes[v];
+  n->index = n->lowlink = tj->next_index++;
+  tj->stack[tj->depth++] = v;
+  n->on_stack = true;
+  for (uint32_t k = 0; k < n->nedges; k++) {
+    uint32_t w = n->edges[k];
+    node *m = &tj->nodes[w];
+    if (!m->blocked)
+      continue;
+    if (m->index < 0) {
+      strongconnect(tj, w);
+      if (m->lowlink < n->lowlink)
+        n->lowlink = m->lowlink;
+    } else if (m->on_stack && m->index < n->lowlink) {
+      n->lowlink = m->index;
+    }
+  }
+  if (n->lowlink == n->index) {
+    int component = tj->next_component++;
+    uint32_t w;
+    do {
+      w = tj->stack[--tj->depth];
+      tj->nodes[w].on_stack = false;
+      tj->nodes[w].component = component;
+    } while (w != v);
+  }
+}
+
+static const char *object_kind(int call) {
+  if (is_join_wait(call))
+    return "thread";
+  if (call >= LW_CALL_pthread_rwlock_rdlock && call <= LW_CALL_pthread_rwlock_clockwrlock)
+    return "rwlock";
+  return "mutex";
+}
+
+/* "T1 -> mutex 0x… held by T2 -> mutex 0x… held by T1", following edges
+ * inside one component from its first member. */
+static void describe_cycle(const lw_report *r, const node *nodes, int component, uint32_t start,
+                           lw_buf *out) {
+  uint32_t v = start;
+  uint32_t steps = 0;
+  lw_buf_printf(out, "T%u", r->threads[v].id);
+  do {
+    const node *n = &nodes[v];
+    uint32_t next = v;
+    for (uint32_t k = 0; k < n->nedges; k++)
+      if (nodes[n->edges[k]].component == component) {
+        next = n->edges[k];
+        break;
+      }
+    const lw_report_wait *w = &r->threads[v].wait;
+    if (is_join_wait(w->call_id))
+      lw_buf_printf(out, " -> joins T%u", r->threads[next].id);
+    else
+      lw_buf_printf(out, " -> %s 0x%" PRIxPTR " held by T%u", object_kind(w->call_id),
+                    (uintptr_t)w->object, r->threads[next].id);
+    v = next;
+  } while (v != start && ++steps < r->nthreads);
+}
+
+/* ---- "all threads are asleep": only when nothing can wake them ---- */
+
+static int count_tasks(void) {
+  DIR *dir = opendir("/proc/self/task");
+  if (!dir)
+    return -1;
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)))
+    if (entry->d_name[0] != '.')
+      count++;
+  closedir(dir);
+  return count;
+}
+
+/* A handler the program installed could post a semaphore or signal a
+ * condition variable from a signal: then sleeping threads may yet wake. */
+static bool program_catches_signals(void) {
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return true;
+  char text[4096];
+  ssize_t got = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (got <= 0)
+    return true;
+  text[got] = '\0';
+  const char *line = strstr(text, "SigCgt:");
+  if (!line)
+    return true;
+  unsigned long long caught = strtoull(line + 7, NULL, 16);
+  int ours[] = {lw_stack_signal(), lw_opt.dump_signal};
+  for (size_t i = 0; i < LW_ARRAY_SIZE(ours); i++)
+    if (ours[i] > 0)
+      caught &= ~(1ull << (ours[i] - 1));
+  /* glibc's own (SIGCANCEL, SIGSETXID) are 32 and 33. */
+  caught &= ~((1ull << 31) | (1ull << 32));
+  return caught != 0;
+}
+
+/* Objects another process may post or signal (glibc 2.34+ layouts). */
+static bool process_shared(const lw_report_wait *w) {
+  switch (w->call_id) {
+  case LW_CALL_sem_wait:
+    return ((const int *)w->object)[2] == 0; /* new_sem.private */
+  case LW_CALL_pthread_cond_wait:
+  case LW_CALL_cnd_wait:
+    return (((const pthread_cond_t *)w->object)->__data.__wrefs & 1) != 0;
+  case LW_CALL_pthread_mutex_lock:
+  case LW_CALL_mtx_lock:
+    return (((const pthread_mutex_t *)w->object)->__data.__kind & 128) != 0;
+  case LW_CALL_pthread_barrier_wait:
+    return ((const int *)w->object)[3] == 0; /* shared == FUTEX_SHARED */
+  default:
+    return false;
+  }
+}
+
+static void all_asleep(lw_report *r, const node *nodes) {
+  uint32_t alive = 0;
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lw_report_thread *t = &r->threads[i];
+    if (t->state == LW_STATE_EXITED)
+      continue;
+    if (!nodes[i].blocked || t->is_reporter || process_shared(&t->wait))
+      return;
+    alive++;
+  }
+  if (alive == 0)
+    return;
+  /* Threads the shim never saw (raw clone, glibc's helpers) may be awake. */
+  if (count_tasks() != (int)(alive + lw_watch_internal_threads()))
+    return;
+  if (program_catches_signals())
+    return;
+  uint32_t ids[alive];
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    if (r->threads[i].state != LW_STATE_EXITED)
+      ids[n++] = r->threads[i].id;
+  lw_finding *f = lw_report_add_finding(r, "deadlock", NULL, ids, n);
+  if (f)
+    f->message = lw_arena_strdup(&r->arena, "all threads are asleep: every thread is blocked in an untimed wait and nothing can wake them");
+}
+
+int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asleep) {
+  if (r->nthreads == 0)
+    return 0;
+  node *nodes = lw_arena_alloc(&r->arena, r->nthreads * sizeof *nodes);
+  uint32_t *stack = lw_arena_alloc(&r->arena, r->nthreads * sizeof *stack);
+  if (!nodes || !stack)
+    return 0;
+  build_graph(r, nodes, min_wait_ms);
+  tarjan tj = {nodes, stack, 0, 0, 0};
+  for (uint32_t v = 0; v < r->nthreads; v++)
+    if (nodes[v].blocked && nodes[v].index < 0)
+      strongconnect(&tj, v);
+
+  /* Which components are cycles: more than one member, or a self-edge. */
+  int ncomponents = tj.next_component;
+  bool *cyclic = lw_arena_alloc(&r->arena, (size_t)(ncomponents + 1) * sizeof *cyclic);
+  uint32_t *size = lw_arena_alloc(&r->arena, (size_t)(ncomponents + 1) * sizeof *size);
+  if (!cyclic || !size)
+    return 0;
+  for (uint32_t v = 0; v < r->nthreads; v++) {
+    if (nodes[v].component < 0)
+      continue;
+    size[nodes[v].component]++;
+    for (uint32_t k = 0; k < nodes[v].nedges; k++)
+      if (nodes[v].edges[k] == v)
+        cyclic[nodes[v].component] = true;
+  }
+  for (int c = 0; c < ncomponents; c++)
+    if (size[c] > 1)
+      cyclic[c] = true;
+
+  /* Blocked threads behind a deadlocked one are deadlocked too; each joins
+   * the finding of the first deadlocked thread it reaches. */
+  int *owner_component = lw_arena_alloc(&r->arena, r->nthreads * sizeof *owner_component);
+  for (uint32_t v = 0; v < r->nthreads; v++) {
+    owner_component[v] = nodes[v].component >= 0 && cyclic[nodes[v].component] ? nodes[v].component : -1;
+    nodes[v].deadlocked = owner_component[v] >= 0;
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (uint32_t v = 0; v < r->nthreads; v++) {
+      if (!nodes[v].blocked || nodes[v].deadlocked)
+        continue;
+      for (uint32_t k = 0; k < nodes[v].nedges; k++)
+        if (nodes[nodes[v].edges[k]].deadlocked) {
+          nodes[v].deadlocked = true;
+          owner_component[v] = owner_component[nodes[v].edges[k]];
+          changed = true;
+          break;
+        }
+    }
+  }
+
+  int added = 0;
+  for (int c = 0; c < ncomponents; c++) {
+    if (!cyclic[c])
+      continue;
+    uint32_t ids[r->nthreads];
+    uint32_t n = 0, first = UINT32_MAX;
+    for (uint32_t v = 0; v < r->nthreads; v++)
+      if (nodes[v].component == c) {
+        ids[n++] = r->threads[v].id;
+        if (first == UINT32_MAX)
+          first = v;
+      }
+    uint32_t in_cycle = n;
+    for (uint32_t v = 0; v < r->nthreads; v++)
+      if (owner_component[v] == c && nodes[v].component != c)
+        ids[n++] = r->threads[v].id;
+    lw_buf text = {0};
+    if (in_cycle == 1)
+      lw_buf_puts(&text, "a thread waits for itself: ");
+    else
+      lw_buf_printf(&text, "%u threads wait for each other: ", in_cycle);
+    describe_cycle(r, nodes, c, first, &text);
+    if (n > in_cycle)
+      lw_buf_printf(&text, " (and %u more blocked behind them)", n - in_cycle);
+    lw_finding *f = lw_report_add_finding(r, "deadlock", text.data, ids, n);
+    lw_buf_free(&text);
+    if (f) {
+      f->all_threads_shown = true;
+      added++;
+    }
+  }
+  if (added == 0 && check_all_asleep) {
+    uint32_t before = r->nfindings;
+    all_asleep(r, nodes);
+    if (r->nfindings > before) {
+      r->findings[r->nfindings - 1].all_threads_shown = true;
+      added++;
+    }
+  }
+  return added;
+}
+
+uint64_t lw_deadlock_signature(const lw_report *r, const lw_finding *f) {
+  /* The threads and their waits: the same deadlock seen twice has the same
+   * waits; a new one has at least one new wait. Order-independent. */
+  uint64_t signature = 0;
+  for (uint32_t k = 0; k < f->nthreads; k++) {
+    int i = index_of(r, f->threads[k]);
+    uint64_t seq = i >= 0 ? r->threads[i].wait.seq : 0;
+    uint64_t h = (f->threads[k] + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull ^ (seq * 0x94d049bb133111ebull);
+    signature += h ^ (h >> 31);
+  }
+  return signature ? signature : 1;
+}
+
+int lw_analysis_long_waits(lw_report *r, uint64_t hang_ms) {
+  int added = 0;
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    lw_report_thread *t = &r->threads[i];
+    if (!t->has_wait || t->wait.timed || t->state != LW_STATE_BLOCKED || t->wait.waited_ms < hang_ms)
+      continue;
+    uint32_t ids[2] = {t->id, t->wait.owner};
+    uint32_t n = t->wait.has_owner && t->wait.owner != t->id ? 2 : 1;
+    lw_finding *f = lw_report_add_finding(r, "long_wait", NULL, ids, n);
+    if (f) {
+      f->subject = t;
+      added++;
+    }
+  }
+  return added;
+}

@@ -1,0 +1,37 @@
+/*
+ * watcher.h - the shim's one helper thread: live deadlock and long-wait
+ * detection, and dumps on dump_signal.
+ *
+ * It sleeps on a futex and wakes only when there is something to do: a dump
+ * was asked for, or a thread has been blocked in an untimed wait long enough
+ * to check (deadlock_ms, hang_ms). A process where no thread blocks never
+ * wakes it; a process whose threads stay blocked in the same waits wakes it
+ * once per new wait, not periodically.
+ */
+#ifndef LW_WATCHER_H
+#define LW_WATCHER_H
+
+#include <stdint.h>
+
+#include "report.h"
+
+/* Start the helper thread if any option needs it (start-up; lazily after
+ * fork in the child). */
+void lw_watch_start(void);
+void lw_watch_fork_child(void);
+
+/* How many threads the shim itself runs (for "all threads are asleep"). */
+unsigned lw_watch_internal_threads(void);
+
+/* Deadlock analysis of a snapshot (deadlock.c): adds one finding per cycle
+ * among threads blocked untimed for at least min_wait_ms (with the threads
+ * stuck behind it), or one "all threads are asleep". Returns how many. */
+int lw_analysis_deadlocks(lw_report *report, uint64_t min_wait_ms, bool check_all_asleep);
+
+/* Identifies a deadlock finding by its threads and their waits. */
+uint64_t lw_deadlock_signature(const lw_report *report, const lw_finding *finding);
+
+/* long_wait findings for threads blocked untimed for at least hang_ms. */
+int lw_analysis_long_waits(lw_report *report, uint64_t hang_ms);
+
+#endif
