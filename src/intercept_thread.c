@@ -191,8 +191,15 @@ LW_EXPORT int thrd_detach(thrd_t thread) {
  * ones) is marked ended here; the others by their trampoline's cleanup. */
 static void exiting_without_trampoline(void) {
   lw_thread *self = lw_self;
-  if (self && (atomic_load(&self->flags) & (LW_THREAD_MAIN | LW_THREAD_ADOPTED)))
+  if (!self)
+    return;
+  if (atomic_load(&self->flags) & (LW_THREAD_MAIN | LW_THREAD_ADOPTED)) {
     mark_ended(self);
+    return;
+  }
+  /* Look for abandoned locks now, while the frames that took them are still
+   * on the stack; the trampoline's cleanup would see them unwound. */
+  lw_lifecycle_thread_ending(self);
 }
 
 LW_EXPORT void pthread_exit(void *result) {

@@ -66,7 +66,13 @@ bool lw_lifecycle_start(void) {
   return true;
 }
 
-void lw_lifecycle_thread_ending(lw_thread *t) { (void)t; }
+void lw_lifecycle_thread_ending(lw_thread *t) {
+  if (__atomic_load_n(&t->nheld, __ATOMIC_ACQUIRE) == 0)
+    return;
+  lw_thread *inside = lw_shim_enter();
+  lw_report_abandoned(t);
+  lw_shim_leave(inside);
+}
 
 /* The report at exit: after every destructor (see the file comment). */
 static void exit_report(void *unused) {

@@ -102,7 +102,9 @@ typedef struct lw_report {
   uint32_t suppressed;
   const char *when;  /* "at exit", "at verify", "now": ends leak messages */
   bool no_stacks;    /* set before lw_snapshot_take: skip unwinding (watcher's looks) */
-  void *raw;         /* snapshot.c's unsymbolized data */
+  const void *only;  /* set before lw_snapshot_take: this lw_thread alone */
+  void *raw;         /* snapshot.c's unsymbolized data, for the first nraw threads */
+  uint32_t nraw;
   bool symbolized;
 } lw_report;
 

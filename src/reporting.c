@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -410,6 +411,71 @@ void lw_report_dump(void) {
   write_atomically(path, &text);
   lw_buf_free(&text);
   lw_buf_free(&json);
+  lw_arena_release(&report.arena);
+  lw_lock_release(&report_lock);
+}
+
+/* ---- abandoned locks ---- */
+
+#define LW_MAX_ABANDON_SITES 64
+static uintptr_t abandon_sites[LW_MAX_ABANDON_SITES];
+static unsigned nabandon_sites;
+
+void lw_report_abandoned(lw_thread *t) {
+  lw_lock_acquire(&report_lock);
+  /* Once per acquisition site: a loop of threads that all forget the same
+   * unlock is one bug. */
+  bool fresh = false;
+  uint32_t kept = t->nheld < LW_HELD_MAX ? t->nheld : LW_HELD_MAX;
+  for (uint32_t i = 0; i < kept; i++) {
+    bool seen = false;
+    for (unsigned k = 0; k < nabandon_sites && k < LW_MAX_ABANDON_SITES; k++)
+      seen |= abandon_sites[k] == t->held[i].call_pc;
+    if (!seen) {
+      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = t->held[i].call_pc;
+      fresh = true;
+    }
+  }
+  if (!fresh) {
+    lw_lock_release(&report_lock);
+    return;
+  }
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  report.only = t;
+  lw_snapshot_take(&report, "exit", t);
+  if (report.nthreads == 1) {
+    lw_report_thread *rt = &report.threads[0];
+    lw_finding *f = lw_report_add_finding(&report, "abandoned_lock", NULL, &rt->id, 1);
+    if (f) {
+      f->subject = rt;
+      finish(&report);
+      lw_buf text = {0};
+      lw_report_describe_thread(&text, rt);
+      lw_buf_printf(&text, " ended holding %u lock%s:", rt->nheld, rt->nheld == 1 ? "" : "s");
+      for (uint32_t i = 0; i < rt->nheld; i++) {
+        const lw_frame *site = rt->held[i].stack.count ? &rt->held[i].stack.frames[0] : NULL;
+        lw_buf_printf(&text, "%s 0x%" PRIxPTR " (%s", i ? "," : "", (uintptr_t)rt->held[i].object,
+                      rt->held[i].call);
+        if (site && site->function)
+          lw_buf_printf(&text, " in %s", site->function);
+        if (site && site->file)
+          lw_buf_printf(&text, " at %s:%d", site->file, site->line);
+        lw_buf_puts(&text, ")");
+      }
+      lw_buf_puts(&text, "; whoever waits for it next waits forever");
+      f->message = lw_arena_strdup(&report.arena, text.data);
+      lw_buf_free(&text);
+      /* Live: the text now; the JSON comes with the exit report. */
+      lw_buf out = {0};
+      report.trigger = "abandoned_lock";
+      lw_report_write_text(&out, &report);
+      emit_text(&out);
+      lw_buf_free(&out);
+      report.trigger = "exit";
+      lw_report_remember(&report);
+    }
+  }
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
 }

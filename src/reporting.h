@@ -54,6 +54,10 @@ void lw_report_unlock(void);
  * Report lock held. */
 void lw_report_remember(lw_report *report);
 
+/* `t`, on its own thread, is ending while it holds locks: abandoned_lock,
+ * once per place the lock was taken. */
+void lw_report_abandoned(lw_thread *t);
+
 /* A dump (dump_signal): the live state, written to the dump directory. */
 void lw_report_dump(void);
 

@@ -197,6 +197,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
   uint32_t n = 0;
   for (lw_thread *t = lw_registry_first(); t && raws && r->threads && n < capacity;
        t = lw_registry_next(t)) {
+    if (r->only && r->only != t)
+      continue;
     uint32_t flags = atomic_load(&t->flags);
     lw_report_thread *out = &r->threads[n];
     raw_thread *raw = &raws[n];
@@ -265,9 +267,10 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     if (r->no_stacks) {
       /* held list only */
     } else if (t == reporter) {
-      raw->stack.depth = lw_stack_capture_here(raw->stack.pc, (uint32_t)lw_opt.stack_depth);
-      raw->stack.first_exact = 0;
-      memset(raw->stack.sp, 0, sizeof raw->stack.sp);
+      /* With stack pointers, so held locks anchor in it (stack.c). */
+      unw_context_t context;
+      unw_getcontext(&context);
+      lw_stack_unwind_context(&context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
       raw->has_stack = true;
     } else if (lw_stack_capture_thread(t, 100)) {
       raw->stack = t->now_stack;
@@ -333,6 +336,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     }
   }
   r->raw = raws;
+  r->nraw = n;
 }
 
 void lw_snapshot_symbolize(lw_report *r) {
@@ -340,7 +344,7 @@ void lw_snapshot_symbolize(lw_report *r) {
   if (!raws || r->symbolized)
     return;
   r->symbolized = true;
-  for (uint32_t i = 0; i < r->nthreads; i++) {
+  for (uint32_t i = 0; i < r->nraw; i++) {
     raw_thread *raw = &raws[i];
     lw_report_thread *out = &r->threads[i];
     out->start = function_at(raw->start_address);
