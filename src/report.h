@@ -52,6 +52,8 @@ typedef struct lw_report_wait {
   bool timed;
   uint64_t seq;
   lw_frames stack;
+  int evidence;            /* enum lw_evidence, for objects without an owner */
+  uint32_t signalled_by;   /* with LW_EVIDENCE_LAST */
 } lw_report_wait;
 
 typedef struct lw_report_thread {

@@ -57,6 +57,10 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
       lw_buf_printf(out, ", \"mutex\": \"0x%" PRIxPTR "\"", (uintptr_t)w->mutex);
     if (w->has_owner)
       lw_buf_printf(out, ", \"owner\": %u", w->owner);
+    if (w->evidence == 1 /* LW_EVIDENCE_NEVER */)
+      lw_buf_puts(out, ", \"signalled_by\": null");
+    else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)
+      lw_buf_printf(out, ", \"signalled_by\": %u", w->signalled_by);
     lw_buf_printf(out, ", \"waited_ms\": %" PRIu64 ", \"timed\": %s, \"stack\": ", w->waited_ms,
                   w->timed ? "true" : "false");
     write_frames(out, &w->stack);

@@ -47,6 +47,24 @@ static void write_duration(lw_buf *out, uint64_t ms) {
     lw_buf_printf(out, "%.1f s", (double)ms / 1000.0);
 }
 
+/* For a condition variable or semaphore: who could still wake it. */
+static void write_evidence(lw_buf *out, const lw_report *r, const lw_report_wait *w) {
+  if (w->evidence == 1) {
+    lw_buf_puts(out, " (no thread has ever signalled or posted it)");
+  } else if (w->evidence == 2) {
+    const lw_report_thread *by = lw_report_thread_by_id((lw_report *)r, w->signalled_by);
+    lw_buf_puts(out, " (last signalled by ");
+    if (by) {
+      lw_report_describe_thread(out, by);
+      if (by->state == LW_STATE_EXITED)
+        lw_buf_puts(out, ", which has exited");
+    } else {
+      lw_buf_printf(out, "T%u, which has exited", w->signalled_by);
+    }
+    lw_buf_puts(out, ")");
+  }
+}
+
 /* "blocked in pthread_cond_wait on 0x… (mutex 0x…) for 2.4 s, holding nothing" */
 static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_thread *t) {
   if (t->state == LW_STATE_EXITED) {
@@ -82,6 +100,7 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
     }
     lw_buf_puts(out, " for ");
     write_duration(out, w->waited_ms);
+    write_evidence(out, r, w);
   } else {
     lw_buf_puts(out, "running (or in a call leakwatch does not see)");
   }

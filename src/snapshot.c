@@ -26,6 +26,7 @@
 #include "reporting.h"
 #include "stack.h"
 #include "symbols.h"
+#include "evidence.h"
 
 /* Raw, unsymbolized data gathered per thread in phase 2. */
 typedef struct raw_thread {
@@ -244,6 +245,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->wait.seq = w->seq;
       out->wait.waited_ms = (now_ns - w->start_ns) / 1000000u;
       raw->wait_call = w->call;
+      if (!wait_has_owner(w->call) && !is_join(w->call) && w->call != LW_CALL_pthread_barrier_wait)
+        out->wait.evidence = (int)lw_evidence_lookup(w->object, &out->wait.signalled_by);
       raw->wait_target = w->target_id;
       raw->wait_start_ns = w->start_ns;
       if (!r->no_stacks) {

@@ -1,0 +1,66 @@
+/*
+ * evidence.c - the signaller table (see evidence.h), and the wrappers that
+ * fill it: pthread_cond_signal/broadcast (both symbol versions), cnd_signal,
+ * cnd_broadcast, sem_post.
+ */
+#define _GNU_SOURCE
+#include "evidence.h"
+
+#include "wait.h"
+
+lw_evidence_slot lw_evidence_table[LW_EVIDENCE_SLOTS];
+
+enum lw_evidence lw_evidence_lookup(const void *object, uint32_t *thread_id) {
+  lw_evidence_slot *slot = lw_evidence_slot_of(object);
+  const void *seen = atomic_load_explicit(&slot->object, memory_order_acquire);
+  if (seen == object) {
+    *thread_id = atomic_load_explicit(&slot->thread_id, memory_order_relaxed);
+    return LW_EVIDENCE_LAST;
+  }
+  return seen == NULL ? LW_EVIDENCE_NEVER : LW_EVIDENCE_UNKNOWN;
+}
+
+static LW_ALWAYS_INLINE void note(const void *object) {
+  lw_thread *self = lw_self;
+  if (LW_LIKELY(self != NULL))
+    lw_evidence_note(object, self->id);
+}
+
+LW_EXPORT int lw_pthread_cond_signal(pthread_cond_t *cond) {
+  note(cond);
+  return lw_real.pthread_cond_signal(cond);
+}
+__asm__(".symver lw_pthread_cond_signal, pthread_cond_signal@@GLIBC_2.3.2");
+
+LW_EXPORT int lw_pthread_cond_broadcast(pthread_cond_t *cond) {
+  note(cond);
+  return lw_real.pthread_cond_broadcast(cond);
+}
+__asm__(".symver lw_pthread_cond_broadcast, pthread_cond_broadcast@@GLIBC_2.3.2");
+
+LW_EXPORT int lw_compat_pthread_cond_signal(pthread_cond_t *cond) {
+  note(cond);
+  return lw_real.compat_pthread_cond_signal(cond);
+}
+__asm__(".symver lw_compat_pthread_cond_signal, pthread_cond_signal@GLIBC_2.2.5");
+
+LW_EXPORT int lw_compat_pthread_cond_broadcast(pthread_cond_t *cond) {
+  note(cond);
+  return lw_real.compat_pthread_cond_broadcast(cond);
+}
+__asm__(".symver lw_compat_pthread_cond_broadcast, pthread_cond_broadcast@GLIBC_2.2.5");
+
+LW_EXPORT int cnd_signal(cnd_t *cond) {
+  note(cond);
+  return lw_real.cnd_signal(cond);
+}
+
+LW_EXPORT int cnd_broadcast(cnd_t *cond) {
+  note(cond);
+  return lw_real.cnd_broadcast(cond);
+}
+
+LW_EXPORT int sem_post(sem_t *sem) {
+  note(sem);
+  return lw_real.sem_post(sem);
+}
