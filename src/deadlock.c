@@ -329,6 +329,7 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
     lw_buf_free(&text);
     if (f) {
       f->all_threads_shown = true;
+      f->core = in_cycle;
       added++;
     }
   }
@@ -347,7 +348,9 @@ uint64_t lw_deadlock_signature(const lw_report *r, const lw_finding *f) {
   /* The threads and their waits: the same deadlock seen twice has the same
    * waits; a new one has at least one new wait. Order-independent. */
   uint64_t signature = 0;
-  for (uint32_t k = 0; k < f->nthreads; k++) {
+  /* The cycle alone: threads that later block behind it change nothing. */
+  uint32_t core = f->core ? f->core : f->nthreads;
+  for (uint32_t k = 0; k < core; k++) {
     int i = index_of(r, f->threads[k]);
     uint64_t seq = i >= 0 ? r->threads[i].wait.seq : 0;
     uint64_t h = (f->threads[k] + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull ^ (seq * 0x94d049bb133111ebull);

@@ -40,9 +40,7 @@ static void cond_wait_finish(void *raw) {
   cond_wait_frame *frame = raw;
   lw_wait_end(frame->self, frame->began);
   if (frame->was_held) {
-    const lw_held *e = &frame->mutex_entry;
-    lw_held_push(frame->self, e->object, (enum lw_call)e->call, (enum lw_lock_kind)e->kind,
-                 e->call_pc, e->cfa);
+    lw_held_push(frame->self, frame->mutex_entry.object, frame->mutex_entry.site);
   }
 }
 

@@ -30,28 +30,27 @@ static int rwlock_block(pthread_rwlock_t *lock, enum lw_call call, clockid_t clo
 
 static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *lock, enum lw_call call,
                                             enum lw_lock_kind kind, clockid_t clock,
-                                            const struct timespec *abstime, uintptr_t call_pc,
-                                            uintptr_t cfa) {
+                                            const struct timespec *abstime, uintptr_t call_pc) {
   bool began = lw_wait_begin(self, call, lock, NULL, abstime != NULL, UINT32_MAX);
   int rc = rwlock_block(lock, call, clock, abstime);
   lw_wait_end(self, began);
   if (rc == 0)
-    lw_held_push(self, lock, call, kind, call_pc, cfa);
+    lw_held_push(self, lock, lw_held_site(call_pc, kind));
   return rc;
 }
 
 static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_t *lock,
                                                 enum lw_call call, enum lw_lock_kind kind,
                                                 clockid_t clock, const struct timespec *abstime,
-                                                uintptr_t call_pc, uintptr_t cfa) {
+                                                uintptr_t call_pc) {
   int rc = kind == LW_LOCK_READ ? lw_real.pthread_rwlock_tryrdlock(lock)
                                 : lw_real.pthread_rwlock_trywrlock(lock);
   if (LW_LIKELY(rc == 0)) {
-    lw_held_push(self, lock, call, kind, call_pc, cfa);
+    lw_held_push(self, lock, lw_held_site(call_pc, kind));
     return 0;
   }
   if (rc == EBUSY)
-    return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc, cfa);
+    return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc);
   return rc; /* EAGAIN (too many readers), EDEADLK... */
 }
 
@@ -60,8 +59,7 @@ static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_
     lw_thread *self = lw_thread_enter();                                                           \
     if (!self)                                                                                     \
       return real_call;                                                                \
-    return rwlock_lock_tracked(self, lock, call, kind, clock, abstime, LW_CALLER_PC(),             \
-                               LW_CALLER_CFA());                                                   \
+    return rwlock_lock_tracked(self, lock, call, kind, clock, abstime, LW_CALLER_PC());            \
   }
 
 LW_RWLOCK_WRAPPER(pthread_rwlock_rdlock, LW_CALL_pthread_rwlock_rdlock, LW_LOCK_READ, 0, NULL,
@@ -81,8 +79,8 @@ LW_RWLOCK_WRAPPER(pthread_rwlock_clockwrlock, LW_CALL_pthread_rwlock_clockwrlock
                   clock, abstime, lw_real.pthread_rwlock_clockwrlock(lock, clock, abstime),
                   pthread_rwlock_t *lock, clockid_t clock, const struct timespec *abstime)
 
-static LW_ALWAYS_INLINE int rwlock_try(pthread_rwlock_t *lock, enum lw_call call,
-                                       enum lw_lock_kind kind, uintptr_t call_pc, uintptr_t cfa) {
+static LW_ALWAYS_INLINE int rwlock_try(pthread_rwlock_t *lock, enum lw_lock_kind kind,
+                                       uintptr_t call_pc) {
   lw_thread *self = lw_thread_enter();
   int rc;
   if (kind == LW_LOCK_READ)
@@ -90,18 +88,16 @@ static LW_ALWAYS_INLINE int rwlock_try(pthread_rwlock_t *lock, enum lw_call call
   else
     rc = lw_real.pthread_rwlock_trywrlock(lock);
   if (rc == 0 && self)
-    lw_held_push(self, lock, call, kind, call_pc, cfa);
+    lw_held_push(self, lock, lw_held_site(call_pc, kind));
   return rc;
 }
 
 LW_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *lock) {
-  return rwlock_try(lock, LW_CALL_pthread_rwlock_tryrdlock, LW_LOCK_READ, LW_CALLER_PC(),
-                    LW_CALLER_CFA());
+  return rwlock_try(lock, LW_LOCK_READ, LW_CALLER_PC());
 }
 
 LW_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *lock) {
-  return rwlock_try(lock, LW_CALL_pthread_rwlock_trywrlock, LW_LOCK_WRITE, LW_CALLER_PC(),
-                    LW_CALLER_CFA());
+  return rwlock_try(lock, LW_LOCK_WRITE, LW_CALLER_PC());
 }
 
 LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {

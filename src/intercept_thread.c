@@ -17,6 +17,7 @@
 #include "options.h"
 #include "stack.h"
 #include "wait.h"
+#include "watcher.h"
 
 static void mark_ended(void *record) {
   lw_thread *t = record;
@@ -58,6 +59,7 @@ static int lw_c11_trampoline(void *record) {
  * stack. NULL: create it untracked. */
 static lw_thread *prepare_record(lw_thread *parent, bool detached) {
   lw_thread *inside = lw_shim_enter();
+  lw_watch_thread_created();
   lw_thread *t = lw_registry_new_thread(parent);
   if (t) {
     t->create_stack.depth = lw_stack_capture_here(t->create_stack.pc, (uint32_t)lw_opt.stack_depth);

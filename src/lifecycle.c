@@ -24,6 +24,7 @@
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
+#include "suppress.h"
 #include "watcher.h"
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
@@ -59,6 +60,7 @@ bool lw_lifecycle_start(void) {
   lw_start_ns = lw_now_ns();
   lw_options_init();
   lw_stack_init();
+  lw_suppress_init();
   lw_registry_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   lw_watch_start();

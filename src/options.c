@@ -65,9 +65,14 @@ static bool parse_signal(const char *value, int *out) {
     int number;
   } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
                {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"URG", SIGURG}};
-  if (parse_int(value, 0, 64, out))
-    return *out == 0 || (*out != SIGKILL && *out != SIGSTOP && *out < SIGRTMIN) ||
-           (*out >= SIGRTMIN && *out <= SIGRTMAX);
+  int number;
+  if (parse_int(value, 0, 64, &number)) {
+    /* Signals a process cannot catch, or that glibc keeps for itself. */
+    if (number == SIGKILL || number == SIGSTOP || (number >= 32 && number < SIGRTMIN))
+      return false;
+    *out = number;
+    return true;
+  }
   const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
   for (size_t i = 0; i < LW_ARRAY_SIZE(names); i++)
     if (strcmp(name, names[i].name) == 0) {

@@ -25,6 +25,8 @@ LW_TLS lw_thread *lw_self_inside;
 
 #define LW_CALL_NAME(name) #name,
 const char *const lw_call_names[LW_CALL_COUNT] = {LW_CALLS(LW_CALL_NAME)};
+const char *const lw_lock_kind_calls[4] = {"pthread_mutex_lock", "pthread_rwlock_rdlock",
+                                           "pthread_rwlock_wrlock", "mtx_lock"};
 
 static lw_lock registry_lock = LW_LOCK_INIT;
 static lw_thread *all_head, *all_tail;

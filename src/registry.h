@@ -39,19 +39,30 @@
 enum lw_call { LW_CALLS(LW_CALL_ENUM) LW_CALL_COUNT };
 extern const char *const lw_call_names[LW_CALL_COUNT];
 
-/* What kind of object a held entry is; decides which waits it can block. */
-enum lw_lock_kind { LW_LOCK_MUTEX, LW_LOCK_READ, LW_LOCK_WRITE };
+/* What kind of lock a held entry is; decides which waits it can block. */
+enum lw_lock_kind { LW_LOCK_MUTEX, LW_LOCK_READ, LW_LOCK_WRITE, LW_LOCK_MTX };
+extern const char *const lw_lock_kind_calls[4]; /* "pthread_mutex_lock", ... */
 
-/* One lock the thread holds. call_pc is the return address into the program
- * at the locking call; cfa is the caller's stack pointer there, which anchors
- * the acquisition stack in any later unwind of the same thread (stack.c). */
+/* One lock the thread holds, in 16 bytes (two stores on the fast path).
+ * `site` is the return address into the program at the locking call, with
+ * the kind in its top byte (user addresses use 47 bits). A report finds the
+ * rest of the acquisition stack by looking for the function of that call
+ * site in the thread's present stack (snapshot.c). */
 typedef struct lw_held {
   const void *object;
-  uintptr_t call_pc;
-  uintptr_t cfa;
-  uint16_t call;
-  uint16_t kind;
+  uintptr_t site;
 } lw_held;
+
+#define LW_SITE_KIND_SHIFT 56
+static inline uintptr_t lw_held_site(uintptr_t call_pc, enum lw_lock_kind kind) {
+  return call_pc | ((uintptr_t)kind << LW_SITE_KIND_SHIFT);
+}
+static inline uintptr_t lw_held_pc(const lw_held *held) {
+  return held->site & (((uintptr_t)1 << LW_SITE_KIND_SHIFT) - 1);
+}
+static inline enum lw_lock_kind lw_held_kind(const lw_held *held) {
+  return (enum lw_lock_kind)(held->site >> LW_SITE_KIND_SHIFT);
+}
 
 /* A captured stack. pc[0] is exact when first_exact, a return address
  * otherwise; sp[] is filled by context unwinds (for acquisition anchors). */

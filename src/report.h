@@ -87,6 +87,7 @@ typedef struct lw_finding {
   char *message;
   lw_report_thread *subject; /* the thread whose stacks the text shows */
   bool all_threads_shown;    /* the text shows every thread of `threads` instead */
+  uint32_t core;             /* deadlocks: the first `core` threads form the cycle */
   char *details;             /* extra text lines (cycles, evidence); may be NULL */
 } lw_finding;
 

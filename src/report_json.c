@@ -45,8 +45,11 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
     lw_buf_printf(out, ", \"parent\": %u", t->parent);
   else
     lw_buf_puts(out, ", \"parent\": null");
-  lw_buf_printf(out, ", \"detached\": %s, \"state\": \"%s\",\n      \"create_stack\": ",
-                t->detached ? "true" : "false", state_name(t->state));
+  lw_buf_printf(out, ", \"detached\": %s, \"state\": \"%s\"", t->detached ? "true" : "false",
+                state_name(t->state));
+  if (t->state == LW_STATE_EXITED)
+    lw_buf_printf(out, ", \"ended_ms_ago\": %" PRIu64, t->ended_ms_ago);
+  lw_buf_puts(out, ",\n      \"create_stack\": ");
   write_frames(out, &t->create_stack);
   if (t->has_wait) {
     const lw_report_wait *w = &t->wait;
@@ -77,7 +80,7 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
     lw_buf_json_string(out, h->call);
     lw_buf_puts(out, ", \"stack\": ");
     write_frames(out, &h->stack);
-    lw_buf_puts(out, "}");
+    lw_buf_printf(out, ", \"stack_partial\": %s}", h->stack_partial ? "true" : "false");
   }
   lw_buf_puts(out, "]}");
 }
@@ -104,6 +107,8 @@ void lw_report_write_json(lw_buf *out, const lw_report *r) {
       lw_buf_printf(out, "%s%u", k ? ", " : "", f->threads[k]);
     lw_buf_printf(out, "], \"count\": %u, \"message\": ", f->count);
     lw_buf_json_string(out, f->message);
+    if (f->all_threads_shown)
+      lw_buf_puts(out, ", \"all_threads_shown\": true");
     if (f->details) {
       lw_buf_puts(out, ", \"details\": ");
       lw_buf_json_string(out, f->details);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "suppress.h"
 #include "watcher.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
@@ -71,12 +72,15 @@ static void emit_json(const lw_buf *json) {
 static void finish(lw_report *r) {
   lw_snapshot_symbolize(r);
   lw_analysis_messages(r);
+  lw_suppress_apply(r);
 }
 
 void lw_report_emit(lw_report *r) {
-  bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "exit") != 0;
-  if (show_text || lw_opt.json_path[0])
+  bool live = strcmp(r->trigger, "exit") != 0 && strcmp(r->trigger, "verify") != 0;
+  if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.verbosity > 0 || live)
     finish(r);
+  /* Nothing (left) to say: a clean run prints nothing. */
+  bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0;
   if (show_text) {
     lw_buf text = {0};
     lw_report_write_text(&text, r);
@@ -149,6 +153,7 @@ int lw_report_at_exit(lw_thread *reporter) {
   lw_report_add_remembered(&report);
   lw_report_emit(&report);
   int findings = counted_findings(&report);
+  lw_suppress_list_unused();
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
   return findings;
@@ -430,9 +435,9 @@ void lw_report_abandoned(lw_thread *t) {
   for (uint32_t i = 0; i < kept; i++) {
     bool seen = false;
     for (unsigned k = 0; k < nabandon_sites && k < LW_MAX_ABANDON_SITES; k++)
-      seen |= abandon_sites[k] == t->held[i].call_pc;
+      seen |= abandon_sites[k] == t->held[i].site;
     if (!seen) {
-      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = t->held[i].call_pc;
+      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = t->held[i].site;
       fresh = true;
     }
   }

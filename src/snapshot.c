@@ -104,34 +104,28 @@ static const char *function_at(uintptr_t address) {
 
 /*
  * The stack where a held lock was taken: the call site, then the callers of
- * the frame that made the call, found in the thread's present stack by the
- * stack pointer it had at the call (entry->cfa). When that frame has since
- * returned, only the call site is known.
+ * the function that made the call, found in the thread's present stack (the
+ * innermost frame of that function). When that function has since returned,
+ * only the call site is known.
  */
 static void held_stack(lw_report *r, const raw_thread *raw, const lw_held *entry,
                        lw_report_held *out) {
   uintptr_t pcs[LW_STACK_MAX];
   uint32_t depth = 0;
-  pcs[depth++] = entry->call_pc;
+  uintptr_t call_pc = lw_held_pc(entry);
+  pcs[depth++] = call_pc;
   out->stack_partial = true;
-  if (raw->has_stack) {
-    for (uint32_t i = 0; i < raw->stack.depth; i++) {
-      if (raw->stack.sp[i] != entry->cfa)
-        continue;
-      /* Same stack pointer and same function: the very frame. */
-      const char *then = NULL, *now = NULL;
-      lw_symbol a, b;
-      if (lw_symbols_lookup(entry->call_pc, 1, &a, 1) == 1)
-        then = a.function;
-      if (lw_symbols_lookup(raw->stack.pc[i], !(i == 0 && raw->stack.first_exact), &b, 1) == 1)
-        now = b.function;
-      if (then && now && strcmp(then, now) == 0) {
-        for (uint32_t k = i + 1; k < raw->stack.depth && depth < (uint32_t)lw_opt.stack_depth; k++)
-          pcs[depth++] = raw->stack.pc[k];
-        out->stack_partial = false;
-      }
-      break;
-    }
+  lw_symbol site;
+  const char *function = lw_symbols_lookup(call_pc, 1, &site, 1) == 1 ? site.function : NULL;
+  for (uint32_t i = 0; function && raw->has_stack && i < raw->stack.depth; i++) {
+    lw_symbol now;
+    if (lw_symbols_lookup(raw->stack.pc[i], !(i == 0 && raw->stack.first_exact), &now, 1) != 1 ||
+        !now.function || strcmp(now.function, function) != 0)
+      continue;
+    for (uint32_t k = i + 1; k < raw->stack.depth && depth < (uint32_t)lw_opt.stack_depth; k++)
+      pcs[depth++] = raw->stack.pc[k];
+    out->stack_partial = false;
+    break;
   }
   out->stack = symbolize(r, pcs, depth, false);
 }
@@ -139,7 +133,7 @@ static void held_stack(lw_report *r, const raw_thread *raw, const lw_held *entry
 static bool holds_exclusively(const raw_thread *raw, const void *object) {
   uint32_t kept = raw->nheld < LW_HELD_MAX ? raw->nheld : LW_HELD_MAX;
   for (uint32_t i = 0; i < kept; i++)
-    if (raw->held[i].object == object && raw->held[i].kind != LW_LOCK_READ)
+    if (raw->held[i].object == object && lw_held_kind(&raw->held[i]) != LW_LOCK_READ)
       return true;
   return false;
 }
@@ -321,8 +315,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
         raw->held_of[out->nheld] = raw->held[k];
         lw_report_held *h = &out->held[out->nheld++];
         h->object = raw->held[k].object;
-        h->call = lw_call_names[raw->held[k].call];
-        h->kind = raw->held[k].kind;
+        h->kind = lw_held_kind(&raw->held[k]);
+        h->call = lw_lock_kind_calls[h->kind];
       }
     }
     if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != UINT32_MAX) {

@@ -2,9 +2,10 @@
  * wait.h - the per-thread bookkeeping every wrapper does: enter, held locks,
  * waits. Inline, because it is the lock fast path.
  *
- * Fast path budget (uncontended lock + unlock): one TLS load and test, the
- * real call, a store of the held entry and of the count; on unlock a compare
- * with the top entry and a store. No allocation, no shared write, no clock.
+ * Fast path budget (uncontended lock + unlock): one TLS load and test, two
+ * stores of the held entry and one of the count, the real call; on unlock a
+ * compare with the top entry and a store. No allocation, no shared write, no
+ * clock.
  *
  * A wait is published only when the thread will really block (the try call
  * failed, or the call always blocks: cond, join, barrier). Its stack is not
@@ -29,21 +30,15 @@ static LW_ALWAYS_INLINE lw_thread *lw_thread_enter(void) {
   return lw_thread_enter_slow();
 }
 
-/* Where the program called the wrapper. Macros: they must expand inside the
+/* Where the program called the wrapper. A macro: it must expand inside the
  * exported wrapper itself. */
 #define LW_CALLER_PC() ((uintptr_t)__builtin_return_address(0))
-#define LW_CALLER_CFA() ((uintptr_t)__builtin_dwarf_cfa())
 
-static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, enum lw_call call,
-                                          enum lw_lock_kind kind, uintptr_t call_pc, uintptr_t cfa) {
+static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, uintptr_t site) {
   uint32_t count = self->nheld;
   if (LW_LIKELY(count < LW_HELD_MAX)) {
-    lw_held *entry = &self->held[count];
-    entry->object = object;
-    entry->call_pc = call_pc;
-    entry->cfa = cfa;
-    entry->call = (uint16_t)call;
-    entry->kind = (uint16_t)kind;
+    self->held[count].object = object;
+    self->held[count].site = site;
   }
   /* Release: a reader that sees the count sees the entry. */
   __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELEASE);

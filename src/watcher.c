@@ -139,7 +139,7 @@ static void check_deadlocks(void) {
   report.nfindings = kept;
   if (kept) {
     lw_report_emit(&report);
-    lw_report_remember(&report);
+    kept = report.nfindings; /* what suppressions left */
   }
   lw_arena_release(&report.arena);
   lw_report_unlock();
@@ -265,15 +265,27 @@ static void spawn_helper(void) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * The helper is started when the program starts its first thread (or first
+ * blocks in a wait), never before: glibc runs locks without atomic
+ * instructions while a process has a single thread, and a helper started at
+ * load time would take that away from single-threaded programs (measured:
+ * 6.4 -> 22 ns for an uncontended lock+unlock pair under the shim).
+ */
 void lw_watch_start(void) {
   install_dump_handler();
-  spawn_helper();
+  atomic_store(&idle, 1); /* the first wait starts the helper */
+}
+
+void lw_watch_thread_created(void) {
+  if (LW_UNLIKELY(!atomic_load_explicit(&running, memory_order_relaxed)) && atomic_exchange(&idle, 0))
+    spawn_helper();
 }
 
 void lw_watch_fork_child(void) {
-  /* The helper did not survive fork. A child that goes on to block gets a
-   * new one at its first wait (most children exec at once: they pay
-   * nothing). */
+  /* The helper did not survive fork. A child that goes on to create a
+   * thread or block gets a new one then (most children exec at once: they
+   * pay nothing). */
   atomic_store(&running, 0);
   atomic_store(&dump_requested, 0);
   nreported = 0;

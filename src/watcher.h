@@ -2,6 +2,9 @@
  * watcher.h - the shim's one helper thread: live deadlock and long-wait
  * detection, and dumps on dump_signal.
  *
+ * Dumps of a process that never started a thread are not served: there is
+ * no thread to write them but the program's own.
+ *
  * It sleeps on a futex and wakes only when there is something to do: a dump
  * was asked for, or a thread has been blocked in an untimed wait long enough
  * to check (deadlock_ms, hang_ms). A process where no thread blocks never
@@ -15,9 +18,10 @@
 
 #include "report.h"
 
-/* Start the helper thread if any option needs it (start-up; lazily after
- * fork in the child). */
+/* Start-up: install the dump handler; the helper thread itself starts with
+ * the program's first thread or first wait (lw_watch_thread_created). */
 void lw_watch_start(void);
+void lw_watch_thread_created(void);
 void lw_watch_fork_child(void);
 
 /* How many threads the shim itself runs (for "all threads are asleep"). */
