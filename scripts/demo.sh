@@ -8,11 +8,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${LEAKWATCH_BUILD_DIR:-$root/build}
 echo "\$ leakwatch run -- examples/pool_shutdown"
 set +e
-"$build/leakwatch" run -- "$build/examples/example_pool_shutdown"
+"$root/scripts/leakwatch" run -- "$build/examples/example_pool_shutdown"
 status=$?
 set -e
 echo "(exit status $status: leakwatch's exitcode, because there were findings)"
 echo
 echo "\$ leakwatch run -- examples/pool_shutdown_fixed"
-"$build/leakwatch" run -- "$build/examples/example_pool_shutdown_fixed"
+"$root/scripts/leakwatch" run -- "$build/examples/example_pool_shutdown_fixed"
 echo "(exit status $?: nothing to report)"
