@@ -207,15 +207,15 @@ static bool program_catches_signals(void) {
 static bool process_shared(const lw_report_wait *w) {
   switch (w->call_id) {
   case LW_CALL_sem_wait:
-    return ((const int *)w->object)[2] == 0; /* new_sem.private */
+    return ((const int *)w->object)[2] != 0; /* new_sem.private: 0 private, 128 shared */
   case LW_CALL_pthread_cond_wait:
   case LW_CALL_cnd_wait:
-    return (((const pthread_cond_t *)w->object)->__data.__wrefs & 1) != 0;
+    return (((const pthread_cond_t *)w->object)->__data.__wrefs & 4) != 0; /* bit 2: shared */
   case LW_CALL_pthread_mutex_lock:
   case LW_CALL_mtx_lock:
     return (((const pthread_mutex_t *)w->object)->__data.__kind & 128) != 0;
   case LW_CALL_pthread_barrier_wait:
-    return ((const int *)w->object)[3] == 0; /* shared == FUTEX_SHARED */
+    return ((const int *)w->object)[3] != 0; /* shared: 0 private, 128 shared */
   default:
     return false;
   }

@@ -88,6 +88,7 @@ typedef struct lw_finding {
   lw_report_thread *subject; /* the thread whose stacks the text shows */
   bool all_threads_shown;    /* the text shows every thread of `threads` instead */
   uint32_t core;             /* deadlocks: the first `core` threads form the cycle */
+  bool shown_live;           /* printed when it happened: the exit text only counts it */
   char *details;             /* extra text lines (cycles, evidence); may be NULL */
 } lw_finding;
 
@@ -106,6 +107,8 @@ typedef struct lw_report {
   const char *when;  /* "at exit", "at verify", "now": ends leak messages */
   bool no_stacks;    /* set before lw_snapshot_take: skip unwinding (watcher's looks) */
   const void *only;  /* set before lw_snapshot_take: this lw_thread alone */
+  bool no_signals;   /* set before lw_snapshot_take: no stacks of running threads
+                        (the signal would cut short a sleep the program is in) */
   void *raw;         /* snapshot.c's unsymbolized data, for the first nraw threads */
   uint32_t nraw;
   bool symbolized;

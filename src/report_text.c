@@ -165,6 +165,8 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
   }
   for (uint32_t i = 0; i < r->nfindings; i++) {
     const lw_finding *f = &r->findings[i];
+    if (f->shown_live && !dump)
+      continue; /* printed when it happened; counted in the summary below */
     lw_buf_printf(out, "==%d== leakwatch: %s: %s\n", r->pid, f->kind, f->message);
     if (f->details)
       lw_buf_puts(out, f->details);

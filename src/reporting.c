@@ -308,9 +308,9 @@ void lw_report_remember(lw_report *r) {
   finish(r);
   for (uint32_t i = 0; i < r->nfindings; i++) {
     const lw_finding *f = &r->findings[i];
-    /* Deadlocks and long waits describe the present: a later report finds
-     * them again if they are still there. */
-    if (strcmp(f->kind, "deadlock") == 0 || strcmp(f->kind, "long_wait") == 0)
+    /* Deadlocks describe the present: a later report finds them again if
+     * they are still there. The other kinds are events. */
+    if (strcmp(f->kind, "deadlock") == 0)
       continue;
     if (!grow((void **)&kept_findings, &kept_findings_capacity, nkept_findings, sizeof *kept_findings))
       return;
@@ -359,6 +359,7 @@ void lw_report_add_remembered(lw_report *r) {
       f->details = kept_findings[i].details;
       f->count = kept_findings[i].count;
       f->all_threads_shown = true;
+      f->shown_live = true;
     }
   }
 }

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -93,13 +94,22 @@ static lw_frames bare_frames(lw_report *r, const uintptr_t *pcs, uint32_t depth)
   return result;
 }
 
-static const char *function_at(uintptr_t address) {
+/* The name of a start routine; for one without a symbol (libstdc++'s
+ * thread entry is local to a stripped library), module+offset. */
+static const char *function_at(lw_report *r, uintptr_t address) {
   if (!address)
     return NULL;
   lw_symbol symbol;
   if (lw_symbols_lookup(address, 0, &symbol, 1) < 1)
     return NULL;
-  return symbol.function;
+  if (symbol.function)
+    return symbol.function;
+  if (!symbol.module)
+    return NULL;
+  const char *base = strrchr(symbol.module, '/');
+  char text[256];
+  snprintf(text, sizeof text, "%s+0x%" PRIx64, base ? base + 1 : symbol.module, symbol.offset);
+  return lw_arena_strdup(&r->arena, text);
 }
 
 /*
@@ -269,7 +279,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       unw_getcontext(&context);
       lw_stack_unwind_context(&context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
       raw->has_stack = true;
-    } else if (lw_stack_capture_thread(t, 100)) {
+    } else if (!r->no_signals && lw_stack_capture_thread(t, 100)) {
       raw->stack = t->now_stack;
       raw->has_stack = true;
     }
@@ -344,7 +354,7 @@ void lw_snapshot_symbolize(lw_report *r) {
   for (uint32_t i = 0; i < r->nraw; i++) {
     raw_thread *raw = &raws[i];
     lw_report_thread *out = &r->threads[i];
-    out->start = function_at(raw->start_address);
+    out->start = function_at(r, raw->start_address);
     out->create_stack = symbolize(r, raw->create.pc, raw->create.depth, false);
     if (raw->has_stack) {
       lw_frames frames = symbolize(r, raw->stack.pc, raw->stack.depth, raw->stack.first_exact);

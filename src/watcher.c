@@ -124,6 +124,7 @@ static void check_deadlocks(void) {
 
   lw_report report;
   memset(&report, 0, sizeof report);
+  report.no_signals = lw_opt.deadlock_action == LW_DEADLOCK_REPORT; /* the program goes on */
   lw_report_lock();
   lw_snapshot_take(&report, "deadlock", NULL);
   lw_analysis_deadlocks(&report, (uint64_t)lw_opt.deadlock_ms, true);
@@ -150,12 +151,15 @@ static void check_deadlocks(void) {
 static void check_long_waits(void) {
   lw_report report;
   memset(&report, 0, sizeof report);
+  report.no_signals = true; /* the program goes on: its sleeps must not be cut short */
   lw_report_lock();
   lw_snapshot_take(&report, "deadlock", NULL);
   if (lw_analysis_long_waits(&report, (uint64_t)lw_opt.hang_ms) > 0) {
     lw_report_emit(&report);
     lw_report_remember(&report);
   }
+  /* Also in `check_deadlocks`: a live deadlock found later is kept by its
+   * own report; long waits are events, kept for the exit report. */
   lw_arena_release(&report.arena);
   lw_report_unlock();
 }
