@@ -140,3 +140,38 @@ def assert_clean(result, expected_status=0):
     assert "leakwatch:" not in result.stderr, result
     if result.report:
         assert result.report["findings"] == [], result.report["findings"]
+
+
+# --- shared by the case files ---------------------------------------------
+
+SHIM = "libleakwatch"
+
+def addresses(stdout):
+    """The "<label> 0x..." lines a program prints, as {label: "0x..."}."""
+    found = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].startswith("0x"):
+            found[parts[0]] = parts[1]
+    return found
+
+
+
+def reported_ids(result):
+    return sorted(i for f in result.findings() for i in f["threads"])
+
+
+
+def leak_of(result, thread_id, kind="thread_leak"):
+    """The one finding of `kind` that names `thread_id`."""
+    matches = [f for f in result.findings(kind) if thread_id in f["threads"]]
+    assert len(matches) == 1, (thread_id, result.findings())
+    return matches[0]
+
+
+
+def assert_no_shim_frames(frames):
+    for frame in frames:
+        assert SHIM not in str(frame.get("module", "")), f"shim frame in {functions(frames)}"
+
+

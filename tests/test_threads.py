@@ -7,37 +7,13 @@ import pathlib
 import tempfile
 import time
 
-from lwtest import assert_clean, assert_in_stack, functions, program, run
+from lwtest import addresses, reported_ids, leak_of, assert_no_shim_frames, SHIM, assert_clean, assert_in_stack, functions, program, run
 
-SHIM = "libleakwatch"
 
 
 # --- local helpers (candidates for lwtest.py) ---------------------------------
 
-def addresses(stdout):
-    """The "<label> 0x..." lines a program prints, as {label: "0x..."}."""
-    found = {}
-    for line in stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].startswith("0x"):
-            found[parts[0]] = parts[1]
-    return found
 
-
-def leak_of(result, thread_id, kind="thread_leak"):
-    """The one finding of `kind` that names `thread_id`."""
-    matches = [f for f in result.findings(kind) if thread_id in f["threads"]]
-    assert len(matches) == 1, (thread_id, result.findings())
-    return matches[0]
-
-
-def assert_no_shim_frames(frames):
-    for frame in frames:
-        assert SHIM not in str(frame.get("module", "")), f"shim frame in {functions(frames)}"
-
-
-def reported_ids(result):
-    return sorted(i for f in result.findings() for i in f["threads"])
 
 
 def every_stack(report):
