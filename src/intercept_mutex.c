@@ -82,14 +82,14 @@ static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) 
 LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);
-  if (LW_UNLIKELY(!self || self->nheld >= LW_HELD_MAX ||
-                  __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0))
+  uint32_t count = self ? self->nheld : LW_HELD_MAX;
+  if (LW_UNLIKELY(count >= LW_HELD_MAX || __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0))
     return mutex_lock_other(mutex, site);
-  lw_held_push(self, mutex, site);
+  lw_held_push_at(self, count, mutex, site);
   int rc = lw_real.pthread_mutex_lock(mutex);
   if (LW_UNLIKELY(rc != 0))
     return mutex_lock_failed(rc);
-  return 0;
+  return rc;
 }
 
 LW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *mutex) {
@@ -123,10 +123,23 @@ LW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock,
                       lw_real.pthread_mutex_clocklock(mutex, clock, abstime))
 }
 
+/* The unlock of a mutex that is not the top entry (or of an untracked
+ * thread): the search, then the real call, as one tail call so the fast
+ * path below keeps nothing across calls. */
+static LW_NOINLINE int mutex_unlock_other(pthread_mutex_t *mutex) {
+  lw_thread *self = lw_self;
+  if (self)
+    lw_held_remove_slow(self, mutex);
+  return lw_real.pthread_mutex_unlock(mutex);
+}
+
 LW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
-  if (LW_LIKELY(self != NULL))
-    lw_held_pop(self, mutex); /* before: the next owner may take it at once */
+  /* Pop before unlocking: the next owner may take it at once. */
+  uint32_t top = self ? self->nheld - 1 : UINT32_MAX;
+  if (LW_UNLIKELY(top >= LW_HELD_MAX || self->held[top].object != mutex))
+    return mutex_unlock_other(mutex);
+  __atomic_store_n(&self->nheld, top, __ATOMIC_RELEASE);
   return lw_real.pthread_mutex_unlock(mutex);
 }
 

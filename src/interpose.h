@@ -84,7 +84,7 @@
 struct lw_real_table {
   LW_REAL_FUNCTIONS(LW_REAL_FIELD)
 };
-extern struct lw_real_table lw_real;
+extern struct lw_real_table lw_real __attribute__((visibility("hidden")));
 
 enum lw_init_state {
   LW_INIT_NONE,      /* nothing done yet */

@@ -34,6 +34,14 @@ static LW_ALWAYS_INLINE lw_thread *lw_thread_enter(void) {
  * exported wrapper itself. */
 #define LW_CALLER_PC() ((uintptr_t)__builtin_return_address(0))
 
+/* Push when the caller has already checked count < LW_HELD_MAX. */
+static LW_ALWAYS_INLINE void lw_held_push_at(lw_thread *self, uint32_t count, const void *object,
+                                             uintptr_t site) {
+  self->held[count].object = object;
+  self->held[count].site = site;
+  __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELEASE);
+}
+
 static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, uintptr_t site) {
   uint32_t count = self->nheld;
   if (LW_LIKELY(count < LW_HELD_MAX)) {
