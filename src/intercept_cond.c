@@ -32,14 +32,20 @@ static void cond_wait_prepare(lw_thread *self, cond_wait_frame *frame, const voi
       break;
     }
   }
-  if (frame->was_held)
+  if (frame->was_held) {
     lw_held_pop(self, mutex);
+    if (!self->wait_mutex_saved) { /* not a nested wait */
+      self->wait_mutex_entry = frame->mutex_entry;
+      self->wait_mutex_saved = true;
+    }
+  }
 }
 
 static void cond_wait_finish(void *raw) {
   cond_wait_frame *frame = raw;
   lw_wait_end(frame->self, frame->began);
   if (frame->was_held) {
+    frame->self->wait_mutex_saved = false;
     lw_held_push(frame->self, frame->mutex_entry.object, frame->mutex_entry.site);
   }
 }

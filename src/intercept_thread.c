@@ -4,9 +4,12 @@
  *
  * Every created thread starts in lw_thread_trampoline, which publishes its
  * record in TLS, runs the program's start routine, and marks the record
- * ended on return, pthread_exit, thrd_exit or cancellation (a cleanup
- * handler: the forced unwind runs it). glibc's thrd_* call the pthread
- * implementation directly, not through the PLT, so they are wrapped too.
+ * ended when it returns. A thread that leaves by pthread_exit, thrd_exit or
+ * cancellation is marked ended by a thread-specific-data destructor instead:
+ * glibc runs those on every way out, after the unwinding (a cleanup handler
+ * in the trampoline would not do: the forced unwind stops at start_thread's
+ * frame, just outside it). glibc's thrd_* call the pthread implementation
+ * directly, not through the PLT, so they are wrapped too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,13 +24,21 @@
 
 static void mark_ended(void *record) {
   lw_thread *t = record;
+  if (atomic_load(&t->flags) & LW_THREAD_ENDED)
+    return;
+  lw_wait_settle_at_exit(t);
   lw_lifecycle_thread_ending(t);
   lw_registry_thread_ended(t);
 }
 
+static pthread_key_t end_key;
+
+void lw_thread_end_key_init(void) { pthread_key_create(&end_key, mark_ended); }
+
 static void enter_new_thread(lw_thread *t) {
   atomic_store(&t->tid, lw_gettid());
   lw_self = t;
+  pthread_setspecific(end_key, t); /* a low key: no allocation */
   lw_registry_lock();
   t->handle = pthread_self();
   lw_registry_index(t);
@@ -38,20 +49,16 @@ static void enter_new_thread(lw_thread *t) {
 static void *lw_thread_trampoline(void *record) {
   lw_thread *t = record;
   enter_new_thread(t);
-  void *result;
-  pthread_cleanup_push(mark_ended, t);
-  result = t->start_routine(t->start_arg);
-  pthread_cleanup_pop(1);
+  void *result = t->start_routine(t->start_arg);
+  mark_ended(t);
   return result;
 }
 
 static int lw_c11_trampoline(void *record) {
   lw_thread *t = record;
   enter_new_thread(t);
-  int result;
-  pthread_cleanup_push(mark_ended, t);
-  result = t->c11_start(t->start_arg);
-  pthread_cleanup_pop(1);
+  int result = t->c11_start(t->start_arg);
+  mark_ended(t);
   return result;
 }
 

@@ -62,6 +62,7 @@ bool lw_lifecycle_start(void) {
   lw_stack_init();
   lw_suppress_init();
   lw_registry_init();
+  lw_thread_end_key_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   lw_watch_start();
   lw_verbose(1, "started in pid %d", getpid());

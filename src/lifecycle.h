@@ -15,6 +15,10 @@ bool lw_lifecycle_start(void);
  * pthread_exit or a cancellation), on its own thread. */
 void lw_lifecycle_thread_ending(lw_thread *t);
 
+/* Start-up: the thread-specific key whose destructor marks threads ended
+ * that leave by pthread_exit or cancellation (intercept_thread.c). */
+void lw_thread_end_key_init(void);
+
 /* When the shim started, for uptimes. */
 extern uint64_t lw_start_ns;
 

@@ -123,6 +123,11 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
 
   /* --- the current wait (slow path) --- */
   lw_wait wait;
+  /* A condition variable wait's mutex, off the held list while it waits;
+   * kept here too so a thread that dies inside the wait (cancellation) can
+   * be settled at its end (wait.c). */
+  lw_held wait_mutex_entry;
+  bool wait_mutex_saved;
 
   /* --- identity, fixed at creation (under the registry lock) --- */
   uint32_t id;        /* T<id> */

@@ -55,3 +55,15 @@ void lw_wait_end_slow(lw_thread *self) {
 }
 
 void lw_wait_end_cleanup(void *self) { lw_wait_end((lw_thread *)self, true); }
+
+void lw_wait_settle_at_exit(lw_thread *t) {
+  if (atomic_load(&t->wait.state) != LW_WAIT_IDLE)
+    lw_wait_end(t, true);
+  if (!t->wait_mutex_saved)
+    return;
+  t->wait_mutex_saved = false;
+  /* glibc records the owner's tid in every mutex it locks. */
+  const pthread_mutex_t *mutex = t->wait_mutex_entry.object;
+  if (mutex->__data.__owner == atomic_load(&t->tid))
+    lw_held_push(t, mutex, t->wait_mutex_entry.site);
+}

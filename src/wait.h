@@ -106,6 +106,12 @@ static LW_ALWAYS_INLINE void lw_wait_end(lw_thread *self, bool began) {
   lw_watch_wait_ended(self);
 }
 
+/* At the end of `t`, on its own thread: a wait it died in (cancelled, with
+ * our cleanup skipped by the unwinder) is ended, and the mutex glibc gave
+ * back to a cancelled condition variable wait is listed as held again if
+ * the thread still owns it. */
+void lw_wait_settle_at_exit(lw_thread *t);
+
 /* pthread_cleanup handler form of lw_wait_end, for cancellation points. */
 void lw_wait_end_cleanup(void *self);
 
