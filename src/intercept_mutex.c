@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 
+#include "lockorder.h"
 #include "wait.h"
 
 /* Codes that mean "the caller now holds the mutex". */
@@ -66,12 +67,20 @@ static LW_NOINLINE int mutex_lock_failed(int rc) {
   return rc;
 }
 
-/* A thread not met yet, inside the shim, a list already full, or a mutex
- * that looked taken: try, and publish a wait if it is. */
+/* A thread not met yet, inside the shim, a nested lock (the lock-order
+ * graph hears of it, before the thread may block), or a mutex that looked
+ * taken: try, and publish a wait if it is. */
 static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) {
   lw_thread *self = lw_thread_enter();
   if (!self)
     return lw_real.pthread_mutex_lock(mutex);
+  uint32_t count = self->nheld;
+  lw_order_acquire(self, count, mutex, site);
+  if (count < LW_HELD_MAX && __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0) {
+    lw_held_push_at(self, count, mutex, site);
+    int rc = lw_real.pthread_mutex_lock(mutex);
+    return rc == 0 ? 0 : mutex_lock_failed(rc);
+  }
   int rc = lw_real.pthread_mutex_trylock(mutex);
   if (rc != 0)
     return mutex_lock_not_taken(self, mutex, rc, LW_CALL_pthread_mutex_lock, NULL, 0, site);
@@ -82,8 +91,8 @@ static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) 
 LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);
-  uint32_t count = self ? self->nheld : LW_HELD_MAX;
-  if (LW_UNLIKELY(count >= LW_HELD_MAX || __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0))
+  uint32_t count = self ? self->nheld : 1;
+  if (LW_UNLIKELY(count != 0 || __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0))
     return mutex_lock_other(mutex, site);
   lw_held_push_at(self, count, mutex, site);
   int rc = lw_real.pthread_mutex_lock(mutex);
@@ -106,6 +115,7 @@ LW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *mutex) {
   if (!self)                                                                                      \
     return real_call;                                                                             \
   uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);                                   \
+  lw_order_acquire(self, self->nheld, mutex, site);                                               \
   int rc = lw_real.pthread_mutex_trylock(mutex);                                                  \
   if (rc != 0)                                                                                    \
     return mutex_lock_not_taken(self, mutex, rc, call, abstime, clock, site);                     \
@@ -159,6 +169,8 @@ static LW_NOINLINE int mtx_lock_blocking(lw_thread *self, mtx_t *mutex, enum lw_
 
 static LW_ALWAYS_INLINE int mtx_lock_tracked(lw_thread *self, mtx_t *mutex, enum lw_call call,
                                              const struct timespec *abstime, uintptr_t site) {
+  if (self->nheld)
+    lw_order_acquire(self, self->nheld, mutex, site);
   int rc = lw_real.mtx_trylock(mutex);
   if (LW_LIKELY(rc == thrd_success)) {
     lw_held_push(self, mutex, site);
@@ -200,4 +212,38 @@ LW_EXPORT int mtx_unlock(mtx_t *mutex) {
   if (LW_LIKELY(self != NULL))
     lw_held_pop(self, mutex);
   return lw_real.mtx_unlock ? lw_real.mtx_unlock(mutex) : thrd_success;
+}
+
+/* ---- life and death of a mutex: a new one at an old address must not
+ *      inherit the old one's lock-order edges ---- */
+
+LW_EXPORT int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr) {
+  int rc = lw_real.pthread_mutex_init ? lw_real.pthread_mutex_init(mutex, attr) : 0;
+  if (rc == 0 && lw_init_state == LW_INIT_READY) {
+    lw_order_forget(mutex);
+    lw_order_note_init(mutex, LW_CALLER_PC());
+  }
+  return rc;
+}
+
+LW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *mutex) {
+  int rc = lw_real.pthread_mutex_destroy(mutex);
+  if (rc == 0 && lw_init_state == LW_INIT_READY)
+    lw_order_forget(mutex);
+  return rc;
+}
+
+LW_EXPORT int mtx_init(mtx_t *mutex, int type) {
+  int rc = lw_real.mtx_init(mutex, type);
+  if (rc == thrd_success && lw_init_state == LW_INIT_READY) {
+    lw_order_forget(mutex);
+    lw_order_note_init(mutex, LW_CALLER_PC());
+  }
+  return rc;
+}
+
+LW_EXPORT void mtx_destroy(mtx_t *mutex) {
+  lw_real.mtx_destroy(mutex);
+  if (lw_init_state == LW_INIT_READY)
+    lw_order_forget(mutex);
 }

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 
+#include "lockorder.h"
 #include "wait.h"
 
 
@@ -43,6 +44,8 @@ static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_
                                                 enum lw_call call, enum lw_lock_kind kind,
                                                 clockid_t clock, const struct timespec *abstime,
                                                 uintptr_t call_pc) {
+  if (self->nheld)
+    lw_order_acquire(self, self->nheld, lock, lw_held_site(call_pc, kind));
   int rc = kind == LW_LOCK_READ ? lw_real.pthread_rwlock_tryrdlock(lock)
                                 : lw_real.pthread_rwlock_trywrlock(lock);
   if (LW_LIKELY(rc == 0)) {
@@ -105,4 +108,20 @@ LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
   if (LW_LIKELY(self != NULL))
     lw_held_pop(self, lock);
   return lw_real.pthread_rwlock_unlock(lock);
+}
+
+LW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockattr_t *attr) {
+  int rc = lw_real.pthread_rwlock_init(lock, attr);
+  if (rc == 0 && lw_init_state == LW_INIT_READY) {
+    lw_order_forget(lock);
+    lw_order_note_init(lock, LW_CALLER_PC());
+  }
+  return rc;
+}
+
+LW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *lock) {
+  int rc = lw_real.pthread_rwlock_destroy(lock);
+  if (rc == 0 && lw_init_state == LW_INIT_READY)
+    lw_order_forget(lock);
+  return rc;
 }

@@ -150,6 +150,12 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   _Atomic uint32_t capture_state;
   lw_stack now_stack;
 
+  /* --- lock-order edges this thread has already sent (lockorder.c) --- */
+  struct {
+    const void *from, *to, *gate;
+  } order_cache[32];
+  uint32_t order_epoch;
+
   /* --- the watcher's bookkeeping: the last wait it checked (watcher.c) --- */
   uint64_t watch_deadlock_seq;
   uint64_t watch_hang_seq;

@@ -69,6 +69,7 @@ typedef struct lw_report_thread {
   bool is_reporter; /* the thread making the report (e.g. calling exit) */
   bool ignored;
   bool in_scope; /* counted by the verify call making this report */
+  bool gone;     /* known only by its id: it ended and was joined before */
   enum lw_thread_state state;
   uint64_t ended_ms_ago;
   lw_frames create_stack;

@@ -114,6 +114,10 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
 }
 
 static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_thread *t) {
+  if (t->gone) {
+    lw_buf_printf(out, "  T%u: ended and joined before this report\n", t->id);
+    return;
+  }
   lw_buf_puts(out, "  ");
   lw_report_describe_thread(out, t);
   lw_buf_printf(out, ", tid %d", t->tid);

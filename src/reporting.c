@@ -485,3 +485,56 @@ void lw_report_abandoned(lw_thread *t) {
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
 }
+
+/* ---- lock-order inversions ---- */
+
+/* Threads a finding names that ended and were joined long ago: listed by id
+ * only, so every id a finding names is in the report. */
+static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32_t n) {
+  uint32_t missing = 0;
+  for (uint32_t i = 0; i < n; i++)
+    missing += lw_report_thread_by_id(r, ids[i]) == NULL;
+  if (!missing)
+    return;
+  lw_report_thread *threads = lw_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
+  if (!threads)
+    return;
+  memcpy(threads, r->threads, r->nthreads * sizeof *threads);
+  r->threads = threads;
+  for (uint32_t i = 0; i < n; i++) {
+    if (lw_report_thread_by_id(r, ids[i]))
+      continue;
+    lw_report_thread *t = &r->threads[r->nthreads++];
+    memset(t, 0, sizeof *t);
+    t->id = ids[i];
+    t->state = LW_STATE_EXITED;
+    t->gone = true;
+  }
+}
+
+void lw_report_lock_order(const char *message, const char *details, const uint32_t *thread_ids,
+                          uint32_t nthreads) {
+  lw_lock_acquire(&report_lock);
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  report.no_stacks = true;  /* the edges carry their own stacks */
+  report.no_signals = true; /* the program goes on */
+  lw_snapshot_take(&report, "exit", NULL);
+  lw_report_add_gone_threads(&report, thread_ids, nthreads);
+  lw_finding *f = lw_report_add_finding(&report, "lock_order_inversion", message, thread_ids, nthreads);
+  if (f) {
+    f->details = lw_arena_strdup(&report.arena, details);
+    finish(&report); /* the details show the stacks that matter */
+    if (report.nfindings) {
+      lw_buf out = {0};
+      report.trigger = "lock_order";
+      lw_report_write_text(&out, &report);
+      emit_text(&out);
+      lw_buf_free(&out);
+      report.trigger = "exit";
+      lw_report_remember(&report);
+    }
+  }
+  lw_arena_release(&report.arena);
+  lw_lock_release(&report_lock);
+}

@@ -58,6 +58,11 @@ void lw_report_remember(lw_report *report);
  * once per place the lock was taken. */
 void lw_report_abandoned(lw_thread *t);
 
+/* A lock-order cycle closed (lockorder.c): report it now, keep it for the
+ * exit report. `details` holds each edge with its stacks, as text. */
+void lw_report_lock_order(const char *message, const char *details, const uint32_t *thread_ids,
+                          uint32_t nthreads);
+
 /* A dump (dump_signal): the live state, written to the dump directory. */
 void lw_report_dump(void);
 
