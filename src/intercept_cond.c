@@ -11,18 +11,23 @@
 #define _GNU_SOURCE
 #include <errno.h>
 
+#include "misuse.h"
 #include "wait.h"
 
 /* What a cond wait must undo on its way out, normal or cancelled. */
 typedef struct cond_wait_frame {
   lw_thread *self;
+  const void *cond;
   bool began;
+  bool counted; /* by misuse.c's waiters table */
   bool was_held;
   lw_held mutex_entry;
 } cond_wait_frame;
 
-static void cond_wait_prepare(lw_thread *self, cond_wait_frame *frame, const void *mutex) {
+static void cond_wait_prepare(lw_thread *self, cond_wait_frame *frame, const void *cond,
+                              const void *mutex, uintptr_t call_pc) {
   frame->self = self;
+  frame->cond = cond;
   frame->was_held = false;
   uint32_t kept = self->nheld < LW_HELD_MAX ? self->nheld : LW_HELD_MAX;
   for (uint32_t i = kept; i-- > 0;) {
@@ -32,6 +37,7 @@ static void cond_wait_prepare(lw_thread *self, cond_wait_frame *frame, const voi
       break;
     }
   }
+  frame->counted = lw_misuse_cond_wait(self, cond, mutex, frame->was_held, call_pc);
   if (frame->was_held) {
     lw_held_pop(self, mutex);
     if (!self->wait_mutex_saved) { /* not a nested wait */
@@ -44,6 +50,8 @@ static void cond_wait_prepare(lw_thread *self, cond_wait_frame *frame, const voi
 static void cond_wait_finish(void *raw) {
   cond_wait_frame *frame = raw;
   lw_wait_end(frame->self, frame->began);
+  if (frame->counted)
+    lw_misuse_cond_wait_end(frame->cond);
   if (frame->was_held) {
     frame->self->wait_mutex_saved = false;
     lw_held_push(frame->self, frame->mutex_entry.object, frame->mutex_entry.site);
@@ -58,7 +66,7 @@ static void cond_wait_finish(void *raw) {
   if (!self)                                                                                      \
     return real_call;                                                                             \
   cond_wait_frame frame;                                                                          \
-  cond_wait_prepare(self, &frame, mutex);                                                         \
+  cond_wait_prepare(self, &frame, cond, mutex, LW_CALLER_PC());                                   \
   frame.began = lw_wait_begin(self, call_id, cond, mutex, timed, UINT32_MAX);                     \
   int rc;                                                                                         \
   pthread_cleanup_push(cond_wait_finish, &frame);                                                 \
@@ -111,4 +119,29 @@ LW_EXPORT int cnd_timedwait(cnd_t *__restrict cond, mtx_t *__restrict mutex,
                             const struct timespec *__restrict abstime) {
   LW_COND_WAIT_BODY(LW_CALL_cnd_timedwait, true, cond, mutex,
                     lw_real.cnd_timedwait(cond, mutex, abstime))
+}
+
+/* Destroying a condition variable with waiters: glibc blocks until they
+ * leave, which may be never. Both symbol versions. */
+LW_EXPORT int lw_pthread_cond_destroy(pthread_cond_t *cond) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, cond, "pthread_cond_destroy", LW_CALLER_PC());
+  return lw_real.pthread_cond_destroy(cond);
+}
+__asm__(".symver lw_pthread_cond_destroy, pthread_cond_destroy@@GLIBC_2.3.2");
+
+LW_EXPORT int lw_compat_pthread_cond_destroy(pthread_cond_t *cond) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, cond, "pthread_cond_destroy", LW_CALLER_PC());
+  return lw_real.compat_pthread_cond_destroy(cond);
+}
+__asm__(".symver lw_compat_pthread_cond_destroy, pthread_cond_destroy@GLIBC_2.2.5");
+
+LW_EXPORT void cnd_destroy(cnd_t *cond) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, cond, "cnd_destroy", LW_CALLER_PC());
+  lw_real.cnd_destroy(cond);
 }

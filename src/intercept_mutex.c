@@ -20,6 +20,7 @@
 #include <errno.h>
 
 #include "lockorder.h"
+#include "misuse.h"
 #include "wait.h"
 
 /* Codes that mean "the caller now holds the mutex". */
@@ -136,10 +137,10 @@ LW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock,
 /* The unlock of a mutex that is not the top entry (or of an untracked
  * thread): the search, then the real call, as one tail call so the fast
  * path below keeps nothing across calls. */
-static LW_NOINLINE int mutex_unlock_other(pthread_mutex_t *mutex) {
+static LW_NOINLINE int mutex_unlock_other(pthread_mutex_t *mutex, uintptr_t call_pc) {
   lw_thread *self = lw_self;
-  if (self)
-    lw_held_remove_slow(self, mutex);
+  if (self && !lw_held_remove_slow(self, mutex))
+    lw_misuse_unlock_not_held(self, mutex, LW_LOCK_MUTEX, call_pc);
   return lw_real.pthread_mutex_unlock(mutex);
 }
 
@@ -148,7 +149,7 @@ LW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *mutex) {
   /* Pop before unlocking: the next owner may take it at once. */
   uint32_t top = self ? self->nheld - 1 : UINT32_MAX;
   if (LW_UNLIKELY(top >= LW_HELD_MAX || self->held[top].object != mutex))
-    return mutex_unlock_other(mutex);
+    return mutex_unlock_other(mutex, LW_CALLER_PC());
   __atomic_store_n(&self->nheld, top, __ATOMIC_RELEASE);
   return lw_real.pthread_mutex_unlock(mutex);
 }
@@ -209,8 +210,13 @@ LW_EXPORT int mtx_trylock(mtx_t *mutex) {
 
 LW_EXPORT int mtx_unlock(mtx_t *mutex) {
   lw_thread *self = lw_self;
-  if (LW_LIKELY(self != NULL))
-    lw_held_pop(self, mutex);
+  if (LW_LIKELY(self != NULL)) {
+    uint32_t top = self->nheld - 1;
+    if (top < LW_HELD_MAX && self->held[top].object == mutex)
+      __atomic_store_n(&self->nheld, top, __ATOMIC_RELEASE);
+    else if (!lw_held_remove_slow(self, mutex))
+      lw_misuse_unlock_not_held(self, mutex, LW_LOCK_MTX, LW_CALLER_PC());
+  }
   return lw_real.mtx_unlock ? lw_real.mtx_unlock(mutex) : thrd_success;
 }
 
@@ -227,6 +233,9 @@ LW_EXPORT int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr
 }
 
 LW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *mutex) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, mutex, "pthread_mutex_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_mutex_destroy(mutex);
   if (rc == 0 && lw_init_state == LW_INIT_READY)
     lw_order_forget(mutex);
@@ -243,6 +252,9 @@ LW_EXPORT int mtx_init(mtx_t *mutex, int type) {
 }
 
 LW_EXPORT void mtx_destroy(mtx_t *mutex) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, mutex, "mtx_destroy", LW_CALLER_PC());
   lw_real.mtx_destroy(mutex);
   if (lw_init_state == LW_INIT_READY)
     lw_order_forget(mutex);

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "lockorder.h"
+#include "misuse.h"
 #include "wait.h"
 
 
@@ -105,8 +106,13 @@ LW_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *lock) {
 
 LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
   lw_thread *self = lw_self;
-  if (LW_LIKELY(self != NULL))
-    lw_held_pop(self, lock);
+  if (LW_LIKELY(self != NULL)) {
+    uint32_t top = self->nheld - 1;
+    if (top < LW_HELD_MAX && self->held[top].object == lock)
+      __atomic_store_n(&self->nheld, top, __ATOMIC_RELEASE);
+    else if (!lw_held_remove_slow(self, lock))
+      lw_misuse_unlock_not_held(self, lock, LW_LOCK_WRITE, LW_CALLER_PC());
+  }
   return lw_real.pthread_rwlock_unlock(lock);
 }
 
@@ -120,6 +126,9 @@ LW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockat
 }
 
 LW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *lock) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, lock, "pthread_rwlock_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_rwlock_destroy(lock);
   if (rc == 0 && lw_init_state == LW_INIT_READY)
     lw_order_forget(lock);

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 
+#include "misuse.h"
 #include "wait.h"
 
 static LW_NOINLINE int sem_wait_blocking(lw_thread *self, sem_t *sem, enum lw_call call,
@@ -66,4 +67,18 @@ LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *barrier) {
   int rc = lw_real.pthread_barrier_wait(barrier);
   lw_wait_end(self, began);
   return rc;
+}
+
+LW_EXPORT int sem_destroy(sem_t *sem) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, sem, "sem_destroy", LW_CALLER_PC());
+  return lw_real.sem_destroy(sem);
+}
+
+LW_EXPORT int pthread_barrier_destroy(pthread_barrier_t *barrier) {
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_destroy(self, barrier, "pthread_barrier_destroy", LW_CALLER_PC());
+  return lw_real.pthread_barrier_destroy(barrier);
 }

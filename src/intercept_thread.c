@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lifecycle.h"
+#include "misuse.h"
 #include "options.h"
 #include "stack.h"
 #include "wait.h"
@@ -78,6 +79,7 @@ static lw_thread *prepare_record(lw_thread *parent, bool detached) {
 }
 
 static void created(lw_thread *t, pthread_t handle) {
+  lw_misuse_note_created(handle);
   lw_registry_lock();
   t->handle = handle;
   lw_registry_index(t);
@@ -141,6 +143,7 @@ static uint32_t join_target_id(pthread_t thread) {
   lw_thread *self = lw_thread_enter();                                                             \
   if (!self)                                                                                       \
     return real_call;                                                                              \
+  lw_misuse_join(self, (pthread_t)thread, lw_call_names[call_id], LW_CALLER_PC());                 \
   bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed,                     \
                              join_target_id((pthread_t)thread));                                  \
   int rc;                                                                                          \
@@ -148,8 +151,10 @@ static uint32_t join_target_id(pthread_t thread) {
   rc = real_call;                                                                                  \
   pthread_cleanup_pop(0);                                                                          \
   lw_wait_end(self, began);                                                                        \
-  if (rc == (success))                                                                             \
+  if (rc == (success)) {                                                                           \
     lw_registry_thread_joined((pthread_t)thread);                                                  \
+    lw_misuse_note_joined((pthread_t)thread);                                                      \
+  }                                                                                                \
   return rc;
 
 LW_EXPORT int pthread_join(pthread_t thread, void **result) {
@@ -174,14 +179,20 @@ LW_EXPORT int thrd_join(thrd_t thread, int *result) {
 LW_EXPORT int pthread_tryjoin_np(pthread_t thread, void **result) {
   /* Never blocks: no wait to publish. */
   lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_join(self, thread, "pthread_tryjoin_np", LW_CALLER_PC());
   int rc = lw_real.pthread_tryjoin_np(thread, result);
-  if (rc == 0 && self)
+  if (rc == 0 && self) {
     lw_registry_thread_joined(thread);
+    lw_misuse_note_joined(thread);
+  }
   return rc;
 }
 
 LW_EXPORT int pthread_detach(pthread_t thread) {
   lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_detach(self, thread, LW_CALLER_PC());
   int rc = lw_real.pthread_detach(thread);
   if (rc == 0 && self)
     lw_registry_thread_detached(thread);
@@ -190,6 +201,8 @@ LW_EXPORT int pthread_detach(pthread_t thread) {
 
 LW_EXPORT int thrd_detach(thrd_t thread) {
   lw_thread *self = lw_thread_enter();
+  if (self)
+    lw_misuse_detach(self, (pthread_t)thread, LW_CALLER_PC());
   int rc = lw_real.thrd_detach(thread);
   if (rc == thrd_success && self)
     lw_registry_thread_detached((pthread_t)thread);

@@ -298,7 +298,7 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
     write_frames(&details, e->stack, e->depth);
   }
   lw_buf_puts(&message, "; they can deadlock");
-  lw_report_lock_order(message.data ? message.data : "", details.data, ids, nids);
+  lw_report_event("lock_order_inversion", message.data ? message.data : "", details.data, ids, nids);
   lw_buf_free(&message);
   lw_buf_free(&details);
 }

@@ -142,6 +142,7 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   uint64_t create_ns;
   uint64_t end_ns;
   _Atomic uint32_t flags; /* enum lw_thread_flag */
+  uintptr_t detach_site;  /* where it was detached, for misuse reports */
   char name[LW_NAME_MAX]; /* as set through pthread_setname_np; refreshed at report */
   lw_create_stack create_stack;
 

@@ -486,7 +486,7 @@ void lw_report_abandoned(lw_thread *t) {
   lw_lock_release(&report_lock);
 }
 
-/* ---- lock-order inversions ---- */
+/* ---- events: lock-order inversions, misuse ---- */
 
 /* Threads a finding names that ended and were joined long ago: listed by id
  * only, so every id a finding names is in the report. */
@@ -512,8 +512,8 @@ static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32
   }
 }
 
-void lw_report_lock_order(const char *message, const char *details, const uint32_t *thread_ids,
-                          uint32_t nthreads) {
+void lw_report_event(const char *kind, const char *message, const char *details,
+                     const uint32_t *thread_ids, uint32_t nthreads) {
   lw_lock_acquire(&report_lock);
   lw_report report;
   memset(&report, 0, sizeof report);
@@ -521,13 +521,13 @@ void lw_report_lock_order(const char *message, const char *details, const uint32
   report.no_signals = true; /* the program goes on */
   lw_snapshot_take(&report, "exit", NULL);
   lw_report_add_gone_threads(&report, thread_ids, nthreads);
-  lw_finding *f = lw_report_add_finding(&report, "lock_order_inversion", message, thread_ids, nthreads);
+  lw_finding *f = lw_report_add_finding(&report, kind, message, thread_ids, nthreads);
   if (f) {
     f->details = lw_arena_strdup(&report.arena, details);
     finish(&report); /* the details show the stacks that matter */
     if (report.nfindings) {
       lw_buf out = {0};
-      report.trigger = "lock_order";
+      report.trigger = kind;
       lw_report_write_text(&out, &report);
       emit_text(&out);
       lw_buf_free(&out);

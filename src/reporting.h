@@ -58,10 +58,10 @@ void lw_report_remember(lw_report *report);
  * once per place the lock was taken. */
 void lw_report_abandoned(lw_thread *t);
 
-/* A lock-order cycle closed (lockorder.c): report it now, keep it for the
- * exit report. `details` holds each edge with its stacks, as text. */
-void lw_report_lock_order(const char *message, const char *details, const uint32_t *thread_ids,
-                          uint32_t nthreads);
+/* An event finding (lock_order_inversion, misuse): report it now as text,
+ * keep it for the exit report. `details` holds its stacks, as text. */
+void lw_report_event(const char *kind, const char *message, const char *details,
+                     const uint32_t *thread_ids, uint32_t nthreads);
 
 /* A dump (dump_signal): the live state, written to the dump directory. */
 void lw_report_dump(void);

@@ -17,10 +17,10 @@ lw_thread *lw_thread_enter_slow(void) {
   return lw_registry_adopt_current();
 }
 
-void lw_held_remove_slow(lw_thread *self, const void *object) {
+bool lw_held_remove_slow(lw_thread *self, const void *object) {
   uint32_t count = self->nheld;
   if (count == 0)
-    return; /* not ours to track: taken inside the shim or never locked */
+    return false; /* taken inside the shim, by another thread, or never */
   uint32_t kept = count < LW_HELD_MAX ? count : LW_HELD_MAX;
   for (uint32_t i = kept; i-- > 0;) {
     if (self->held[i].object != object)
@@ -34,10 +34,13 @@ void lw_held_remove_slow(lw_thread *self, const void *object) {
       self->held[LW_HELD_MAX - 1].object = NULL;
     }
     __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
-    return;
+    return true;
   }
-  if (count > LW_HELD_MAX) /* one of the untracked deep ones */
+  if (count > LW_HELD_MAX) { /* one of the untracked deep ones */
     __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
+    return true;
+  }
+  return false;
 }
 
 void lw_wait_end_slow(lw_thread *self) {

@@ -52,8 +52,9 @@ static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, u
   __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELEASE);
 }
 
-/* Remove `object` from the held list when it is not the top entry. */
-void lw_held_remove_slow(lw_thread *self, const void *object);
+/* Remove `object` from the held list when it is not the top entry. False
+ * if the thread did not list it (misuse.c decides what that means). */
+bool lw_held_remove_slow(lw_thread *self, const void *object);
 
 static LW_ALWAYS_INLINE void lw_held_pop(lw_thread *self, const void *object) {
   uint32_t count = self->nheld;

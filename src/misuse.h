@@ -1,0 +1,41 @@
+/*
+ * misuse.h - pthread API misuse, reported at the call that makes it, once
+ * per call site: the mistakes Helgrind and DRD catch, at native speed.
+ *
+ * Every check runs on a path that is already slow (an unlock that is not of
+ * the last lock taken, a destroy, a join, a detach, a condition wait):
+ * never on the uncontended lock or unlock. The program's call then goes
+ * ahead unchanged, and gets what glibc returns.
+ */
+#ifndef LW_MISUSE_H
+#define LW_MISUSE_H
+
+#include "registry.h"
+
+/* `self` unlocks `object` (kind: mutex, rwlock or mtx), which is not in its
+ * held list. Reports unless glibc says the caller owns it anyway. */
+void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock_kind kind,
+                               uintptr_t call_pc);
+
+/* Destroying an object: a locked mutex, a rwlock in use, or a condition
+ * variable, semaphore or barrier with waiters. `what` names the call. */
+void lw_misuse_destroy(lw_thread *self, const void *object, const char *what, uintptr_t call_pc);
+
+/* A condition wait begins: without holding `mutex`, or with a mutex other
+ * than the one another thread is waiting with on the same `cond`. Returns
+ * true if the wait was counted; then lw_misuse_cond_wait_end must follow. */
+bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, bool holds_mutex,
+                         uintptr_t call_pc);
+void lw_misuse_cond_wait_end(const void *cond);
+
+/* Joining a detached thread, one already joined, or oneself; detaching a
+ * thread twice. `call` names the call. */
+void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc);
+void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc);
+
+/* A thread was joined: remember its handle, to recognise a second join. */
+void lw_misuse_note_joined(pthread_t thread);
+/* A new thread got `thread`: a handle of a joined thread, reused. */
+void lw_misuse_note_created(pthread_t thread);
+
+#endif
