@@ -92,8 +92,11 @@ static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) 
 LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);
-  uint32_t count = self ? self->nheld : 1;
-  if (LW_UNLIKELY(count != 0 || __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0))
+  uint32_t count = self ? self->nheld : LW_HELD_MAX;
+  /* Nested: fast only for an edge this thread has already sent. */
+  if (LW_UNLIKELY(count != 0) && (count >= LW_HELD_MAX || !lw_order_known(self, count, mutex)))
+    return mutex_lock_other(mutex, site);
+  if (LW_UNLIKELY(__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0))
     return mutex_lock_other(mutex, site);
   lw_held_push_at(self, count, mutex, site);
   int rc = lw_real.pthread_mutex_lock(mutex);

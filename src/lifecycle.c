@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "interpose.h"
+#include "lockorder.h"
 #include "mem.h"
 #include "options.h"
 #include "reporting.h"
@@ -61,6 +62,7 @@ bool lw_lifecycle_start(void) {
   lw_options_init();
   lw_stack_init();
   lw_suppress_init();
+  lw_order_init();
   lw_registry_init();
   lw_thread_end_key_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -79,7 +79,8 @@ typedef struct depot_entry {
 } depot_entry;
 
 static lw_lock order_lock = LW_LOCK_INIT;
-static _Atomic uint32_t graph_epoch = 1;
+_Atomic uint32_t lw_order_epoch = 1;
+int lw_order_mode; /* lw_opt.lock_order, read on the nested-lock fast path */
 static _Atomic uint64_t filter[LW_FILTER_WORDS];
 static node *nodes;
 static edge *edges;
@@ -102,7 +103,7 @@ static void order_free(void *p, size_t size) {
 
 size_t lw_order_memory(void) { return memory_used; }
 
-void lw_order_init(void) {}
+void lw_order_init(void) { lw_order_mode = lw_opt.lock_order; }
 
 static uint64_t mix(uint64_t x) {
   x ^= x >> 33;
@@ -448,13 +449,12 @@ void lw_order_acquire(lw_thread *self, uint32_t count, const void *object, uintp
   const void *gate = kept >= 2 ? self->held[0].object : NULL;
   /* The thread's own cache of edges it has sent since the graph last lost
    * one. */
-  uint32_t epoch = atomic_load_explicit(&graph_epoch, memory_order_relaxed);
+  uint32_t epoch = atomic_load_explicit(&lw_order_epoch, memory_order_relaxed);
   if (self->order_epoch != epoch) {
     memset(self->order_cache, 0, sizeof self->order_cache);
     self->order_epoch = epoch;
   }
-  uint64_t h = mix((uintptr_t)from->object * 31 + (uintptr_t)object);
-  uint32_t slot = (uint32_t)(h % LW_ARRAY_SIZE(self->order_cache));
+  uint32_t slot = lw_order_slot(from->object, object);
   if (self->order_cache[slot].from == from->object && self->order_cache[slot].to == object &&
       self->order_cache[slot].gate == gate)
     return;
@@ -480,7 +480,7 @@ void lw_order_forget(const void *object) {
     if (n)
       delete_node(n);
   }
-  atomic_fetch_add(&graph_epoch, 1);
+  atomic_fetch_add(&lw_order_epoch, 1);
   lw_lock_release(&order_lock);
 }
 

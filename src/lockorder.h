@@ -20,6 +20,30 @@
  * when lock_order=0. */
 void lw_order_acquire(lw_thread *self, uint32_t count, const void *object, uintptr_t site);
 
+/* The graph's generation: bumped when it forgets a lock, which empties
+ * every thread's cache. */
+extern _Atomic uint32_t lw_order_epoch;
+
+static inline uint32_t lw_order_slot(const void *from, const void *to) {
+  uintptr_t h = ((uintptr_t)from >> 3) * 0x9e3779b1u ^ ((uintptr_t)to >> 3);
+  return (uint32_t)(h ^ (h >> 7)) % 32u;
+}
+
+/* True when taking `object` with entries [0, count) held (count >= 1) adds
+ * nothing new: the thread has sent this edge already (or the option is
+ * off). Inline: the nested lock's fast path. */
+static inline bool lw_order_known(const lw_thread *self, uint32_t count, const void *object) {
+  extern int lw_order_mode;
+  if (!lw_order_mode)
+    return true;
+  const void *from = self->held[count - 1].object;
+  const void *gate = count >= 2 ? self->held[0].object : NULL;
+  uint32_t slot = lw_order_slot(from, object);
+  return self->order_epoch == atomic_load_explicit(&lw_order_epoch, memory_order_relaxed) &&
+         self->order_cache[slot].from == from && self->order_cache[slot].to == object &&
+         self->order_cache[slot].gate == gate;
+}
+
 /* A lock at `object` was destroyed or (re)initialised: forget its edges, so
  * a new lock at the same address starts with none. */
 void lw_order_forget(const void *object);
