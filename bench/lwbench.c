@@ -396,6 +396,28 @@ static void bench_many_mutexes(unsigned long iters)
 
 /* ---- the workload table ---- */
 
+/* ---- lock_pairs: N distinct pairs of mutexes, each taken nested once
+ *      (A_i then B_i): N new lock-order edges; with verbosity=1 the shim
+ *      prints the graph's memory at exit ---- */
+
+static void bench_lock_pairs(unsigned long iters)
+{
+    pthread_mutex_t *locks = calloc(2 * iters, sizeof *locks);
+    check(locks != NULL, "lock_pairs: calloc");
+    for (unsigned long i = 0; i < 2 * iters; i++)
+        pthread_mutex_init(&locks[i], NULL);
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < iters; i++) {
+        pthread_mutex_lock(&locks[2 * i]);
+        pthread_mutex_lock(&locks[2 * i + 1]);
+        pthread_mutex_unlock(&locks[2 * i + 1]);
+        pthread_mutex_unlock(&locks[2 * i]);
+    }
+    double ns = now_ns() - t0;
+    report("lock_pairs", iters, ns);
+    free(locks); /* not destroyed: the graph keeps every edge */
+}
+
 struct workload {
     const char *name;
     void (*run)(unsigned long iters);
@@ -412,6 +434,7 @@ static const struct workload workloads[] = {
     {"nested4", bench_nested4, 10000000},
     {"nested4_8threads", bench_nested4_8threads, 4000000},
     {"many_mutexes", bench_many_mutexes, 100000},
+    {"lock_pairs", bench_lock_pairs, 100000},
 };
 
 static int usage(void)

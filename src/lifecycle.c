@@ -87,6 +87,7 @@ static void exit_report(void *unused) {
   if (lw_init_state != LW_INIT_READY)
     return;
   lw_thread *inside = lw_shim_enter();
+  lw_verbose(1, "lock-order graph: %zu KiB", lw_order_memory() / 1024);
   int findings = lw_report_at_exit(inside ? inside : lw_self_inside);
   lw_shim_leave(inside);
   if (findings > 0 && lw_opt.exitcode != 0) {
