@@ -299,7 +299,20 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
     write_frames(&details, e->stack, e->depth);
   }
   lw_buf_puts(&message, "; they can deadlock");
-  lw_report_event("lock_order_inversion", message.data ? message.data : "", details.data, ids, nids);
+  /* Every edge's stack, for suppressions to match. */
+  uint32_t npcs = 0;
+  for (uint32_t i = 0; i < n; i++)
+    npcs += cycle[i].depth + 1;
+  uintptr_t *pcs = lw_mem_alloc((npcs ? npcs : 1) * sizeof *pcs);
+  uint32_t used = 0;
+  for (uint32_t i = 0; pcs && i < n; i++) {
+    pcs[used++] = cycle[i].from_site;
+    for (uint32_t k = 0; k < cycle[i].depth; k++)
+      pcs[used++] = cycle[i].stack[k];
+  }
+  lw_report_event("lock_order_inversion", message.data ? message.data : "", details.data, ids, nids,
+                  pcs, pcs ? used : 0);
+  lw_mem_free(pcs, (npcs ? npcs : 1) * sizeof *pcs);
   lw_buf_free(&message);
   lw_buf_free(&details);
 }

@@ -98,7 +98,13 @@ static void report(lw_thread *self, const char *message, const char *earlier_lab
     write_site(&details, earlier_site);
   }
   uint32_t ids[2] = {self->id, other};
-  lw_report_event("misuse", message, details.data, ids, other != UINT32_MAX && other != self->id ? 2 : 1);
+  uintptr_t all[LW_STACK_MAX + 1];
+  memcpy(all, pcs, depth * sizeof *pcs);
+  uint32_t nall = depth;
+  if (earlier_site)
+    all[nall++] = earlier_site;
+  lw_report_event("misuse", message, details.data, ids, other != UINT32_MAX && other != self->id ? 2 : 1,
+                  all, nall);
   lw_buf_free(&details);
   lw_shim_leave(inside);
 }

@@ -90,6 +90,8 @@ typedef struct lw_finding {
   bool all_threads_shown;    /* the text shows every thread of `threads` instead */
   uint32_t core;             /* deadlocks: the first `core` threads form the cycle */
   bool shown_live;           /* printed when it happened: the exit text only counts it */
+  lw_frames stacks;          /* the finding's own stacks (lock-order edges, a misuse call),
+                                all in one list: what suppressions match besides threads */
   char *details;             /* extra text lines (cycles, evidence); may be NULL */
 } lw_finding;
 

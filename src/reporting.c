@@ -323,6 +323,7 @@ void lw_report_remember(lw_report *r) {
       memcpy(copy->threads, f->threads, f->nthreads * sizeof *copy->threads);
     copy->subject = NULL;
     copy->all_threads_shown = true;
+    copy->stacks = keep_frames(f->stacks);
     for (uint32_t k = 0; k < f->nthreads; k++) {
       lw_report_thread *t = lw_report_thread_by_id(r, f->threads[k]);
       if (t)
@@ -357,6 +358,7 @@ void lw_report_add_remembered(lw_report *r) {
                                           kept_findings[i].threads, kept_findings[i].nthreads);
     if (f) {
       f->details = kept_findings[i].details;
+      f->stacks = kept_findings[i].stacks;
       f->count = kept_findings[i].count;
       f->all_threads_shown = true;
       f->shown_live = true;
@@ -513,7 +515,8 @@ static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32
 }
 
 void lw_report_event(const char *kind, const char *message, const char *details,
-                     const uint32_t *thread_ids, uint32_t nthreads) {
+                     const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
+                     uint32_t npcs) {
   lw_lock_acquire(&report_lock);
   lw_report report;
   memset(&report, 0, sizeof report);
@@ -524,6 +527,7 @@ void lw_report_event(const char *kind, const char *message, const char *details,
   lw_finding *f = lw_report_add_finding(&report, kind, message, thread_ids, nthreads);
   if (f) {
     f->details = lw_arena_strdup(&report.arena, details);
+    f->stacks = lw_snapshot_frames(&report, pcs, npcs);
     finish(&report); /* the details show the stacks that matter */
     if (report.nfindings) {
       lw_buf out = {0};

@@ -61,7 +61,11 @@ void lw_report_abandoned(lw_thread *t);
 /* An event finding (lock_order_inversion, misuse): report it now as text,
  * keep it for the exit report. `details` holds its stacks, as text. */
 void lw_report_event(const char *kind, const char *message, const char *details,
-                     const uint32_t *thread_ids, uint32_t nthreads);
+                     const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
+                     uint32_t npcs);
+
+/* Symbolized frames for return addresses, in the report's memory. */
+lw_frames lw_snapshot_frames(lw_report *report, const uintptr_t *pcs, uint32_t depth);
 
 /* A dump (dump_signal): the live state, written to the dump directory. */
 void lw_report_dump(void);

@@ -85,6 +85,10 @@ static lw_frames symbolize(lw_report *r, const uintptr_t *pcs, uint32_t depth, b
   return result;
 }
 
+lw_frames lw_snapshot_frames(lw_report *r, const uintptr_t *pcs, uint32_t depth) {
+  return symbolize(r, pcs, depth, false);
+}
+
 /* Program counters without symbols yet (analysis compares them as they are). */
 static lw_frames bare_frames(lw_report *r, const uintptr_t *pcs, uint32_t depth) {
   lw_frames result = {0, NULL};

@@ -4,13 +4,16 @@
 #define _GNU_SOURCE
 #include "suppress.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "mem.h"
 #include "options.h"
 
 typedef struct rule {
@@ -102,17 +105,29 @@ void lw_suppress_init(void) {
   if (!lw_opt.suppressions[0])
     return;
   int fd = open(lw_opt.suppressions, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    lw_warn("cannot open suppressions file '%s'; no suppressions", lw_opt.suppressions);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    lw_warn("cannot read suppressions file '%s' (%s); no suppressions", lw_opt.suppressions,
+            fd < 0 ? strerror(errno) : "not a regular file");
+    if (fd >= 0)
+      close(fd);
     return;
   }
-  static char text[256 * 1024];
+  /* The whole file, however long (the shim's own memory, given back). */
+  size_t capacity = (size_t)st.st_size + 1;
+  char *text = lw_mem_alloc(capacity);
   size_t len = 0;
-  ssize_t got;
-  while (len < sizeof text && (got = read(fd, text + len, sizeof text - len)) > 0)
+  ssize_t got = 0;
+  while (text && len < capacity - 1 && (got = read(fd, text + len, capacity - 1 - len)) > 0)
     len += (size_t)got;
   close(fd);
+  if (!text || got < 0) {
+    lw_warn("cannot read suppressions file '%s'; no suppressions", lw_opt.suppressions);
+    lw_mem_free(text, capacity);
+    return;
+  }
   lw_suppress_parse(text, len, lw_opt.suppressions, complain_to_stderr);
+  lw_mem_free(text, capacity);
 }
 
 static bool glob(const char *pattern, const char *text) {
@@ -149,6 +164,10 @@ static bool suppressed(lw_report *report, const lw_finding *f) {
     rule *r = &rules[i];
     if (strcmp(r->kind, "*") != 0 && strcmp(r->kind, f->kind) != 0)
       continue;
+    if (matches_frames(r, &f->stacks)) {
+      r->hits++;
+      return true;
+    }
     for (uint32_t k = 0; k < f->nthreads; k++) {
       lw_report_thread *t = lw_report_thread_by_id(report, f->threads[k]);
       if (t && matches_thread(r, t)) {
