@@ -9,6 +9,7 @@ packages=(
   libunwind-dev uthash-dev libdw-dev # the shim's libraries
   python3                            # test cases, the leakwatch command
   graphviz                           # tests: leakwatch report --format dot
+  clang libclang-rt-14-dev           # tests: libFuzzer for the parsers
   "$@"                               # extra packages a caller needs
 )
 
