@@ -82,11 +82,9 @@ static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) 
     int rc = lw_real.pthread_mutex_lock(mutex);
     return rc == 0 ? 0 : mutex_lock_failed(rc);
   }
-  int rc = lw_real.pthread_mutex_trylock(mutex);
-  if (rc != 0)
-    return mutex_lock_not_taken(self, mutex, rc, LW_CALL_pthread_mutex_lock, NULL, 0, site);
-  lw_held_push(self, mutex, site);
-  return 0;
+  /* Taken (or ours, for a recursive or error-checking relock): publish a
+   * wait and let glibc decide; a relock's "wait" ends at once. */
+  return mutex_lock_blocking(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, site);
 }
 
 LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
