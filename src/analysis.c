@@ -59,7 +59,8 @@ static bool alike(const lw_report_thread *a, const lw_report_thread *b) {
     return false;
   if (!same_frames(&a->create_stack, &b->create_stack))
     return false;
-  if (a->has_wait && (strcmp(a->wait.call, b->wait.call) != 0 || !same_frames(&a->wait.stack, &b->wait.stack)))
+  if (a->has_wait &&
+      (strcmp(a->wait.call, b->wait.call) != 0 || !same_frames(&a->wait.stack, &b->wait.stack)))
     return false;
   return true;
 }
@@ -89,7 +90,8 @@ static void describe(char *out, size_t size, const lw_report_thread *t) {
   lw_buf_free(&text);
 }
 
-void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, void *), void *context) {
+void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, void *),
+                       void *context) {
   for (uint32_t i = 0; i < r->nthreads; i++) {
     lw_report_thread *t = &r->threads[i];
     if (t->is_main || t->is_reporter || !counts(t, context))
@@ -134,15 +136,17 @@ static void long_wait_message(lw_report *r, lw_finding *f) {
   lw_report_describe_thread(&text, t);
   lw_buf_printf(&text, " has been blocked in %s on 0x%lx for %.1f s", t->wait.call,
                 (unsigned long)(uintptr_t)t->wait.object, (double)t->wait.waited_ms / 1000.0);
-  const lw_report_thread *owner = t->wait.has_owner ? lw_report_thread_by_id(r, t->wait.owner) : NULL;
+  const lw_report_thread *owner =
+      t->wait.has_owner ? lw_report_thread_by_id(r, t->wait.owner) : NULL;
   if (owner && owner != t) {
     lw_buf_puts(&text, "; its owner ");
     lw_report_describe_thread(&text, owner);
     if (owner->state == LW_STATE_EXITED)
       lw_buf_puts(&text, " has exited");
     else if (owner->has_wait)
-      lw_buf_printf(&text, " is itself %s in %s on 0x%lx", owner->wait.timed ? "waiting (timed)" : "blocked",
-                    owner->wait.call, (unsigned long)(uintptr_t)owner->wait.object);
+      lw_buf_printf(&text, " is itself %s in %s on 0x%lx",
+                    owner->wait.timed ? "waiting (timed)" : "blocked", owner->wait.call,
+                    (unsigned long)(uintptr_t)owner->wait.object);
     else
       lw_buf_puts(&text, " is running");
   } else if (!t->wait.has_owner) {

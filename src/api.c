@@ -72,7 +72,9 @@ LW_EXPORT int leakwatch_impl_verify_since(leakwatch_mark_t mark, unsigned timeou
 /* The SPEC's names, for callers without the header. */
 LW_EXPORT int leakwatch_active(void) { return leakwatch_impl_active(); }
 LW_EXPORT void leakwatch_ignore_current(void) { leakwatch_impl_ignore_current(); }
-LW_EXPORT int leakwatch_verify_none(unsigned timeout_ms) { return leakwatch_impl_verify_none(timeout_ms); }
+LW_EXPORT int leakwatch_verify_none(unsigned timeout_ms) {
+  return leakwatch_impl_verify_none(timeout_ms);
+}
 LW_EXPORT int leakwatch_report(int fd) { return leakwatch_impl_report(fd); }
 LW_EXPORT leakwatch_mark_t leakwatch_mark(void) { return leakwatch_impl_mark(); }
 LW_EXPORT int leakwatch_verify_since(leakwatch_mark_t mark, unsigned timeout_ms) {

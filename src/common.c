@@ -63,7 +63,8 @@ static void vwarn(const char *fmt, va_list args) {
   int len = snprintf(line, sizeof line, "leakwatch: ");
   int body = vsnprintf(line + len, sizeof line - (size_t)len - 1, fmt, args);
   if (body > 0)
-    len += body < (int)(sizeof line - (size_t)len - 1) ? body : (int)(sizeof line - (size_t)len - 2);
+    len +=
+        body < (int)(sizeof line - (size_t)len - 1) ? body : (int)(sizeof line - (size_t)len - 2);
   line[len++] = '\n';
   lw_write_all(STDERR_FILENO, line, (size_t)len);
   errno = saved_errno;

@@ -40,7 +40,8 @@ static inline uint64_t lw_now_ns(void) {
 typedef struct {
   _Atomic uint32_t word;
 } lw_lock;
-#define LW_LOCK_INIT {0}
+#define LW_LOCK_INIT                                                                               \
+  { 0 }
 void lw_lock_acquire(lw_lock *lock);
 void lw_lock_release(lw_lock *lock);
 

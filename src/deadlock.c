@@ -45,7 +45,9 @@ static bool is_mutex_wait(int call) {
 }
 static bool is_write_wait(int call) { return call == LW_CALL_pthread_rwlock_wrlock; }
 static bool is_read_wait(int call) { return call == LW_CALL_pthread_rwlock_rdlock; }
-static bool is_join_wait(int call) { return call == LW_CALL_pthread_join || call == LW_CALL_thrd_join; }
+static bool is_join_wait(int call) {
+  return call == LW_CALL_pthread_join || call == LW_CALL_thrd_join;
+}
 
 static int index_of(const lw_report *r, uint32_t id) {
   for (uint32_t i = 0; i < r->nthreads; i++)
@@ -245,7 +247,8 @@ static void all_asleep(lw_report *r, const node *nodes) {
       ids[n++] = r->threads[i].id;
   lw_finding *f = lw_report_add_finding(r, "deadlock", NULL, ids, n);
   if (f)
-    f->message = lw_arena_strdup(&r->arena, "all threads are asleep: every thread is blocked in an untimed wait and nothing can wake them");
+    f->message = lw_arena_strdup(&r->arena, "all threads are asleep: every thread is blocked in an "
+                                            "untimed wait and nothing can wake them");
 }
 
 int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asleep) {
@@ -283,7 +286,8 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
    * the finding of the first deadlocked thread it reaches. */
   int *owner_component = lw_arena_alloc(&r->arena, r->nthreads * sizeof *owner_component);
   for (uint32_t v = 0; v < r->nthreads; v++) {
-    owner_component[v] = nodes[v].component >= 0 && cyclic[nodes[v].component] ? nodes[v].component : -1;
+    owner_component[v] =
+        nodes[v].component >= 0 && cyclic[nodes[v].component] ? nodes[v].component : -1;
     nodes[v].deadlocked = owner_component[v] >= 0;
   }
   for (bool changed = true; changed;) {
@@ -353,7 +357,8 @@ uint64_t lw_deadlock_signature(const lw_report *r, const lw_finding *f) {
   for (uint32_t k = 0; k < core; k++) {
     int i = index_of(r, f->threads[k]);
     uint64_t seq = i >= 0 ? r->threads[i].wait.seq : 0;
-    uint64_t h = (f->threads[k] + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull ^ (seq * 0x94d049bb133111ebull);
+    uint64_t h = (f->threads[k] + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull ^
+                 (seq * 0x94d049bb133111ebull);
     signature += h ^ (h >> 31);
   }
   return signature ? signature : 1;
@@ -363,7 +368,8 @@ int lw_analysis_long_waits(lw_report *r, uint64_t hang_ms) {
   int added = 0;
   for (uint32_t i = 0; i < r->nthreads; i++) {
     lw_report_thread *t = &r->threads[i];
-    if (!t->has_wait || t->wait.timed || t->state != LW_STATE_BLOCKED || t->wait.waited_ms < hang_ms)
+    if (!t->has_wait || t->wait.timed || t->state != LW_STATE_BLOCKED ||
+        t->wait.waited_ms < hang_ms)
       continue;
     uint32_t ids[2] = {t->id, t->wait.owner};
     uint32_t n = t->wait.has_owner && t->wait.owner != t->id ? 2 : 1;

@@ -61,17 +61,17 @@ static void cond_wait_finish(void *raw) {
 /* Every cond wait wrapper: publish, call inside a cancellation cleanup,
  * undo. Expands inside the exported function (lw_wait_begin saves the
  * registers of this very frame). */
-#define LW_COND_WAIT_BODY(call_id, timed, cond, mutex, real_call)                                 \
-  lw_thread *self = lw_thread_enter();                                                            \
-  if (!self)                                                                                      \
-    return real_call;                                                                             \
-  cond_wait_frame frame;                                                                          \
-  cond_wait_prepare(self, &frame, cond, mutex, LW_CALLER_PC());                                   \
-  frame.began = lw_wait_begin(self, call_id, cond, mutex, timed, UINT32_MAX);                     \
-  int rc;                                                                                         \
-  pthread_cleanup_push(cond_wait_finish, &frame);                                                 \
-  rc = real_call;                                                                                 \
-  pthread_cleanup_pop(1);                                                                         \
+#define LW_COND_WAIT_BODY(call_id, timed, cond, mutex, real_call)                                  \
+  lw_thread *self = lw_thread_enter();                                                             \
+  if (!self)                                                                                       \
+    return real_call;                                                                              \
+  cond_wait_frame frame;                                                                           \
+  cond_wait_prepare(self, &frame, cond, mutex, LW_CALLER_PC());                                    \
+  frame.began = lw_wait_begin(self, call_id, cond, mutex, timed, UINT32_MAX);                      \
+  int rc;                                                                                          \
+  pthread_cleanup_push(cond_wait_finish, &frame);                                                  \
+  rc = real_call;                                                                                  \
+  pthread_cleanup_pop(1);                                                                          \
   return rc;
 
 /* The current pthread_cond_* (GLIBC_2.3.2), under their public names via
@@ -106,20 +106,17 @@ __asm__(".symver lw_compat_pthread_cond_timedwait, pthread_cond_timedwait@GLIBC_
 
 /* Added in glibc 2.30: one version only. */
 LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *cond, pthread_mutex_t *mutex, clockid_t clock,
-                                     const struct timespec *abstime) {
-  LW_COND_WAIT_BODY(LW_CALL_pthread_cond_clockwait, true, cond, mutex,
-                    lw_real.pthread_cond_clockwait(cond, mutex, clock, abstime))
-}
+                                     const struct timespec *abstime){
+    LW_COND_WAIT_BODY(LW_CALL_pthread_cond_clockwait, true, cond, mutex,
+                      lw_real.pthread_cond_clockwait(cond, mutex, clock, abstime))}
 
-LW_EXPORT int cnd_wait(cnd_t *cond, mtx_t *mutex) {
-  LW_COND_WAIT_BODY(LW_CALL_cnd_wait, false, cond, mutex, lw_real.cnd_wait(cond, mutex))
-}
+LW_EXPORT int cnd_wait(cnd_t *cond, mtx_t *mutex){
+    LW_COND_WAIT_BODY(LW_CALL_cnd_wait, false, cond, mutex, lw_real.cnd_wait(cond, mutex))}
 
 LW_EXPORT int cnd_timedwait(cnd_t *__restrict cond, mtx_t *__restrict mutex,
-                            const struct timespec *__restrict abstime) {
-  LW_COND_WAIT_BODY(LW_CALL_cnd_timedwait, true, cond, mutex,
-                    lw_real.cnd_timedwait(cond, mutex, abstime))
-}
+                            const struct timespec *__restrict abstime){
+    LW_COND_WAIT_BODY(LW_CALL_cnd_timedwait, true, cond, mutex,
+                      lw_real.cnd_timedwait(cond, mutex, abstime))}
 
 /* Destroying a condition variable with waiters: glibc blocks until they
  * leave, which may be never. Both symbol versions. */

@@ -30,9 +30,9 @@ static inline bool mutex_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; 
  * trivially (interpose.c). The timed ones are resolved before any second
  * thread can exist. */
 
-static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mutex, enum lw_call call,
-                                           const struct timespec *abstime, clockid_t clock,
-                                           uintptr_t site) {
+static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mutex,
+                                           enum lw_call call, const struct timespec *abstime,
+                                           clockid_t clock, uintptr_t site) {
   bool began = lw_wait_begin(self, call, mutex, NULL, abstime != NULL, UINT32_MAX);
   int rc;
   if (call == LW_CALL_pthread_mutex_lock)
@@ -112,22 +112,21 @@ LW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *mutex) {
 }
 
 /* Try, and on success record; the timed calls. */
-#define LW_MUTEX_LOCK_TIMED(call, abstime, clock, real_call)                                      \
-  lw_thread *self = lw_thread_enter();                                                            \
-  if (!self)                                                                                      \
-    return real_call;                                                                             \
-  uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);                                   \
-  lw_order_acquire(self, self->nheld, mutex, site);                                               \
-  int rc = lw_real.pthread_mutex_trylock(mutex);                                                  \
-  if (rc != 0)                                                                                    \
-    return mutex_lock_not_taken(self, mutex, rc, call, abstime, clock, site);                     \
-  lw_held_push(self, mutex, site);                                                                \
+#define LW_MUTEX_LOCK_TIMED(call, abstime, clock, real_call)                                       \
+  lw_thread *self = lw_thread_enter();                                                             \
+  if (!self)                                                                                       \
+    return real_call;                                                                              \
+  uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);                                    \
+  lw_order_acquire(self, self->nheld, mutex, site);                                                \
+  int rc = lw_real.pthread_mutex_trylock(mutex);                                                   \
+  if (rc != 0)                                                                                     \
+    return mutex_lock_not_taken(self, mutex, rc, call, abstime, clock, site);                      \
+  lw_held_push(self, mutex, site);                                                                 \
   return 0;
 
-LW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime) {
-  LW_MUTEX_LOCK_TIMED(LW_CALL_pthread_mutex_timedlock, abstime, CLOCK_REALTIME,
-                      lw_real.pthread_mutex_timedlock(mutex, abstime))
-}
+LW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime){
+    LW_MUTEX_LOCK_TIMED(LW_CALL_pthread_mutex_timedlock, abstime, CLOCK_REALTIME,
+                        lw_real.pthread_mutex_timedlock(mutex, abstime))}
 
 LW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock,
                                       const struct timespec *abstime) {

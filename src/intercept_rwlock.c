@@ -10,7 +10,6 @@
 #include "misuse.h"
 #include "wait.h"
 
-
 /* The blocking call for each rwlock wait kind. */
 static int rwlock_block(pthread_rwlock_t *lock, enum lw_call call, clockid_t clock,
                         const struct timespec *abstime) {
@@ -30,9 +29,10 @@ static int rwlock_block(pthread_rwlock_t *lock, enum lw_call call, clockid_t clo
   }
 }
 
-static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *lock, enum lw_call call,
-                                            enum lw_lock_kind kind, clockid_t clock,
-                                            const struct timespec *abstime, uintptr_t call_pc) {
+static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *lock,
+                                            enum lw_call call, enum lw_lock_kind kind,
+                                            clockid_t clock, const struct timespec *abstime,
+                                            uintptr_t call_pc) {
   bool began = lw_wait_begin(self, call, lock, NULL, abstime != NULL, UINT32_MAX);
   int rc = rwlock_block(lock, call, clock, abstime);
   lw_wait_end(self, began);
@@ -62,7 +62,7 @@ static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_
   LW_EXPORT int name(__VA_ARGS__) {                                                                \
     lw_thread *self = lw_thread_enter();                                                           \
     if (!self)                                                                                     \
-      return real_call;                                                                \
+      return real_call;                                                                            \
     return rwlock_lock_tracked(self, lock, call, kind, clock, abstime, LW_CALLER_PC());            \
   }
 

@@ -145,7 +145,7 @@ static uint32_t join_target_id(pthread_t thread) {
     return real_call;                                                                              \
   lw_misuse_join(self, (pthread_t)thread, lw_call_names[call_id], LW_CALLER_PC());                 \
   bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed,                     \
-                             join_target_id((pthread_t)thread));                                  \
+                             join_target_id((pthread_t)thread));                                   \
   int rc;                                                                                          \
   pthread_cleanup_push(lw_wait_end_cleanup, self);                                                 \
   rc = real_call;                                                                                  \
@@ -157,24 +157,20 @@ static uint32_t join_target_id(pthread_t thread) {
   }                                                                                                \
   return rc;
 
-LW_EXPORT int pthread_join(pthread_t thread, void **result) {
-  LW_JOIN_BODY(LW_CALL_pthread_join, false, lw_real.pthread_join(thread, result), 0)
-}
+LW_EXPORT int pthread_join(pthread_t thread, void **result){
+    LW_JOIN_BODY(LW_CALL_pthread_join, false, lw_real.pthread_join(thread, result), 0)}
 
-LW_EXPORT int pthread_timedjoin_np(pthread_t thread, void **result, const struct timespec *abstime) {
-  LW_JOIN_BODY(LW_CALL_pthread_timedjoin_np, abstime != NULL,
-               lw_real.pthread_timedjoin_np(thread, result, abstime), 0)
-}
+LW_EXPORT int pthread_timedjoin_np(pthread_t thread, void **result, const struct timespec *abstime){
+    LW_JOIN_BODY(LW_CALL_pthread_timedjoin_np, abstime != NULL,
+                 lw_real.pthread_timedjoin_np(thread, result, abstime), 0)}
 
 LW_EXPORT int pthread_clockjoin_np(pthread_t thread, void **result, clockid_t clock,
-                                   const struct timespec *abstime) {
-  LW_JOIN_BODY(LW_CALL_pthread_clockjoin_np, abstime != NULL,
-               lw_real.pthread_clockjoin_np(thread, result, clock, abstime), 0)
-}
+                                   const struct timespec *abstime){
+    LW_JOIN_BODY(LW_CALL_pthread_clockjoin_np, abstime != NULL,
+                 lw_real.pthread_clockjoin_np(thread, result, clock, abstime), 0)}
 
-LW_EXPORT int thrd_join(thrd_t thread, int *result) {
-  LW_JOIN_BODY(LW_CALL_thrd_join, false, lw_real.thrd_join(thread, result), thrd_success)
-}
+LW_EXPORT int thrd_join(thrd_t thread, int *result){
+    LW_JOIN_BODY(LW_CALL_thrd_join, false, lw_real.thrd_join(thread, result), thrd_success)}
 
 LW_EXPORT int pthread_tryjoin_np(pthread_t thread, void **result) {
   /* Never blocks: no wait to publish. */

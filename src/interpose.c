@@ -55,9 +55,9 @@ static bool resolve_all(void) {
   LW_REAL_FUNCTIONS(LW_RESOLVE)
   /* Without these the shim cannot even forward: stay out of the way. */
   return lw_real.pthread_mutex_lock && lw_real.pthread_mutex_unlock &&
-         lw_real.pthread_mutex_trylock && lw_real.pthread_rwlock_unlock &&
-         lw_real.pthread_create && lw_real.pthread_join &&
-         lw_real.pthread_cond_wait && lw_real.pthread_detach && lw_real.pthread_exit;
+         lw_real.pthread_mutex_trylock && lw_real.pthread_rwlock_unlock && lw_real.pthread_create &&
+         lw_real.pthread_join && lw_real.pthread_cond_wait && lw_real.pthread_detach &&
+         lw_real.pthread_exit;
 }
 
 bool lw_init_ensure(void) {

@@ -54,14 +54,14 @@ typedef struct edge_key {
 struct edge {
   edge_key key;
   node *from, *to;
-  const void *gate;  /* outermost other lock held when seen; NULL if none */
-  bool gate_mixed;   /* seen with different gates: not gated */
+  const void *gate; /* outermost other lock held when seen; NULL if none */
+  bool gate_mixed;  /* seen with different gates: not gated */
   uint32_t thread_id;
   uint8_t from_kind, to_kind;
   uintptr_t from_site;
-  uint32_t depth;    /* the stack where `to` was taken */
-  uintptr_t *stack;  /* in the depot */
-  uint32_t anchor;   /* the frame of that stack where `from` was taken, or UINT32_MAX */
+  uint32_t depth;   /* the stack where `to` was taken */
+  uintptr_t *stack; /* in the depot */
+  uint32_t anchor;  /* the frame of that stack where `from` was taken, or UINT32_MAX */
   UT_hash_handle hh;
 };
 
@@ -268,7 +268,8 @@ static void write_frames(lw_buf *out, const uintptr_t *pcs, uint32_t depth) {
       lw_buf_printf(out, "%s+0x%" PRIx64 " (%s)\n", symbol.function, symbol.offset,
                     symbol.module ? symbol.module : "?");
     else
-      lw_buf_printf(out, "(%s+0x%" PRIx64 ")\n", symbol.module ? symbol.module : "?", symbol.offset);
+      lw_buf_printf(out, "(%s+0x%" PRIx64 ")\n", symbol.module ? symbol.module : "?",
+                    symbol.offset);
   }
 }
 
@@ -279,15 +280,15 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
   uint32_t nids = 0;
   for (uint32_t i = 0; i < n; i++) {
     const cycle_edge *e = &cycle[i];
-    lw_buf_printf(&message, "%s T%u took 0x%" PRIxPTR " then 0x%" PRIxPTR, i ? ";" : "", e->thread_id,
-                  (uintptr_t)e->from, (uintptr_t)e->to);
+    lw_buf_printf(&message, "%s T%u took 0x%" PRIxPTR " then 0x%" PRIxPTR, i ? ";" : "",
+                  e->thread_id, (uintptr_t)e->from, (uintptr_t)e->to);
     bool seen = false;
     for (uint32_t k = 0; k < nids; k++)
       seen |= ids[k] == e->thread_id;
     if (!seen)
       ids[nids++] = e->thread_id;
-    lw_buf_printf(&details, "  edge %u of the cycle, in T%u: holding 0x%" PRIxPTR ", taken at:\n", i + 1,
-                  e->thread_id, (uintptr_t)e->from);
+    lw_buf_printf(&details, "  edge %u of the cycle, in T%u: holding 0x%" PRIxPTR ", taken at:\n",
+                  i + 1, e->thread_id, (uintptr_t)e->from);
     uintptr_t from_stack[LW_STACK_MAX];
     uint32_t from_depth = 0;
     from_stack[from_depth++] = e->from_site;

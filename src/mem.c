@@ -15,8 +15,8 @@
 
 #include "common.h"
 
-#define LW_MEM_MIN_SHIFT 6   /* 64 bytes */
-#define LW_MEM_MAX_SHIFT 15  /* 32 KiB: larger is a mapping of its own */
+#define LW_MEM_MIN_SHIFT 6  /* 64 bytes */
+#define LW_MEM_MAX_SHIFT 15 /* 32 KiB: larger is a mapping of its own */
 #define LW_MEM_CHUNK (64u * 1024u)
 
 struct lw_free_block {

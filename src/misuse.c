@@ -43,7 +43,8 @@ static void write_site(lw_buf *out, uintptr_t pc) {
   if (symbol.function && symbol.file)
     lw_buf_printf(out, "%s %s:%d\n", symbol.function, symbol.file, symbol.line);
   else if (symbol.function)
-    lw_buf_printf(out, "%s+0x%" PRIx64 " (%s)\n", symbol.function, symbol.offset, symbol.module ? symbol.module : "?");
+    lw_buf_printf(out, "%s+0x%" PRIx64 " (%s)\n", symbol.function, symbol.offset,
+                  symbol.module ? symbol.module : "?");
   else
     lw_buf_printf(out, "(%s+0x%" PRIx64 ")\n", symbol.module ? symbol.module : "?", symbol.offset);
 }
@@ -103,8 +104,8 @@ static void report(lw_thread *self, const char *message, const char *earlier_lab
   uint32_t nall = depth;
   if (earlier_site)
     all[nall++] = earlier_site;
-  lw_report_event("misuse", message, details.data, ids, other != UINT32_MAX && other != self->id ? 2 : 1,
-                  all, nall);
+  lw_report_event("misuse", message, details.data, ids,
+                  other != UINT32_MAX && other != self->id ? 2 : 1, all, nall);
   lw_buf_free(&details);
   lw_shim_leave(inside);
 }
@@ -132,8 +133,9 @@ void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock
     snprintf(message, sizeof message, "T%u unlocks %s 0x%" PRIxPTR " held by T%u", self->id, noun,
              (uintptr_t)object, owner);
   else
-    snprintf(message, sizeof message, "T%u unlocks %s 0x%" PRIxPTR " that it does not hold (nobody holds it)",
-             self->id, noun, (uintptr_t)object);
+    snprintf(message, sizeof message,
+             "T%u unlocks %s 0x%" PRIxPTR " that it does not hold (nobody holds it)", self->id,
+             noun, (uintptr_t)object);
   report(self, message, "where the holder took it",
          owner != UINT32_MAX ? held_site_of(owner, object) : 0, owner);
 }
@@ -162,26 +164,27 @@ void lw_misuse_destroy(lw_thread *self, const void *object, const char *what, ui
       int owner_tid = mutex->__data.__owner;
       other = owner_tid ? id_of_tid(owner_tid) : UINT32_MAX;
       if (other != UINT32_MAX)
-        snprintf(message, sizeof message, "T%u destroys mutex 0x%" PRIxPTR " while T%u holds it", self->id,
-                 (uintptr_t)object, other);
+        snprintf(message, sizeof message, "T%u destroys mutex 0x%" PRIxPTR " while T%u holds it",
+                 self->id, (uintptr_t)object, other);
       else
-        snprintf(message, sizeof message, "T%u destroys mutex 0x%" PRIxPTR " while it is locked", self->id,
-                 (uintptr_t)object);
+        snprintf(message, sizeof message, "T%u destroys mutex 0x%" PRIxPTR " while it is locked",
+                 self->id, (uintptr_t)object);
       bad = true;
     }
   } else if (strcmp(what, "pthread_rwlock_destroy") == 0) {
     const pthread_rwlock_t *lock = object;
     if (lock->__data.__cur_writer || (lock->__data.__readers >> 3)) {
-      snprintf(message, sizeof message, "T%u destroys rwlock 0x%" PRIxPTR " while it is held", self->id,
-               (uintptr_t)object);
+      snprintf(message, sizeof message, "T%u destroys rwlock 0x%" PRIxPTR " while it is held",
+               self->id, (uintptr_t)object);
       other = lock->__data.__cur_writer ? id_of_tid(lock->__data.__cur_writer) : UINT32_MAX;
       bad = true;
     }
   } else {
     uint32_t count = waiters_on(object, &other);
     if (count) {
-      snprintf(message, sizeof message, "T%u calls %s on 0x%" PRIxPTR " while %u thread%s wait%s on it",
-               self->id, what, (uintptr_t)object, count, count == 1 ? "" : "s", count == 1 ? "s" : "");
+      snprintf(message, sizeof message,
+               "T%u calls %s on 0x%" PRIxPTR " while %u thread%s wait%s on it", self->id, what,
+               (uintptr_t)object, count, count == 1 ? "" : "s", count == 1 ? "s" : "");
       bad = true;
     }
   }
@@ -213,7 +216,8 @@ bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, b
     if (owner_tid != atomic_load(&self->tid) && first_time(call_pc, 2)) {
       char message[256];
       snprintf(message, sizeof message,
-               "T%u waits on condition variable 0x%" PRIxPTR " without holding its mutex 0x%" PRIxPTR,
+               "T%u waits on condition variable 0x%" PRIxPTR
+               " without holding its mutex 0x%" PRIxPTR,
                self->id, (uintptr_t)cond, (uintptr_t)mutex);
       report(self, message, NULL, 0, UINT32_MAX);
     }
@@ -285,10 +289,12 @@ void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr
     }
     lw_registry_unlock();
     if (target && (flags & LW_THREAD_DETACHED)) {
-      snprintf(message, sizeof message, "T%u calls %s on T%u, which is detached", self->id, call, other);
+      snprintf(message, sizeof message, "T%u calls %s on T%u, which is detached", self->id, call,
+               other);
       earlier_label = earlier ? "where it was detached" : NULL;
     } else if ((target && (flags & LW_THREAD_JOINED)) || (!target && joined_before(thread))) {
-      snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined", self->id, call);
+      snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined",
+               self->id, call);
     } else {
       return;
     }

@@ -19,7 +19,8 @@
 lw_options lw_opt;
 
 #define LW_DEFAULT_INT(name, def) opts->name = (def);
-#define LW_DEFAULT_PATH(name, def) snprintf(opts->name, sizeof opts->name, "%s", (const char *)(def));
+#define LW_DEFAULT_PATH(name, def)                                                                 \
+  snprintf(opts->name, sizeof opts->name, "%s", (const char *)(def));
 #define LW_DEFAULT_CHOICE(name, def) opts->name = (def);
 #define LW_DEFAULT_SIGNAL(name, def) opts->name = (def);
 #define LW_OPTION_DEFAULT(type, name, def, lo, hi, help) LW_DEFAULT_##type(name, def)
@@ -63,8 +64,8 @@ static bool parse_signal(const char *value, int *out) {
   static const struct {
     const char *name;
     int number;
-  } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
-               {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"URG", SIGURG}};
+  } names[] = {{"USR1", SIGUSR1},   {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
+               {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"URG", SIGURG}};
   int number;
   if (parse_int(value, 0, 64, &number)) {
     /* Signals a process cannot catch, or that glibc keeps for itself. */
@@ -82,36 +83,47 @@ static bool parse_signal(const char *value, int *out) {
   return false;
 }
 
-static void complainf(void (*complain)(const char *), const char *fmt, const char *a, const char *b) {
+static void complainf(void (*complain)(const char *), const char *fmt, const char *a,
+                      const char *b) {
   char message[LW_PATH_MAX + 200];
   snprintf(message, sizeof message, fmt, a, b);
   complain(message);
 }
 
 #define LW_APPLY_INT(name, lo, hi)                                                                 \
-  if (!parse_int(value, (lo), (hi), &opts->name)) {                                                 \
-    complainf(complain, "LEAKWATCH_OPTIONS: bad value '%s' for %s (a whole number from " #lo " to " #hi "); using the default", value, key); \
-    problems++;                                                                                     \
+  if (!parse_int(value, (lo), (hi), &opts->name)) {                                                \
+    complainf(complain,                                                                            \
+              "LEAKWATCH_OPTIONS: bad value '%s' for %s (a whole number from " #lo " to " #hi      \
+              "); using the default",                                                              \
+              value, key);                                                                         \
+    problems++;                                                                                    \
   }
 #define LW_APPLY_PATH(name, lo, hi)                                                                \
-  if (strlen(value) >= sizeof opts->name) {                                                         \
-    complainf(complain, "LEAKWATCH_OPTIONS: value '%.60s...' for %s is too long; using the default", value, key); \
-    problems++;                                                                                     \
-  } else                                                                                            \
+  if (strlen(value) >= sizeof opts->name) {                                                        \
+    complainf(complain,                                                                            \
+              "LEAKWATCH_OPTIONS: value '%.60s...' for %s is too long; using the default", value,  \
+              key);                                                                                \
+    problems++;                                                                                    \
+  } else                                                                                           \
     memcpy(opts->name, value, strlen(value) + 1);
 #define LW_APPLY_CHOICE(name, lo, hi)                                                              \
-  {                                                                                                 \
+  {                                                                                                \
     int choice = parse_choice(value, (const char *)(lo));                                          \
-    if (choice < 0) {                                                                               \
-      complainf(complain, "LEAKWATCH_OPTIONS: bad value '%s' for %s (one of " lo "); using the default", value, key); \
-      problems++;                                                                                   \
-    } else                                                                                          \
-      opts->name = choice;                                                                          \
+    if (choice < 0) {                                                                              \
+      complainf(complain,                                                                          \
+                "LEAKWATCH_OPTIONS: bad value '%s' for %s (one of " lo "); using the default",     \
+                value, key);                                                                       \
+      problems++;                                                                                  \
+    } else                                                                                         \
+      opts->name = choice;                                                                         \
   }
 #define LW_APPLY_SIGNAL(name, lo, hi)                                                              \
-  if (!parse_signal(value, &opts->name)) {                                                          \
-    complainf(complain, "LEAKWATCH_OPTIONS: bad value '%s' for %s (a signal such as SIGUSR2, or 0); using the default", value, key); \
-    problems++;                                                                                     \
+  if (!parse_signal(value, &opts->name)) {                                                         \
+    complainf(complain,                                                                            \
+              "LEAKWATCH_OPTIONS: bad value '%s' for %s (a signal such as SIGUSR2, or 0); using "  \
+              "the default",                                                                       \
+              value, key);                                                                         \
+    problems++;                                                                                    \
   }
 #define LW_OPTION_APPLY(type, name, def, lo, hi, help)                                             \
   else if (strcmp(key, #name) == 0) {                                                              \
@@ -151,7 +163,8 @@ int lw_options_parse(const char *text, lw_options *opts, void (*complain)(const 
       end++;
     size_t len = (size_t)(end - p);
     if (len >= sizeof item) {
-      complainf(complain, "LEAKWATCH_OPTIONS: an item starting '%.40s' is too long%s; ignored", p, "");
+      complainf(complain, "LEAKWATCH_OPTIONS: an item starting '%.40s' is too long%s; ignored", p,
+                "");
       problems++;
     } else if (len > 0) {
       memcpy(item, p, len);
@@ -160,7 +173,8 @@ int lw_options_parse(const char *text, lw_options *opts, void (*complain)(const 
       char *start = item;
       while (*start == ' ' || *start == '\t' || *start == '\n')
         start++;
-      for (char *tail = start + strlen(start); tail > start && (tail[-1] == ' ' || tail[-1] == '\t' || tail[-1] == '\n');)
+      for (char *tail = start + strlen(start);
+           tail > start && (tail[-1] == ' ' || tail[-1] == '\t' || tail[-1] == '\n');)
         *--tail = '\0';
       if (*start)
         problems += apply_item(start, opts, complain);

@@ -23,17 +23,24 @@ enum lw_lock_order_mode { LW_LOCK_ORDER_OFF, LW_LOCK_ORDER_OBJECT, LW_LOCK_ORDER
  *   SIGNAL: a signal number or name (SIGUSR2, USR2, 12); 0 turns it off
  */
 #define LW_OPTIONS(X)                                                                              \
-  X(INT, exitcode, 66, 0, 255, "exit status of a process that had findings; 0 keeps the program's own") \
+  X(INT, exitcode, 66, 0, 255,                                                                     \
+    "exit status of a process that had findings; 0 keeps the program's own")                       \
   X(PATH, log_path, "", 0, 0, "where the text report goes (default stderr); %p becomes the pid")   \
   X(PATH, json_path, "", 0, 0, "also write the report as JSON to this file; %p becomes the pid")   \
-  X(INT, deadlock_ms, 1000, 0, 86400000, "how soon a live deadlock is reported; 0 turns live detection off") \
-  X(CHOICE, deadlock_action, 0, "report|abort|exit", 0, "what to do after reporting a live deadlock") \
-  X(INT, hang_ms, 0, 0, 86400000, "report a long_wait for untimed waits longer than this; 0 is off") \
-  X(CHOICE, lock_order, 1, "0|1|class", 0, "lock-order inversion detection: 0 off, 1 by lock object, class by lock class") \
-  X(INT, exit_grace_ms, 200, 0, 600000, "at exit, how long running threads get to finish before they are leaked") \
-  X(PATH, suppressions, "", 0, 0, "a file of suppression rules, one kind:pattern per line")          \
-  X(INT, stack_depth, 32, 1, 64, "frames kept per stack")                                           \
-  X(SIGNAL, dump_signal, 12, 0, 64, "signal on which a live process writes a dump; 0 turns it off")  \
+  X(INT, deadlock_ms, 1000, 0, 86400000,                                                           \
+    "how soon a live deadlock is reported; 0 turns live detection off")                            \
+  X(CHOICE, deadlock_action, 0, "report|abort|exit", 0,                                            \
+    "what to do after reporting a live deadlock")                                                  \
+  X(INT, hang_ms, 0, 0, 86400000,                                                                  \
+    "report a long_wait for untimed waits longer than this; 0 is off")                             \
+  X(CHOICE, lock_order, 1, "0|1|class", 0,                                                         \
+    "lock-order inversion detection: 0 off, 1 by lock object, class by lock class")                \
+  X(INT, exit_grace_ms, 200, 0, 600000,                                                            \
+    "at exit, how long running threads get to finish before they are leaked")                      \
+  X(PATH, suppressions, "", 0, 0, "a file of suppression rules, one kind:pattern per line")        \
+  X(INT, stack_depth, 32, 1, 64, "frames kept per stack")                                          \
+  X(SIGNAL, dump_signal, 12, 0, 64,                                                                \
+    "signal on which a live process writes a dump; 0 turns it off")                                \
   X(INT, verbosity, 0, 0, 3, "1 and up print what the shim does")
 
 #define LW_FIELD_INT(name) int name;

@@ -30,10 +30,10 @@ const char *const lw_lock_kind_calls[4] = {"pthread_mutex_lock", "pthread_rwlock
 
 static lw_lock registry_lock = LW_LOCK_INIT;
 static lw_thread *all_head, *all_tail;
-static lw_thread *by_handle;      /* uthash on handle */
-static uint32_t next_id = 1;      /* T0 is the main thread */
+static lw_thread *by_handle; /* uthash on handle */
+static uint32_t next_id = 1; /* T0 is the main thread */
 static uint32_t record_count;
-static uint32_t pin_count;        /* reports reading records: no reaping */
+static uint32_t pin_count; /* reports reading records: no reaping */
 
 void lw_registry_lock(void) { lw_lock_acquire(&registry_lock); }
 void lw_registry_unlock(void) { lw_lock_release(&registry_lock); }

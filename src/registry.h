@@ -19,21 +19,23 @@
 #include "common.h"
 #include "uthash_config.h"
 
-#define LW_HELD_MAX 16  /* locks tracked per thread; deeper nesting is counted, not kept */
-#define LW_STACK_MAX 64 /* upper bound of stack_depth */
-#define LW_NAME_MAX 16  /* the kernel's comm length, NUL included */
+#define LW_HELD_MAX 16     /* locks tracked per thread; deeper nesting is counted, not kept */
+#define LW_STACK_MAX 64    /* upper bound of stack_depth */
+#define LW_NAME_MAX 16     /* the kernel's comm length, NUL included */
 #define LW_ANCESTORS_MAX 8 /* creator, its creator, ...: for leakwatch_verify_since */
 
 /* The interposed calls, for reports. X(name) */
 #define LW_CALLS(X)                                                                                \
-  X(pthread_mutex_lock) X(pthread_mutex_timedlock) X(pthread_mutex_clocklock)                       \
-  X(pthread_mutex_trylock) X(pthread_rwlock_rdlock) X(pthread_rwlock_wrlock)                        \
-  X(pthread_rwlock_tryrdlock) X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock)             \
-  X(pthread_rwlock_timedwrlock) X(pthread_rwlock_clockrdlock) X(pthread_rwlock_clockwrlock)         \
-  X(pthread_cond_wait) X(pthread_cond_timedwait) X(pthread_cond_clockwait) X(sem_wait)              \
-  X(sem_timedwait) X(sem_clockwait) X(pthread_barrier_wait) X(pthread_join)                         \
-  X(pthread_timedjoin_np) X(pthread_clockjoin_np) X(mtx_lock) X(mtx_timedlock) X(mtx_trylock)       \
-  X(cnd_wait) X(cnd_timedwait) X(thrd_join)
+  X(pthread_mutex_lock)                                                                            \
+  X(pthread_mutex_timedlock) X(pthread_mutex_clocklock) X(pthread_mutex_trylock)                   \
+      X(pthread_rwlock_rdlock) X(pthread_rwlock_wrlock) X(pthread_rwlock_tryrdlock)                \
+          X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock) X(pthread_rwlock_timedwrlock)  \
+              X(pthread_rwlock_clockrdlock) X(pthread_rwlock_clockwrlock) X(pthread_cond_wait)     \
+                  X(pthread_cond_timedwait) X(pthread_cond_clockwait) X(sem_wait) X(sem_timedwait) \
+                      X(sem_clockwait) X(pthread_barrier_wait) X(pthread_join)                     \
+                          X(pthread_timedjoin_np) X(pthread_clockjoin_np) X(mtx_lock)              \
+                              X(mtx_timedlock) X(mtx_trylock) X(cnd_wait) X(cnd_timedwait)         \
+                                  X(thrd_join)
 
 #define LW_CALL_ENUM(name) LW_CALL_##name,
 enum lw_call { LW_CALLS(LW_CALL_ENUM) LW_CALL_COUNT };
@@ -94,26 +96,31 @@ typedef struct lw_wait {
   uint16_t call;
   uint8_t timed;
   const void *object;
-  const void *mutex;    /* the mutex of a condition variable wait */
-  uint32_t target_id;   /* for joins: the awaited thread */
+  const void *mutex;  /* the mutex of a condition variable wait */
+  uint32_t target_id; /* for joins: the awaited thread */
   uint64_t start_ns;
-  uint64_t seq;         /* per-thread count of waits: tells two waits apart */
+  uint64_t seq;          /* per-thread count of waits: tells two waits apart */
   unw_context_t context; /* registers inside the wrapper at the wait */
 } lw_wait;
 
 enum lw_thread_flag {
-  LW_THREAD_MAIN = 1u << 0,      /* the process's main thread (T0) */
-  LW_THREAD_STARTED = 1u << 1,   /* ran its start routine's first line */
-  LW_THREAD_ENDED = 1u << 2,     /* its start routine returned, or it exited */
+  LW_THREAD_MAIN = 1u << 0,    /* the process's main thread (T0) */
+  LW_THREAD_STARTED = 1u << 1, /* ran its start routine's first line */
+  LW_THREAD_ENDED = 1u << 2,   /* its start routine returned, or it exited */
   LW_THREAD_DETACHED = 1u << 3,
   LW_THREAD_JOINED = 1u << 4,
-  LW_THREAD_ADOPTED = 1u << 5,   /* created before or outside the shim's sight */
-  LW_THREAD_IGNORED = 1u << 6,   /* alive at leakwatch_ignore_current() */
-  LW_THREAD_CREATED = 1u << 7,   /* pthread_create returned to the creator */
-  LW_THREAD_C11 = 1u << 8,       /* created by thrd_create */
+  LW_THREAD_ADOPTED = 1u << 5, /* created before or outside the shim's sight */
+  LW_THREAD_IGNORED = 1u << 6, /* alive at leakwatch_ignore_current() */
+  LW_THREAD_CREATED = 1u << 7, /* pthread_create returned to the creator */
+  LW_THREAD_C11 = 1u << 8,     /* created by thrd_create */
 };
 
-enum lw_capture_state { LW_CAPTURE_NONE, LW_CAPTURE_REQUESTED, LW_CAPTURE_RUNNING, LW_CAPTURE_DONE };
+enum lw_capture_state {
+  LW_CAPTURE_NONE,
+  LW_CAPTURE_REQUESTED,
+  LW_CAPTURE_RUNNING,
+  LW_CAPTURE_DONE
+};
 
 typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   /* --- written on the lock fast path, by the owning thread only --- */
@@ -134,7 +141,7 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   uint32_t parent_id; /* creator's id; the main thread is its own parent */
   uint32_t nancestors;
   uint32_t ancestors[LW_ANCESTORS_MAX]; /* parent first */
-  _Atomic int tid;    /* kernel tid, 0 until the thread runs */
+  _Atomic int tid;                      /* kernel tid, 0 until the thread runs */
   pthread_t handle;
   void *(*start_routine)(void *);
   void *start_arg;

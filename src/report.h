@@ -52,8 +52,8 @@ typedef struct lw_report_wait {
   bool timed;
   uint64_t seq;
   lw_frames stack;
-  int evidence;            /* enum lw_evidence, for objects without an owner */
-  uint32_t signalled_by;   /* with LW_EVIDENCE_LAST */
+  int evidence;          /* enum lw_evidence, for objects without an owner */
+  uint32_t signalled_by; /* with LW_EVIDENCE_LAST */
 } lw_report_wait;
 
 typedef struct lw_report_thread {
@@ -107,12 +107,12 @@ typedef struct lw_report {
   uint32_t nfindings, findings_capacity;
   lw_finding *findings;
   uint32_t suppressed;
-  const char *when;  /* "at exit", "at verify", "now": ends leak messages */
-  bool no_stacks;    /* set before lw_snapshot_take: skip unwinding (watcher's looks) */
-  const void *only;  /* set before lw_snapshot_take: this lw_thread alone */
-  bool no_signals;   /* set before lw_snapshot_take: no stacks of running threads
-                        (the signal would cut short a sleep the program is in) */
-  void *raw;         /* snapshot.c's unsymbolized data, for the first nraw threads */
+  const char *when; /* "at exit", "at verify", "now": ends leak messages */
+  bool no_stacks;   /* set before lw_snapshot_take: skip unwinding (watcher's looks) */
+  const void *only; /* set before lw_snapshot_take: this lw_thread alone */
+  bool no_signals;  /* set before lw_snapshot_take: no stacks of running threads
+                       (the signal would cut short a sleep the program is in) */
+  void *raw;        /* snapshot.c's unsymbolized data, for the first nraw threads */
   uint32_t nraw;
   bool symbolized;
 } lw_report;

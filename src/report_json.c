@@ -76,7 +76,8 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
   lw_buf_puts(out, ",\n      \"held\": [");
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];
-    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\", \"call\": ", i ? ", " : "", (uintptr_t)h->object);
+    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\", \"call\": ", i ? ", " : "",
+                  (uintptr_t)h->object);
     lw_buf_json_string(out, h->call);
     lw_buf_puts(out, ", \"stack\": ");
     write_frames(out, &h->stack);

@@ -140,10 +140,12 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
     write_frames(out, &h->stack, "    ");
   }
   if (t->adopted) {
-    lw_buf_puts(out, "  created outside leakwatch's sight (before it started, or not by pthread_create)\n");
+    lw_buf_puts(
+        out, "  created outside leakwatch's sight (before it started, or not by pthread_create)\n");
   } else if (!t->is_main) {
     lw_buf_puts(out, "  created by ");
-    lw_report_thread *parent = t->has_parent ? lw_report_thread_by_id((lw_report *)r, t->parent) : NULL;
+    lw_report_thread *parent =
+        t->has_parent ? lw_report_thread_by_id((lw_report *)r, t->parent) : NULL;
     if (parent)
       lw_report_describe_thread(out, parent);
     else

@@ -312,13 +312,15 @@ void lw_report_remember(lw_report *r) {
      * they are still there. The other kinds are events. */
     if (strcmp(f->kind, "deadlock") == 0)
       continue;
-    if (!grow((void **)&kept_findings, &kept_findings_capacity, nkept_findings, sizeof *kept_findings))
+    if (!grow((void **)&kept_findings, &kept_findings_capacity, nkept_findings,
+              sizeof *kept_findings))
       return;
     lw_finding *copy = &kept_findings[nkept_findings++];
     *copy = *f;
     copy->message = lw_arena_strdup(&kept_arena, f->message);
     copy->details = lw_arena_strdup(&kept_arena, f->details);
-    copy->threads = lw_arena_alloc(&kept_arena, (f->nthreads ? f->nthreads : 1) * sizeof *copy->threads);
+    copy->threads =
+        lw_arena_alloc(&kept_arena, (f->nthreads ? f->nthreads : 1) * sizeof *copy->threads);
     if (copy->threads)
       memcpy(copy->threads, f->threads, f->nthreads * sizeof *copy->threads);
     copy->subject = NULL;
@@ -340,7 +342,8 @@ void lw_report_add_remembered(lw_report *r) {
   for (uint32_t i = 0; i < nkept_threads; i++)
     missing += lw_report_thread_by_id(r, kept_threads[i].id) == NULL;
   if (missing) {
-    lw_report_thread *threads = lw_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
+    lw_report_thread *threads =
+        lw_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
     if (threads) {
       memcpy(threads, r->threads, r->nthreads * sizeof *threads);
       for (uint32_t i = 0; i < nkept_threads; i++)

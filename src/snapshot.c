@@ -32,8 +32,8 @@
 /* Raw, unsymbolized data gathered per thread in phase 2. */
 typedef struct raw_thread {
   lw_thread *live;
-  bool pinned;      /* its wait is ours to read until we give it back */
-  lw_stack stack;   /* wait stack (pinned) or current stack (running) */
+  bool pinned;    /* its wait is ours to read until we give it back */
+  lw_stack stack; /* wait stack (pinned) or current stack (running) */
   bool has_stack;
   uint32_t nheld;
   lw_held held[LW_HELD_MAX];
@@ -42,7 +42,7 @@ typedef struct raw_thread {
   uint64_t wait_start_ns;
   lw_create_stack create; /* copied: the record may be freed after the snapshot */
   uintptr_t start_address;
-  lw_held *held_of;       /* per report held entry: the raw entry it came from */
+  lw_held *held_of; /* per report held entry: the raw entry it came from */
 } raw_thread;
 
 static void read_file_line(const char *path, char *out, size_t size) {
@@ -271,7 +271,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     }
     if (out->state == LW_STATE_EXITED)
       continue;
-    if (out->adopted && out->tid && syscall(SYS_tgkill, getpid(), out->tid, 0) != 0 && errno == ESRCH) {
+    if (out->adopted && out->tid && syscall(SYS_tgkill, getpid(), out->tid, 0) != 0 &&
+        errno == ESRCH) {
       out->state = LW_STATE_EXITED; /* an adopted thread that ended unseen */
       continue;
     }

@@ -89,7 +89,8 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   return kept;
 }
 
-void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out, uint32_t max) {
+void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
+                             uint32_t max) {
   unw_cursor_t cursor;
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
   uint32_t depth = 0;
@@ -136,7 +137,8 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
       t->now_stack.depth = 0;
     } else {
       lw_thread *inside = lw_shim_enter();
-      lw_stack_unwind_context((unw_context_t *)uc, true, &t->now_stack, (uint32_t)lw_opt.stack_depth);
+      lw_stack_unwind_context((unw_context_t *)uc, true, &t->now_stack,
+                              (uint32_t)lw_opt.stack_depth);
       lw_shim_leave(inside);
     }
     atomic_store(&t->capture_state, LW_CAPTURE_DONE);

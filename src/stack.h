@@ -27,7 +27,8 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max);
 
 /* Unwind from a saved context into `out` (pc and sp per frame). The thread
  * owning the context must stay put meanwhile. */
-void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out, uint32_t max);
+void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
+                             uint32_t max);
 
 /* Ask running thread `t` to capture its own stack into t->now_stack; waits up
  * to timeout_ms. Returns true if it did. */

@@ -26,8 +26,9 @@ typedef struct rule {
 static rule rules[LW_SUPPRESS_MAX];
 static int nrules;
 
-static const char *const kinds[] = {"thread_leak", "unjoined_thread", "deadlock", "lock_order_inversion",
-                                    "abandoned_lock", "long_wait", "misuse", "*"};
+static const char *const kinds[] = {
+    "thread_leak",    "unjoined_thread", "deadlock", "lock_order_inversion",
+    "abandoned_lock", "long_wait",       "misuse",   "*"};
 
 static bool known_kind(const char *kind) {
   for (size_t i = 0; i < LW_ARRAY_SIZE(kinds); i++)
@@ -76,7 +77,8 @@ int lw_suppress_parse(const char *text, size_t len, const char *file,
             problem = "unknown finding kind";
           else if (!*pattern)
             problem = "empty pattern";
-          else if (strlen(start) >= sizeof rules[0].kind || strlen(pattern) >= sizeof rules[0].pattern)
+          else if (strlen(start) >= sizeof rules[0].kind ||
+                   strlen(pattern) >= sizeof rules[0].pattern)
             problem = "rule too long";
           else if (nrules == LW_SUPPRESS_MAX)
             problem = "too many rules";
@@ -195,6 +197,6 @@ void lw_suppress_apply(lw_report *report) {
 void lw_suppress_list_unused(void) {
   for (int i = 0; i < nrules; i++)
     if (rules[i].hits == 0)
-      lw_verbose(1, "%s:%d: suppression '%s:%s' matched nothing", lw_opt.suppressions, rules[i].line,
-                 rules[i].kind, rules[i].pattern);
+      lw_verbose(1, "%s:%d: suppression '%s:%s' matched nothing", lw_opt.suppressions,
+                 rules[i].line, rules[i].kind, rules[i].pattern);
 }

@@ -127,7 +127,8 @@ static int add_inline_frames(Dwfl_Module *module, Dwarf_Addr address, lw_symbol 
       name = dwarf_formstring(&attr_mem);
     if (!name)
       name = dwarf_diename(&scopes[i]);
-    if (!name && dwarf_formref_die(dwarf_attr(&scopes[i], DW_AT_abstract_origin, &attr_mem), &origin))
+    if (!name &&
+        dwarf_formref_die(dwarf_attr(&scopes[i], DW_AT_abstract_origin, &attr_mem), &origin))
       name = dwarf_diename(&origin);
     out[count].function = function_name(name);
     out[count].module = module_name;

@@ -31,11 +31,11 @@
 #define LW_DUMP_MAGIC 0x4C57444D /* "LWDM": sigqueue value of `leakwatch dump` */
 #define LW_MAX_REPORTED 256
 
-static _Atomic uint32_t idle;        /* 1 while the helper waits for any wait to begin */
-static _Atomic uint32_t wake_word;   /* futex: bumped to wake the helper */
+static _Atomic uint32_t idle;      /* 1 while the helper waits for any wait to begin */
+static _Atomic uint32_t wake_word; /* futex: bumped to wake the helper */
 static _Atomic uint32_t dump_requested;
 static _Atomic uint32_t running;
-static lw_thread internal_marker;    /* lw_self_inside of the helper */
+static lw_thread internal_marker; /* lw_self_inside of the helper */
 
 /* Deadlocks already reported, by signature; the helper's own. */
 static uint64_t reported[LW_MAX_REPORTED];
@@ -282,7 +282,8 @@ void lw_watch_start(void) {
 }
 
 void lw_watch_thread_created(void) {
-  if (LW_UNLIKELY(!atomic_load_explicit(&running, memory_order_relaxed)) && atomic_exchange(&idle, 0))
+  if (LW_UNLIKELY(!atomic_load_explicit(&running, memory_order_relaxed)) &&
+      atomic_exchange(&idle, 0))
     spawn_helper();
 }
 
