@@ -64,13 +64,13 @@ static lw_frames symbolize(lw_report *r, const uintptr_t *pcs, uint32_t depth, b
   lw_frames result = {0, NULL};
   if (depth == 0)
     return result;
-  uint32_t capacity = depth * 2 + 4;
+  uint32_t capacity = depth * LW_SYMBOL_FRAMES_MAX;
   result.frames = lw_arena_alloc(&r->arena, capacity * sizeof *result.frames);
   if (!result.frames)
     return result;
   for (uint32_t i = 0; i < depth && result.count < capacity; i++) {
-    lw_symbol symbols[4];
-    int count = lw_symbols_lookup(pcs[i], !(i == 0 && first_exact), symbols, 4);
+    lw_symbol symbols[LW_SYMBOL_FRAMES_MAX];
+    int count = lw_symbols_lookup(pcs[i], !(i == 0 && first_exact), symbols, LW_SYMBOL_FRAMES_MAX);
     for (int k = 0; k < count && result.count < capacity; k++) {
       lw_frame *f = &result.frames[result.count++];
       f->pc = pcs[i];
@@ -356,6 +356,7 @@ void lw_snapshot_symbolize(lw_report *r) {
   if (!raws || r->symbolized)
     return;
   r->symbolized = true;
+  lw_symbols_check_modules();
   for (uint32_t i = 0; i < r->nraw; i++) {
     raw_thread *raw = &raws[i];
     lw_report_thread *out = &r->threads[i];

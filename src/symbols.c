@@ -11,6 +11,7 @@
 #include "symbols.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -23,12 +24,11 @@
 #include "mem.h"
 #include "uthash_config.h"
 
-#define LW_INLINE_MAX 8
 
 typedef struct cached_pc {
   uintptr_t pc;
   int count;
-  lw_symbol frames[LW_INLINE_MAX];
+  lw_symbol frames[LW_SYMBOL_FRAMES_MAX];
   UT_hash_handle hh;
 } cached_pc;
 
@@ -62,9 +62,33 @@ static void report_modules(void) {
   dwfl_report_end(dwfl, NULL, NULL);
 }
 
-void lw_symbols_refresh(void) {
+static int read_load_counts(struct dl_phdr_info *info, size_t size, void *data) {
+  unsigned long long *counts = data;
+  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+    counts[0] = info->dlpi_adds;
+    counts[1] = info->dlpi_subs;
+  }
+  return 1; /* the counters are the same in every entry: one is enough */
+}
+
+void lw_symbols_check_modules(void) {
+  static unsigned long long seen[2];
+  unsigned long long now[2] = {0, 0};
+  dl_iterate_phdr(read_load_counts, now);
+  if (now[0] == seen[0] && now[1] == seen[1])
+    return;
+  bool unloaded = now[1] != seen[1];
+  seen[0] = now[0];
+  seen[1] = now[1];
   if (dwfl)
     report_modules();
+  if (!unloaded)
+    return; /* new libraries only: known addresses keep their meaning */
+  cached_pc *entry, *next;
+  HASH_ITER(hh, cache, entry, next) {
+    HASH_DEL(cache, entry);
+    lw_mem_free(entry, sizeof *entry);
+  }
 }
 
 /* C++ names through the program's own libstdc++, when it has one. */
@@ -76,6 +100,13 @@ static char *demangle(const char *name) {
     return NULL;
   if (!looked) {
     cxa_demangle = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    if (!cxa_demangle) {
+      /* A C++ program that does not load libstdc++ (nothing of it needed at
+       * run time): load it for its demangler, at report time only. */
+      void *library = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+      if (library)
+        cxa_demangle = (demangle_fn)dlsym(library, "__cxa_demangle");
+    }
     looked = 1;
   }
   if (!cxa_demangle)
@@ -103,41 +134,84 @@ static const char *function_name(const char *raw) {
   return result;
 }
 
-/* Inlined frames at `address` of a module: innermost first, each with the
- * file:line where it stands in its caller. Returns frames added. */
-static int add_inline_frames(Dwfl_Module *module, Dwarf_Addr address, lw_symbol *out, int max,
-                             const char *module_name) {
+static bool is_function_scope(Dwarf_Die *die) {
+  int tag = dwarf_tag(die);
+  return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram;
+}
+
+/*
+ * The chain of functions at `address`, innermost first: the inlined
+ * subroutines, then the function they were inlined into. dwarf_getscopes
+ * gives the innermost one; the scopes around an inlined subroutine's
+ * *definition* are not its caller, so each next link comes from
+ * dwarf_getscopes_die on the inlined instance itself.
+ */
+static int function_chain(Dwarf_Die *cu, Dwarf_Addr address, Dwarf_Die *chain, int max) {
+  Dwarf_Die *scopes = NULL;
+  int nscopes = dwarf_getscopes(cu, address, &scopes);
+  int count = 0;
+  for (int i = 0; i < nscopes && count == 0; i++)
+    if (is_function_scope(&scopes[i]))
+      chain[count++] = scopes[i];
+  free(scopes);
+  while (count > 0 && count < max && dwarf_tag(&chain[count - 1]) == DW_TAG_inlined_subroutine) {
+    Dwarf_Die *outer = NULL;
+    int nouter = dwarf_getscopes_die(&chain[count - 1], &outer);
+    int found = 0;
+    for (int i = 1; i < nouter && !found; i++) /* outer[0] is the die itself */
+      if (is_function_scope(&outer[i])) {
+        chain[count++] = outer[i];
+        found = 1;
+      }
+    free(outer);
+    if (!found)
+      break;
+  }
+  return count;
+}
+
+static const char *die_name(Dwarf_Die *die) {
+  Dwarf_Attribute attr;
+  const char *name = NULL;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr))
+    name = dwarf_formstring(&attr);
+  if (!name)
+    name = dwarf_diename(die);
+  Dwarf_Die origin;
+  if (!name && dwarf_formref_die(dwarf_attr(die, DW_AT_abstract_origin, &attr), &origin))
+    name = dwarf_diename(&origin);
+  return name;
+}
+
+/* Frames at `address` when functions were inlined there: innermost first,
+ * each at its own line, the outer ones at the call site of the one inside.
+ * Returns how many (0: nothing was inlined here). */
+static int inline_frames(Dwfl_Module *module, Dwarf_Addr address, const char *file, int line,
+                         lw_symbol *out) {
   Dwarf_Addr bias = 0;
   Dwarf_Die *cu = dwfl_module_addrdie(module, address, &bias);
   if (!cu)
     return 0;
-  Dwarf_Die *scopes = NULL;
-  int nscopes = dwarf_getscopes(cu, address - bias, &scopes);
-  int count = 0;
-  /* scopes[0] is the innermost. Each inlined_subroutine scope is a frame
-   * whose name is its own and whose location is its caller's call site. */
-  for (int i = 0; i < nscopes && count < max; i++) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-      continue;
-    Dwarf_Attribute attr_mem;
-    const char *name = NULL;
-    Dwarf_Die origin;
-    if (dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &attr_mem))
-      name = dwarf_formstring(&attr_mem);
-    if (!name)
-      name = dwarf_diename(&scopes[i]);
-    if (!name &&
-        dwarf_formref_die(dwarf_attr(&scopes[i], DW_AT_abstract_origin, &attr_mem), &origin))
-      name = dwarf_diename(&origin);
-    out[count].function = function_name(name);
-    out[count].module = module_name;
-    out[count].inlined = tag == DW_TAG_inlined_subroutine;
-    count++;
-    if (tag == DW_TAG_subprogram)
-      break;
+  Dwarf_Die chain[LW_SYMBOL_FRAMES_MAX];
+  int count = function_chain(cu, address - bias, chain, LW_SYMBOL_FRAMES_MAX);
+  if (count < 2)
+    return 0;
+  Dwarf_Files *files = NULL;
+  dwarf_getsrcfiles(cu, &files, NULL);
+  for (int i = 0; i < count; i++) {
+    out[i].function = function_name(die_name(&chain[i]));
+    out[i].file = intern(file);
+    out[i].line = line;
+    out[i].inlined = dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine;
+    if (out[i].inlined) {
+      Dwarf_Attribute attr;
+      Dwarf_Word call_file = 0, call_line = 0;
+      dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &attr), &call_file);
+      dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &attr), &call_line);
+      file = files ? dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
+      line = (int)call_line;
+    }
   }
-  free(scopes);
   return count;
 }
 
@@ -162,68 +236,27 @@ static void resolve(uintptr_t pc, int is_return_address, cached_pc *entry) {
   GElf_Sym symbol;
   const char *symbol_name =
       dwfl_module_addrinfo(module, address, &symbol_offset, &symbol, NULL, NULL, NULL);
-
-  /* Inlined frames first, then the outer function from the symbol table. */
-  lw_symbol inlines[LW_INLINE_MAX];
-  memset(inlines, 0, sizeof inlines);
-  int ninline = add_inline_frames(module, address, inlines, LW_INLINE_MAX, module_name);
-
-  int count = 0;
-  /* Source lines: the innermost frame gets the line of the address; each
-   * outer frame of an inline chain gets the call site of the one inside it. */
-  Dwfl_Line *line = dwfl_module_getsrc(module, address);
   const char *file = NULL;
   int lineno = 0;
-  if (line) {
-    Dwarf_Addr line_addr;
-    file = dwfl_lineinfo(line, &line_addr, &lineno, NULL, NULL, NULL);
+  Dwfl_Line *line = dwfl_module_getsrc(module, address);
+  if (line)
+    file = dwfl_lineinfo(line, &(Dwarf_Addr){0}, &lineno, NULL, NULL, NULL);
+
+  int count = inline_frames(module, address, file, lineno, entry->frames);
+  if (count == 0) {
+    frame->function = symbol_name ? function_name(symbol_name) : NULL;
+    frame->file = intern(file);
+    frame->line = lineno;
+    count = 1;
+  } else if (symbol_name) {
+    /* The real function: the symbol table's name, with its parameters. */
+    entry->frames[count - 1].function = function_name(symbol_name);
   }
-  if (ninline > 1) {
-    Dwarf_Addr bias = 0;
-    Dwarf_Die *cu = dwfl_module_addrdie(module, address, &bias);
-    Dwarf_Die *scopes = NULL;
-    int nscopes = cu ? dwarf_getscopes(cu, address - bias, &scopes) : 0;
-    Dwarf_Files *files = NULL;
-    if (cu)
-      dwarf_getsrcfiles(cu, &files, NULL);
-    const char *cur_file = file;
-    int cur_line = lineno;
-    int k = 0;
-    for (int i = 0; i < nscopes && k < ninline; i++) {
-      int tag = dwarf_tag(&scopes[i]);
-      if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-        continue;
-      inlines[k].file = intern(cur_file);
-      inlines[k].line = cur_line;
-      if (tag == DW_TAG_inlined_subroutine) {
-        Dwarf_Attribute attr_mem;
-        Dwarf_Word call_file = 0, call_line = 0;
-        dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr_mem), &call_file);
-        dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr_mem), &call_line);
-        cur_file = files ? dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
-        cur_line = (int)call_line;
-      }
-      k++;
-    }
-    free(scopes);
-    for (int i = 0; i < ninline && count < LW_INLINE_MAX; i++)
-      entry->frames[count++] = inlines[i];
-    /* The outermost (the real function) takes the symbol table's name when
-     * DWARF had none, and the offset. */
-    lw_symbol *outer = &entry->frames[count - 1];
-    if (!outer->function && symbol_name)
-      outer->function = function_name(symbol_name);
-    outer->offset = symbol_name ? symbol_offset : address - base;
-    entry->count = count;
-    for (int i = 0; i < count; i++)
-      entry->frames[i].module = module_name;
-    return;
-  }
-  frame->function = symbol_name ? function_name(symbol_name) : NULL;
-  frame->offset = symbol_name ? symbol_offset : (uint64_t)(pc - base);
-  frame->module = module_name;
-  frame->file = intern(file);
-  frame->line = lineno;
+  for (int i = 0; i < count; i++)
+    entry->frames[i].module = module_name;
+  /* The offset: from the function's start, or the module's base. */
+  entry->frames[count - 1].offset = symbol_name ? symbol_offset : (uint64_t)(address - base);
+  entry->count = count;
 }
 
 int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int max) {
@@ -243,7 +276,8 @@ int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int m
     entry->pc = key;
     HASH_ADD(hh, cache, pc, sizeof entry->pc, entry);
   }
+  /* Cut from the inside: the outermost frame is the real function. */
   int count = entry->count < max ? entry->count : max;
-  memcpy(out, entry->frames, (size_t)count * sizeof *out);
+  memcpy(out, entry->frames + (entry->count - count), (size_t)count * sizeof *out);
   return count;
 }

@@ -22,13 +22,19 @@ typedef struct lw_symbol {
   int inlined;          /* this frame was inlined into the next one */
 } lw_symbol;
 
+/* At most this many frames for one pc (inlined functions and the one they
+ * were inlined into). */
+#define LW_SYMBOL_FRAMES_MAX 8
+
 /* Symbolize `pc`; `is_return_address` makes it look up pc-1, the call
  * instruction. Fills up to `max` frames (more than one when functions were
  * inlined at pc, innermost first) and returns how many. The strings live as
  * long as the process. Callers serialize (the report lock). */
 int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int max);
 
-/* Forget what was learned of the process's modules (after dlopen/dlclose). */
-void lw_symbols_refresh(void);
+/* Before a report: if libraries were loaded or unloaded since the last one,
+ * forget what was learned of addresses (a dlclosed library's addresses may
+ * now belong to another). */
+void lw_symbols_check_modules(void);
 
 #endif

@@ -33,7 +33,9 @@ def assert_top(frames, name, exe=None):
     if exe is None:
         assert frames[0]["function"] == name, functions(frames)
         return frames[0]
-    own = [f for f in frames if f.get("module") == exe]
+    # The program's own first real frame: inlined frames (standard library
+    # templates expanded into the program) are shown above it.
+    own = [f for f in frames if f.get("module") == exe and not f.get("inlined")]
     assert own and is_function(own[0], name), functions(frames)
     return own[0]
 

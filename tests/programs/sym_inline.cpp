@@ -4,6 +4,8 @@
 // INLINE_CALL_LINE, then worker() at WORKER_CALL_LINE. The CMake build is
 // -O1; the test also builds this file with g++ -O2 -g. main prints
 // "main returns" and returns 0 with the worker blocked (status 66).
+// It uses operator new so that it links libstdc++ (for demangling without
+// it, see sym_cxx_plain.cpp).
 #include <pthread.h>
 #include <semaphore.h>
 #include <cstdio>
@@ -27,17 +29,15 @@ static __attribute__((noinline, noclone)) void waiting_caller(volatile int *coun
   *counter += 1;
 }
 
-static volatile int counter;
-
-static void *worker(void *) {
-  waiting_caller(&counter); /* WORKER_CALL_LINE */
+static void *worker(void *arg) {
+  waiting_caller(static_cast<volatile int *>(arg)); /* WORKER_CALL_LINE */
   return nullptr;
 }
 
 int main() {
   sem_init(&ready, 0, 0);
   pthread_t thread;
-  pthread_create(&thread, nullptr, worker, nullptr);
+  pthread_create(&thread, nullptr, worker, new int(0));
   sem_wait(&ready);
   struct timespec pause = {0, 50 * 1000000L};
   nanosleep(&pause, nullptr);
