@@ -257,22 +257,6 @@ typedef struct cycle_edge {
   uintptr_t stack[LW_STACK_MAX];
 } cycle_edge;
 
-static void write_frames(lw_buf *out, const uintptr_t *pcs, uint32_t depth) {
-  for (uint32_t i = 0; i < depth; i++) {
-    lw_symbol symbol;
-    lw_symbols_lookup(pcs[i], 1, &symbol, 1);
-    lw_buf_printf(out, "      #%-2u 0x%012" PRIxPTR " in ", i, pcs[i]);
-    if (symbol.function && symbol.file)
-      lw_buf_printf(out, "%s %s:%d\n", symbol.function, symbol.file, symbol.line);
-    else if (symbol.function)
-      lw_buf_printf(out, "%s+0x%" PRIx64 " (%s)\n", symbol.function, symbol.offset,
-                    symbol.module ? symbol.module : "?");
-    else
-      lw_buf_printf(out, "(%s+0x%" PRIx64 ")\n", symbol.module ? symbol.module : "?",
-                    symbol.offset);
-  }
-}
-
 static void report_cycle(const cycle_edge *cycle, uint32_t n) {
   lw_buf message = {0}, details = {0};
   lw_buf_printf(&message, "%u locks taken in conflicting orders:", n);
@@ -295,9 +279,9 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
     if (e->anchor != UINT32_MAX)
       for (uint32_t k = e->anchor + 1; k < e->depth && from_depth < LW_STACK_MAX; k++)
         from_stack[from_depth++] = e->stack[k];
-    write_frames(&details, from_stack, from_depth);
+    lw_report_write_pcs(&details, from_stack, from_depth, "      ");
     lw_buf_printf(&details, "    took 0x%" PRIxPTR " at:\n", (uintptr_t)e->to);
-    write_frames(&details, e->stack, e->depth);
+    lw_report_write_pcs(&details, e->stack, e->depth, "      ");
   }
   lw_buf_puts(&message, "; they can deadlock");
   /* Every edge's stack, for suppressions to match. */

@@ -36,19 +36,6 @@ static bool first_time(uintptr_t call_pc, unsigned what) {
   return fresh;
 }
 
-static void write_site(lw_buf *out, uintptr_t pc) {
-  lw_symbol symbol;
-  lw_symbols_lookup(pc, 1, &symbol, 1);
-  lw_buf_printf(out, "    #0  0x%012" PRIxPTR " in ", pc);
-  if (symbol.function && symbol.file)
-    lw_buf_printf(out, "%s %s:%d\n", symbol.function, symbol.file, symbol.line);
-  else if (symbol.function)
-    lw_buf_printf(out, "%s+0x%" PRIx64 " (%s)\n", symbol.function, symbol.offset,
-                  symbol.module ? symbol.module : "?");
-  else
-    lw_buf_printf(out, "(%s+0x%" PRIx64 ")\n", symbol.module ? symbol.module : "?", symbol.offset);
-}
-
 /* The id of the thread whose kernel tid is `tid`, or UINT32_MAX. */
 static uint32_t id_of_tid(int tid) {
   uint32_t id = UINT32_MAX;
@@ -84,19 +71,10 @@ static void report(lw_thread *self, const char *message, const char *earlier_lab
   uint32_t depth = lw_stack_capture_here(pcs, LW_STACK_MAX);
   lw_buf details = {0};
   lw_buf_puts(&details, "  the call:\n");
-  for (uint32_t i = 0; i < depth; i++) {
-    lw_symbol symbol;
-    lw_symbols_lookup(pcs[i], 1, &symbol, 1);
-    lw_buf_printf(&details, "    #%-2u 0x%012" PRIxPTR " in ", i, pcs[i]);
-    if (symbol.function && symbol.file)
-      lw_buf_printf(&details, "%s %s:%d\n", symbol.function, symbol.file, symbol.line);
-    else
-      lw_buf_printf(&details, "%s (%s)\n", symbol.function ? symbol.function : "?",
-                    symbol.module ? symbol.module : "?");
-  }
+  lw_report_write_pcs(&details, pcs, depth, "    ");
   if (earlier_label && earlier_site) {
     lw_buf_printf(&details, "  %s:\n", earlier_label);
-    write_site(&details, earlier_site);
+    lw_report_write_pcs(&details, &earlier_site, 1, "    ");
   }
   uint32_t ids[2] = {self->id, other};
   uintptr_t all[LW_STACK_MAX + 1];

@@ -126,6 +126,9 @@ lw_finding *lw_report_add_finding(lw_report *report, const char *kind, const cha
 /* "T3 'worker-2' (consume)" */
 void lw_report_describe_thread(lw_buf *out, const lw_report_thread *thread);
 
+/* Return addresses as report frames (symbolized now), one a line. */
+void lw_report_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth, const char *indent);
+
 /* The writers: the whole report into `out`. */
 void lw_report_write_text(lw_buf *out, const lw_report *report);
 void lw_report_write_json(lw_buf *out, const lw_report *report);

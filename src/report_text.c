@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "symbols.h"
 
 void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
   lw_buf_printf(out, "T%u", t->id);
@@ -17,24 +18,39 @@ void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
     lw_buf_puts(out, " (main thread)");
 }
 
+/* "#3  0x55d0c0a01234 in worker src/app.c:42", or function+offset (module),
+ * or (module+offset): the one frame format of every report. */
+static void write_frame(lw_buf *out, const char *indent, uint32_t index, const lw_frame *f) {
+  lw_buf_printf(out, "%s#%-2u 0x%012" PRIxPTR " in ", indent, index, f->pc);
+  if (f->function) {
+    lw_buf_puts(out, f->function);
+    if (f->file && f->line > 0)
+      lw_buf_printf(out, " %s:%d%s", f->file, f->line, f->inlined ? " (inlined)" : "");
+    else
+      lw_buf_printf(out, "+0x%" PRIx64 " (%s)", f->offset, f->module ? f->module : "?");
+  } else {
+    lw_buf_printf(out, "(%s+0x%" PRIx64 ")", f->module ? f->module : "?", f->offset);
+  }
+  lw_buf_puts(out, "\n");
+}
+
 static void write_frames(lw_buf *out, const lw_frames *frames, const char *indent) {
   if (frames->count == 0) {
     lw_buf_printf(out, "%s(no stack)\n", indent);
     return;
   }
-  for (uint32_t i = 0; i < frames->count; i++) {
-    const lw_frame *f = &frames->frames[i];
-    lw_buf_printf(out, "%s#%-2u 0x%012" PRIxPTR " in ", indent, i, f->pc);
-    if (f->function) {
-      lw_buf_puts(out, f->function);
-      if (f->file && f->line > 0)
-        lw_buf_printf(out, " %s:%d%s", f->file, f->line, f->inlined ? " (inlined)" : "");
-      else
-        lw_buf_printf(out, "+0x%" PRIx64 " (%s)", f->offset, f->module ? f->module : "?");
-    } else {
-      lw_buf_printf(out, "(%s+0x%" PRIx64 ")", f->module ? f->module : "?", f->offset);
-    }
-    lw_buf_puts(out, "\n");
+  for (uint32_t i = 0; i < frames->count; i++)
+    write_frame(out, indent, i, &frames->frames[i]);
+}
+
+void lw_report_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth, const char *indent) {
+  for (uint32_t i = 0; i < depth; i++) {
+    lw_symbol symbol;
+    memset(&symbol, 0, sizeof symbol);
+    lw_symbols_lookup(pcs[i], 1, &symbol, 1);
+    lw_frame frame = {pcs[i], symbol.function, symbol.offset, symbol.module, symbol.file, symbol.line,
+                      false};
+    write_frame(out, indent, i, &frame);
   }
 }
 

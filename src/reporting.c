@@ -426,6 +426,18 @@ void lw_report_dump(void) {
   lw_lock_release(&report_lock);
 }
 
+/* An event's finding, live: its text now, labelled with its kind; it is
+ * kept for the exit report (and its JSON). Report lock held. */
+static void emit_live_event(lw_report *r, const char *kind) {
+  lw_buf out = {0};
+  r->trigger = kind;
+  lw_report_write_text(&out, r);
+  emit_text(&out);
+  lw_buf_free(&out);
+  r->trigger = "exit";
+  lw_report_remember(r);
+}
+
 /* ---- abandoned locks ---- */
 
 #define LW_MAX_ABANDON_SITES 64
@@ -477,14 +489,7 @@ void lw_report_abandoned(lw_thread *t) {
       lw_buf_puts(&text, "; whoever waits for it next waits forever");
       f->message = lw_arena_strdup(&report.arena, text.data);
       lw_buf_free(&text);
-      /* Live: the text now; the JSON comes with the exit report. */
-      lw_buf out = {0};
-      report.trigger = "abandoned_lock";
-      lw_report_write_text(&out, &report);
-      emit_text(&out);
-      lw_buf_free(&out);
-      report.trigger = "exit";
-      lw_report_remember(&report);
+      emit_live_event(&report, "abandoned_lock");
     }
   }
   lw_arena_release(&report.arena);
@@ -532,15 +537,8 @@ void lw_report_event(const char *kind, const char *message, const char *details,
     f->details = lw_arena_strdup(&report.arena, details);
     f->stacks = lw_snapshot_frames(&report, pcs, npcs);
     finish(&report); /* the details show the stacks that matter */
-    if (report.nfindings) {
-      lw_buf out = {0};
-      report.trigger = kind;
-      lw_report_write_text(&out, &report);
-      emit_text(&out);
-      lw_buf_free(&out);
-      report.trigger = "exit";
-      lw_report_remember(&report);
-    }
+    if (report.nfindings)
+      emit_live_event(&report, kind);
   }
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
