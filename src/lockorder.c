@@ -54,6 +54,7 @@ typedef struct edge_key {
 struct edge {
   edge_key key;
   node *from, *to;
+  const void *from_object, *to_object; /* the locks (key differs in class mode) */
   const void *gate; /* outermost other lock held when seen; NULL if none */
   bool gate_mixed;  /* seen with different gates: not gated */
   uint32_t thread_id;
@@ -354,6 +355,8 @@ static LW_NOINLINE void add_edge(lw_thread *self, const lw_held *from_entry, con
   e->key = key;
   e->from = from_node;
   e->to = to_node;
+  e->from_object = from_entry->object;
+  e->to_object = to;
   e->gate = gate;
   e->thread_id = self->id;
   e->from_kind = (uint8_t)lw_held_kind(from_entry);
@@ -361,6 +364,7 @@ static LW_NOINLINE void add_edge(lw_thread *self, const lw_held *from_entry, con
   e->from_site = from_pc;
   e->stack = depot_put(stack, depth);
   e->depth = e->stack ? depth : 0;
+  lw_registry_remember_thread(self); /* its identity outlives it, for the report */
   e->anchor = UINT32_MAX;
   HASH_ADD(hh, edges, key, sizeof e->key, e);
   list_add(&from_node->out, e);
@@ -395,8 +399,8 @@ static LW_NOINLINE void add_edge(lw_thread *self, const lw_held *from_entry, con
             step->to->key != gate;
     signature += mix((uintptr_t)step->key.from * 31 + (uintptr_t)step->key.to);
     cycle_edge *c = &cycle[ncycle++];
-    c->from = step->key.from;
-    c->to = step->key.to;
+    c->from = step->from_object;
+    c->to = step->to_object;
     c->thread_id = step->thread_id;
     c->from_site = step->from_site;
     c->depth = step->depth < LW_STACK_MAX ? step->depth : LW_STACK_MAX;

@@ -257,3 +257,40 @@ void lw_registry_fork_child(lw_thread *self) {
   }
   next_id = 1;
 }
+
+/* ---- history of threads that findings may name after they are gone ---- */
+
+static lw_lock history_lock = LW_LOCK_INIT;
+static lw_thread_history *history; /* LW_HISTORY_MAX entries, allocated on first use */
+static uint32_t history_next;
+
+void lw_registry_remember_thread(lw_thread *t) {
+  if (t->history_kept)
+    return;
+  lw_lock_acquire(&history_lock);
+  if (!history)
+    history = lw_mem_alloc(LW_HISTORY_MAX * sizeof *history);
+  if (history) {
+    lw_thread_history *h = &history[history_next++ % LW_HISTORY_MAX];
+    h->id = t->id;
+    h->parent_id = t->parent_id;
+    h->tid = atomic_load(&t->tid);
+    h->start_address = t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine;
+    memcpy(h->name, t->name, sizeof h->name);
+    h->create_stack = t->create_stack;
+    t->history_kept = true;
+  }
+  lw_lock_release(&history_lock);
+}
+
+bool lw_registry_history(uint32_t id, lw_thread_history *out) {
+  bool found = false;
+  lw_lock_acquire(&history_lock);
+  for (uint32_t i = 0; history && i < LW_HISTORY_MAX && i < history_next && !found; i++)
+    if (history[i].id == id && (history[i].id != 0 || history[i].tid != 0)) {
+      *out = history[i];
+      found = true;
+    }
+  lw_lock_release(&history_lock);
+  return found;
+}

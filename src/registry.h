@@ -163,6 +163,7 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
     const void *from, *to, *gate;
   } order_cache[32];
   uint32_t order_epoch;
+  bool history_kept; /* lw_registry_remember_thread was done */
 
   /* --- the watcher's bookkeeping: the last wait it checked (watcher.c) --- */
   uint64_t watch_deadlock_seq;
@@ -232,6 +233,24 @@ static inline lw_thread *lw_registry_next(lw_thread *t) { return t->next; }
  * until the matching unpin. */
 void lw_registry_pin(void);
 void lw_registry_unpin(void);
+
+/* What a report can say of a thread that has ended and been joined: kept
+ * for threads that findings may name later (lock-order edges), in a ring
+ * of the most recent LW_HISTORY_MAX. */
+#define LW_HISTORY_MAX 1024
+typedef struct lw_thread_history {
+  uint32_t id, parent_id;
+  int tid;
+  uintptr_t start_address;
+  char name[LW_NAME_MAX];
+  lw_create_stack create_stack;
+} lw_thread_history;
+
+/* Keep `t`'s identity (once per thread; cheap when already kept). */
+void lw_registry_remember_thread(lw_thread *t);
+
+/* Copy what was kept of thread `id` into `out`; false if nothing. */
+bool lw_registry_history(uint32_t id, lw_thread_history *out);
 
 /* The id the next created thread will get. */
 uint32_t lw_registry_next_id(void);

@@ -518,7 +518,18 @@ static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32
     memset(t, 0, sizeof *t);
     t->id = ids[i];
     t->state = LW_STATE_EXITED;
-    t->gone = true;
+    lw_thread_history h;
+    if (lw_registry_history(ids[i], &h)) {
+      t->tid = h.tid;
+      t->has_parent = h.id != 0;
+      t->parent = h.parent_id;
+      t->name = h.name[0] ? lw_arena_strdup(&r->arena, h.name) : NULL;
+      t->start = lw_snapshot_function_name(r, h.start_address);
+      t->create_stack = lw_snapshot_frames(r, h.create_stack.pc, h.create_stack.depth);
+      t->is_main = h.id == 0;
+    } else {
+      t->gone = true; /* nothing kept: known by its id only */
+    }
   }
 }
 

@@ -9,11 +9,14 @@
  *            waiter to time out);
  *   sem:     T1 waits on S (timed, 1 s); main destroys S in tear_down_sem
  *            once T1 is asleep in the wait;
- *   barrier: T1 waits at barrier B (count 2); main destroys it in
- *            tear_down_barrier (glibc waits for the round); T2 arrives at
- *            the barrier once main is asleep in the destroy, completing
- *            the round.
- * Prints the objects' addresses ("M <addr>", ...) and every return code. */
+ *   barrier: T1 waits at barrier B (count 2) for ever; T2, once T1 is
+ *            asleep there, destroys B in tear_down_barrier, where glibc
+ *            waits for T1 to leave, for ever too. main returns once T2 is
+ *            asleep in the destroy: both threads are still blocked at exit
+ *            (there is no clean way out of a barrier destroyed under a
+ *            waiter).
+ * Prints the objects' addresses ("M <addr>", ...) and every return code
+ * (main prints the threads' results after joining them: a set order). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +36,7 @@ static pthread_mutex_t cond_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int waiting;
 static sem_t sem, taken, release;
 static pthread_barrier_t barrier;
-static atomic_int t1_tid, main_destroying;
+static atomic_int t1_tid, t2_tid;
 
 /* Wait until thread `tid` of this process is asleep (state S). */
 static void wait_asleep(int tid) {
@@ -96,31 +99,21 @@ static void *cond_waiter(void *arg) {
   struct timespec deadline = in_ms(1000);
   int rc = pthread_cond_timedwait(&cond, &cond_mutex, &deadline);
   pthread_mutex_unlock(&cond_mutex);
-  printf("T1 timedwait %d\n", rc);
-  return arg;
+  return (void *)(long)rc + (long)arg * 0;
 }
 
 static void *sem_waiter(void *arg) {
   struct timespec deadline = in_ms(1000);
   atomic_store(&t1_tid, (int)syscall(SYS_gettid));
   int rc = sem_timedwait(&sem, &deadline);
-  int err = errno;
-  printf("T1 sem_timedwait %d errno %d\n", rc, rc ? err : 0);
-  return arg;
+  return (void *)(long)(rc ? errno : 0) + (long)arg * 0;
 }
 
 static void *barrier_waiter(void *arg) {
   atomic_store(&t1_tid, (int)syscall(SYS_gettid));
-  int rc = pthread_barrier_wait(&barrier);
-  return (void *)(long)(rc == PTHREAD_BARRIER_SERIAL_THREAD);
-}
-
-static void *barrier_late(void *arg) {
-  while (!atomic_load(&main_destroying))
-    sched_yield();
-  wait_asleep(getpid());
-  int rc = pthread_barrier_wait(&barrier);
-  return (void *)(long)(rc == PTHREAD_BARRIER_SERIAL_THREAD) + (long)arg * 0;
+  pthread_barrier_wait(&barrier);
+  printf("T1 left the barrier\n");
+  return arg;
 }
 
 static __attribute__((noinline)) void tear_down_mutex(pthread_mutex_t *m) {
@@ -149,9 +142,14 @@ static __attribute__((noinline)) void tear_down_sem(sem_t *s) {
 }
 
 static __attribute__((noinline)) void tear_down_barrier(pthread_barrier_t *b) {
-  atomic_store(&main_destroying, 1);
   int rc = pthread_barrier_destroy(b);
-  printf("T0 destroy %d\n", rc);
+  printf("T2 destroy %d\n", rc);
+}
+
+static void *barrier_destroyer(void *arg) {
+  atomic_store(&t2_tid, (int)syscall(SYS_gettid));
+  tear_down_barrier(&barrier);
+  return arg;
 }
 
 int main(int argc, char **argv) {
@@ -186,25 +184,28 @@ int main(int argc, char **argv) {
       usleep(1000);
     }
     tear_down_cond(&cond);
-    pthread_join(t1, NULL);
+    void *rc;
+    pthread_join(t1, &rc);
+    printf("T1 timedwait %ld\n", (long)rc);
   } else if (strcmp(mode, "sem") == 0) {
     pthread_create(&t1, NULL, sem_waiter, NULL);
     while (!atomic_load(&t1_tid))
       sched_yield();
     wait_asleep(atomic_load(&t1_tid));
     tear_down_sem(&sem);
-    pthread_join(t1, NULL);
+    void *err;
+    pthread_join(t1, &err);
+    printf("T1 sem_timedwait errno %ld\n", (long)err);
   } else if (strcmp(mode, "barrier") == 0) {
     pthread_create(&t1, NULL, barrier_waiter, NULL);
     while (!atomic_load(&t1_tid))
       sched_yield();
     wait_asleep(atomic_load(&t1_tid));
-    pthread_create(&t2, NULL, barrier_late, NULL);
-    tear_down_barrier(&barrier);
-    void *r1, *r2;
-    pthread_join(t1, &r1);
-    pthread_join(t2, &r2);
-    printf("serial threads %ld\n", (long)r1 + (long)r2);
+    pthread_create(&t2, NULL, barrier_destroyer, NULL);
+    while (!atomic_load(&t2_tid))
+      sched_yield();
+    wait_asleep(atomic_load(&t2_tid));
+    usleep(100 * 1000);
   }
   printf("done\n");
   return 0;

@@ -5,7 +5,9 @@
  *   rwlock_other: T1 write-locks W (grab_rwlock); main unlocks it in
  *                 release_wrong_rwlock;
  *   mtx_other:    T1 holds a C11 mtx_t X (grab_mtx); main mtx_unlocks it in
- *                 release_wrong_mtx.
+ *                 release_wrong_mtx;
+ *   exit_holding: T1 takes M (grab_mutex) and returns holding it: an
+ *                 abandoned lock, and no misuse.
  * Prints "M <addr>" (or W, X) and each call's return code, unbuffered. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -53,6 +55,11 @@ static void *holder(void *arg) {
   return NULL;
 }
 
+static void *abandon(void *arg) {
+  grab_mutex();
+  return arg;
+}
+
 static __attribute__((noinline)) void release_wrong(pthread_mutex_t *m) {
   int rc = pthread_mutex_unlock(m);
   printf("T0 unlock %d\n", rc);
@@ -81,6 +88,10 @@ int main(int argc, char **argv) {
   printf("M %p\nW %p\nX %p\n", (void *)&mutex, (void *)&rwlock, (void *)&plain);
   if (strcmp(mode, "mutex_nobody") == 0) {
     release_wrong(&mutex);
+  } else if (strcmp(mode, "exit_holding") == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, abandon, NULL);
+    pthread_join(t, NULL);
   } else {
     pthread_t t;
     pthread_create(&t, NULL, holder, (void *)mode);

@@ -1,0 +1,397 @@
+"""Lock-order inversions (SPEC section 2: lock_order_inversion; section 3:
+lock_order = 1 by object, class, 0 off).
+
+The programs take their locks in conflicting orders one thread after the
+other (thread 1 runs to its end and is joined before thread 2 starts), so
+no run deadlocks: the finding is a potential deadlock. They print their
+locks' addresses. A positive checks:
+  - one finding, reported live on stderr (before the exit report) and
+    once: "2 locks taken in conflicting orders: T2 took 0xB then 0xA; T1
+    took 0xA then 0xB; they can deadlock", the edge that closed the cycle
+    first, then the rest of the cycle in order;
+  - per edge, "edge N of the cycle, in T<n>: holding 0x…, taken at:" with
+    the function that took the held lock at #0, and "took 0x… at:" with
+    the function that took the second lock at #0 and its caller below;
+  - the JSON finding's threads: the threads of the edges, in that order.
+
+Negatives (no finding, exit 0): one global order under load, trylock
+back-off, recursive relocks, memory reused for new locks, a gate lock,
+lock_order=0.
+
+A cycle made by one thread alone (T1 takes A then B, later B then A) IS
+reported, by choice, as lockdep does: the same code can run in two threads
+at once, and then it deadlocks.
+"""
+import re
+
+from lwtest import program, run
+
+FRAME = re.compile(r"^\s+#(\d+)\s+0x[0-9a-f]+ in (.*)$")
+EDGE = re.compile(r"^  edge (\d+) of the cycle, in T(\d+): holding (0x[0-9a-f]+), taken at:$")
+TOOK = re.compile(r"^    took (0x[0-9a-f]+) at:$")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+def printed(result):
+    found = {}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].startswith("0x"):
+            found[parts[0]] = parts[1]
+    return found
+
+
+def frame_function(text):
+    return re.split(r"[ +]", text, maxsplit=1)[0]
+
+
+def cycle_message(edges):
+    """edges: [(thread, first, second), ...] in the report's order."""
+    parts = "; ".join(f"T{t} took {a} then {b}" for t, a, b in edges)
+    return f"{len(edges)} locks taken in conflicting orders: {parts}; they can deadlock"
+
+
+def the_inversion(result, expected_status=66):
+    assert result.returncode == expected_status, result
+    assert result.report is not None, result
+    findings = result.findings()
+    assert [f["kind"] for f in findings] == ["lock_order_inversion"], findings
+    return findings[0]
+
+
+def live_edges(result, message):
+    """The live text report of the inversion `message` (once, before the
+    exit report), parsed: [{thread, holding, holding_frames, took,
+    took_frames}] in order."""
+    header = f"leakwatch: lock_order_inversion: {message}\n"
+    count = result.stderr.count(header)
+    assert count == 1, f"{header!r} appears {count} times on stderr:\n{result.stderr[-5000:]}"
+    assert result.stderr.count("leakwatch: lock_order_inversion:") == 1, result.stderr
+    start = result.stderr.index(header)
+    exit_summary = result.stderr.find("SUMMARY (exit)")
+    assert exit_summary == -1 or start < exit_summary, "reported only at exit"
+    body = result.stderr[start + len(header):]
+    body = body[:body.find("\n\n") + 1]
+    edges, frames = [], None
+    for line in body.splitlines():
+        m = EDGE.match(line)
+        if m:
+            assert int(m.group(1)) == len(edges) + 1, body
+            edges.append({"thread": int(m.group(2)), "holding": m.group(3), "holding_frames": [],
+                          "took": None, "took_frames": []})
+            frames = edges[-1]["holding_frames"]
+            continue
+        m = TOOK.match(line)
+        if m and edges:
+            edges[-1]["took"] = m.group(1)
+            frames = edges[-1]["took_frames"]
+            continue
+        m = FRAME.match(line)
+        assert m and frames is not None, f"unexpected line {line!r} in\n{body}"
+        assert int(m.group(1)) == len(frames), body
+        frames.append(m.group(2))
+    return edges
+
+
+def check_edges(edges, expected):
+    """expected: [(thread, held, held_taken_in, took, took_in, caller), ...]:
+    the held lock's stack has held_taken_in at #0; the second lock's has
+    took_in at #0 and `caller` somewhere below it."""
+    assert len(edges) == len(expected), edges
+    for edge, (thread, held, held_in, took, took_in, caller) in zip(edges, expected):
+        assert edge["thread"] == thread and edge["holding"] == held and edge["took"] == took, (edge, expected)
+        assert edge["holding_frames"], edge
+        assert frame_function(edge["holding_frames"][0]) == held_in, edge
+        assert edge["took_frames"], edge
+        assert frame_function(edge["took_frames"][0]) == took_in, edge
+        if caller:
+            assert caller in [frame_function(f) for f in edge["took_frames"][1:]], edge
+        for frame in edge["holding_frames"] + edge["took_frames"]:
+            assert "libleakwatch" not in frame, f"shim frame in {edge}"
+
+
+def assert_no_report(result, expected_stdout=None):
+    assert result.returncode == 0, result
+    assert "leakwatch:" not in result.stderr, result.stderr
+    assert result.report is not None and result.report["findings"] == [], result.report["findings"]
+    if expected_stdout is not None:
+        assert result.stdout == expected_stdout, result.stdout
+
+
+# ---------------------------------------------------------------------------
+# positives
+# ---------------------------------------------------------------------------
+
+def test_two_lock_inversion():
+    r = run([program("lo_abba")], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message, finding
+    assert finding["threads"] == [2, 1], finding
+    check_edges(live_edges(r, message), [
+        (2, b, "take_b_first", a, "then_a", "take_b_first"),
+        (1, a, "take_a_first", b, "then_b", "take_a_first"),
+    ])
+    assert "edge 1 of the cycle, in T2" in finding.get("details", ""), finding
+    assert r.stdout.endswith("done 0\n"), r.stdout
+
+
+def test_inversion_shows_its_threads_even_when_joined():
+    """SPEC section 2: a finding names every thread involved, with its
+    start routine, creator and creation stack. T1 was joined long before
+    T2 closed the cycle; the report still says who T1 was."""
+    r = run([program("lo_abba")], timeout=30)
+    finding = the_inversion(r)
+    assert finding["threads"] == [2, 1], finding
+    problems = []
+    for thread_id, start in ((1, "forward"), (2, "backward")):
+        t = r.thread(thread_id)
+        if t["start"] != start:
+            problems.append(f"T{thread_id} start {t['start']!r}, not {start!r}")
+        if t["parent"] != 0:
+            problems.append(f"T{thread_id} parent {t['parent']!r}, not 0")
+        if "main" not in [f.get("function") for f in t["create_stack"]]:
+            problems.append(f"T{thread_id} create_stack {[f.get('function') for f in t['create_stack']]} lacks main")
+    assert not problems, "; ".join(problems)
+
+
+def test_three_lock_cycle_across_three_threads():
+    r = run([program("lo_cycle3")], timeout=30)
+    values = printed(r)
+    a, b, c = values["A"], values["B"], values["C"]
+    finding = the_inversion(r)
+    message = cycle_message([(3, c, a), (1, a, b), (2, b, c)])
+    assert finding["message"] == message, finding
+    assert finding["threads"] == [3, 1, 2], finding
+    check_edges(live_edges(r, message), [
+        (3, c, "hold_c", a, "take_a", "hold_c"),
+        (1, a, "hold_a", b, "take_b", "hold_a"),
+        (2, b, "hold_b", c, "take_c", "hold_b"),
+    ])
+
+
+def test_rwlock_write_then_read_against_write_then_write():
+    r = run([program("lo_rwlock"), "write_read"], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [2, 1], finding
+    check_edges(live_edges(r, message), [
+        (2, b, "outer_write", a, "inner_write", "outer_write"),
+        (1, a, "outer_write", b, "inner_read", "outer_write"),
+    ])
+
+
+def test_rwlock_read_then_write_both_ways():
+    """Each thread's read lock keeps out the other's writer: a conflict."""
+    r = run([program("lo_rwlock"), "read_write"], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [2, 1], finding
+    check_edges(live_edges(r, message), [
+        (2, b, "outer_read", a, "inner_write", "outer_read"),
+        (1, a, "outer_read", b, "inner_write", "outer_read"),
+    ])
+
+
+def test_rwlock_read_then_read_both_ways_is_clean():
+    assert_no_report(run([program("lo_rwlock"), "read_read"], timeout=30))
+
+
+def test_c11_mtx_inversion():
+    r = run([program("lo_c11")], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [2, 1], finding
+    check_edges(live_edges(r, message), [
+        (2, b, "debit", a, "credit", "debit"),
+        (1, a, "debit", b, "credit", "debit"),
+    ])
+
+
+def test_cxx_std_mutex_lock_guard_inversion():
+    r = run([program("lo_cxx")], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]  # savings, checking
+    finding = the_inversion(r)
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [2, 1], finding
+    edges = live_edges(r, message)
+    assert [(e["thread"], e["holding"], e["took"]) for e in edges] == [(2, b, a), (1, a, b)], edges
+    for edge in edges:
+        # Demangled: "bank::transfer(bank::Account&, bank::Account&, long) file:line".
+        assert edge["holding_frames"][0].startswith("bank::transfer("), edge
+        assert edge["took_frames"][0].startswith("bank::deposit("), edge
+        assert edge["took_frames"][1].startswith("bank::transfer("), edge
+        for frame in edge["holding_frames"] + edge["took_frames"]:
+            assert not frame.startswith("_Z"), frame
+
+
+def test_same_cycle_100_times_is_one_finding():
+    r = run([program("lo_abba"), "100"], timeout=60)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    # Found when T2 closed it; the 99 later rounds (T3..T200) add nothing.
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [2, 1], finding
+    assert finding.get("count", 1) == 1, finding
+    live_edges(r, message)  # once on stderr
+
+
+def test_cycle_within_one_thread_is_reported():
+    """Intended: T1 alone takes A then B, later B then A. lockdep's rule:
+    the code can run in two threads at once, and then it deadlocks."""
+    r = run([program("lo_abba"), "self"], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    message = cycle_message([(1, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [1], finding
+    check_edges(live_edges(r, message), [
+        (1, b, "take_b_first", a, "then_a", "take_b_first"),
+        (1, a, "take_a_first", b, "then_b", "take_a_first"),
+    ])
+
+
+def test_gate_lock_not_held_for_every_edge_is_reported():
+    """T1 takes A then B inside G, T2 B then A without G: nothing keeps
+    them apart."""
+    r = run([program("lo_gate"), "partial"], timeout=30)
+    values = printed(r)
+    a, b = values["A"], values["B"]
+    finding = the_inversion(r)
+    message = cycle_message([(2, b, a), (1, a, b)])
+    assert finding["message"] == message and finding["threads"] == [2, 1], finding
+    check_edges(live_edges(r, message), [
+        (2, b, "nested", a, "nested", "ungated_ba"),
+        (1, a, "nested", b, "nested", "gated_ab"),
+    ])
+
+
+# ---------------------------------------------------------------------------
+# lock_order=class
+# ---------------------------------------------------------------------------
+
+CLASS = {"lock_order": "class"}
+
+
+def test_class_mode_cache_entry_inversion_on_different_objects():
+    r = run([program("lo_class"), "types"], options=CLASS, timeout=30)
+    finding = the_inversion(r)
+    assert finding["threads"] == [2, 1], finding
+    message = finding["message"]
+    assert re.fullmatch(r"2 locks taken in conflicting orders: T2 took 0x[0-9a-f]+ then 0x[0-9a-f]+; "
+                        r"T1 took 0x[0-9a-f]+ then 0x[0-9a-f]+; they can deadlock", message), message
+    edges = live_edges(r, message)
+    assert [e["thread"] for e in edges] == [2, 1], edges
+    # T2: entry lock then cache lock, in entry_evict; T1: cache then entry, in cache_insert.
+    for edge, fn in zip(edges, ("entry_evict", "cache_insert")):
+        assert frame_function(edge["holding_frames"][0]) == fn, edge
+        assert frame_function(edge["took_frames"][0]) == fn, edge
+    # The two edges are the two orders of one pair of classes.
+    # Class mode: the two orders were taken on different objects of the two
+    # classes; each edge names the locks it really took.
+    assert {edges[0]["holding"], edges[0]["took"]}.isdisjoint({edges[1]["holding"], edges[1]["took"]}), edges
+
+
+def test_class_mode_names_the_locks_taken():
+    """In class mode the message still says which locks each thread took
+    (the objects: T2 took entry2 then cache2; T1 took cache1 then entry1),
+    not the classes' keys."""
+    r = run([program("lo_class"), "types"], options=CLASS, timeout=30)
+    values = printed(r)
+    finding = the_inversion(r)
+    expected = cycle_message([(2, values["E2"], values["C2"]), (1, values["C1"], values["E1"])])
+    assert finding["message"] == expected, f"{finding['message']!r} != {expected!r}"
+
+
+def test_object_mode_cache_entry_on_different_objects_is_clean():
+    assert_no_report(run([program("lo_class"), "types"], timeout=30))
+
+
+def test_class_mode_nesting_two_locks_of_one_class_is_clean():
+    assert_no_report(run([program("lo_class"), "same_class"], options=CLASS, timeout=30))
+
+
+def test_object_mode_same_class_pair_is_an_inversion():
+    """The contrast: by object, e1 -> e2 then e2 -> e1 does conflict."""
+    r = run([program("lo_class"), "same_class"], timeout=30)
+    values = printed(r)
+    finding = the_inversion(r)
+    assert finding["message"] == cycle_message([(2, values["E2"], values["E1"]), (1, values["E1"], values["E2"])])
+
+
+def test_class_mode_static_locks_classed_where_first_locked():
+    """Statically initialised shards[i] are all first locked in lock_shard,
+    indexes[i] in lock_index: shard 0 -> index 0 and index 1 -> shard 1
+    conflict by class, not by object."""
+    r = run([program("lo_class"), "static"], options=CLASS, timeout=30)
+    finding = the_inversion(r)
+    assert finding["threads"] == [2, 1], finding
+    edges = live_edges(r, finding["message"])
+    assert [frame_function(e["took_frames"][0]) for e in edges] == ["lock_shard", "lock_index"], edges
+    assert [frame_function(e["holding_frames"][0]) for e in edges] == ["lock_index", "lock_shard"], edges
+    assert_no_report(run([program("lo_class"), "static"], timeout=30))
+
+
+# ---------------------------------------------------------------------------
+# negatives
+# ---------------------------------------------------------------------------
+
+def test_consistent_global_order_under_load_is_clean():
+    assert_no_report(run([program("lo_ok_ordered"), "2"], options={"deadlock_ms": 100}, timeout=60),
+                     "ordered ok\n")
+
+
+def test_trylock_back_off_in_inverted_order_is_clean():
+    r = run([program("lo_ok_trylock"), "1"], timeout=60)
+    assert_no_report(r)
+    assert r.stdout.endswith("trylock ok\n"), r.stdout
+
+
+def test_recursive_relock_inside_another_lock_is_clean():
+    r = run([program("lo_ok_recursive")], timeout=30)
+    assert_no_report(r)
+    assert r.stdout.endswith("recursive ok\n"), r.stdout
+
+
+def test_new_locks_in_destroyed_locks_memory_are_clean():
+    r = run([program("lo_ok_reuse"), "destroy"], timeout=30)
+    assert_no_report(r)
+    assert r.stdout.endswith("reuse ok\n"), r.stdout
+
+
+def test_reinitialised_locks_forget_their_order():
+    r = run([program("lo_ok_reuse"), "reinit"], timeout=30)
+    assert_no_report(r)
+    assert r.stdout.endswith("reuse ok\n"), r.stdout
+
+
+def test_same_locks_reversed_without_reinit_are_an_inversion():
+    """The contrast for the two cases above: the very same program, but
+    the locks are not destroyed or initialised again."""
+    r = run([program("lo_ok_reuse"), "keep"], timeout=30)
+    values = printed(r)
+    finding = the_inversion(r)
+    assert finding["message"] == cycle_message([(2, values["S1"], values["S0"]), (1, values["S0"], values["S1"])])
+
+
+def test_gate_lock_around_every_conflicting_order_is_clean():
+    assert_no_report(run([program("lo_gate")], timeout=30), None)
+
+
+def test_lock_order_off_reports_no_inversion():
+    r = run([program("lo_abba")], options={"lock_order": 0}, timeout=30)
+    assert_no_report(r)
+    assert r.stdout.endswith("done 0\n"), r.stdout
