@@ -15,8 +15,9 @@ UTHASH = "/usr/include"
 SOURCES = {
     "options": ["options.c", "common.c"],
     "suppressions": ["suppress.c", "options.c", "common.c", "mem.c", "buf.c", "analysis.c",
-                     "report_text.c"],
+                     "report_text.c", "symbols.c"],
 }
+LIBS = {"options": [], "suppressions": ["-ldw", "-lelf", "-ldl"]}
 RUNS = int(os.environ.get("LEAKWATCH_FUZZ_RUNS", "200000"))
 
 
@@ -24,9 +25,10 @@ def fuzz(target):
     work = tempfile.mkdtemp(prefix=f"lwfuzz-{target}-")
     binary = os.path.join(work, target)
     sources = [str(SOURCE / "tests" / "fuzz" / f"fuzz_{target}.c")] + [str(SRC / s) for s in SOURCES[target]]
-    subprocess.run(["clang", "-g", "-O1", "-std=gnu11", "-fsanitize=fuzzer,address,undefined",
-                    "-fno-sanitize-recover=undefined", f"-I{SRC}", f"-I{UTHASH}", "-o", binary] + sources,
-                   check=True, capture_output=True, text=True)
+    build = subprocess.run(["clang", "-g", "-O1", "-std=gnu11", "-fsanitize=fuzzer,address,undefined",
+                            "-fno-sanitize-recover=undefined", f"-I{SRC}", f"-I{UTHASH}", "-o", binary]
+                           + sources + LIBS[target], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
     corpus = os.path.join(work, "corpus")
     shutil.copytree(SOURCE / "tests" / "fuzz" / "corpus" / target, corpus)
     proc = subprocess.run([binary, corpus, f"-runs={RUNS}", "-max_total_time=120", "-max_len=4096",
