@@ -123,7 +123,7 @@ LW_EXPORT int cnd_timedwait(cnd_t *__restrict cond, mtx_t *__restrict mutex,
 LW_EXPORT int lw_pthread_cond_destroy(pthread_cond_t *cond) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, cond, "pthread_cond_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, cond, LW_DESTROYED_WAITED_ON, "pthread_cond_destroy", LW_CALLER_PC());
   return lw_real.pthread_cond_destroy(cond);
 }
 __asm__(".symver lw_pthread_cond_destroy, pthread_cond_destroy@@GLIBC_2.3.2");
@@ -131,7 +131,7 @@ __asm__(".symver lw_pthread_cond_destroy, pthread_cond_destroy@@GLIBC_2.3.2");
 LW_EXPORT int lw_compat_pthread_cond_destroy(pthread_cond_t *cond) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, cond, "pthread_cond_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, cond, LW_DESTROYED_WAITED_ON, "pthread_cond_destroy", LW_CALLER_PC());
   return lw_real.compat_pthread_cond_destroy(cond);
 }
 __asm__(".symver lw_compat_pthread_cond_destroy, pthread_cond_destroy@GLIBC_2.2.5");
@@ -139,6 +139,6 @@ __asm__(".symver lw_compat_pthread_cond_destroy, pthread_cond_destroy@GLIBC_2.2.
 LW_EXPORT void cnd_destroy(cnd_t *cond) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, cond, "cnd_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, cond, LW_DESTROYED_WAITED_ON, "cnd_destroy", LW_CALLER_PC());
   lw_real.cnd_destroy(cond);
 }

@@ -235,7 +235,7 @@ LW_EXPORT int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr
 LW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *mutex) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, mutex, "pthread_mutex_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, mutex, LW_DESTROYED_MUTEX, "pthread_mutex_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_mutex_destroy(mutex);
   if (rc == 0 && lw_init_state == LW_INIT_READY)
     lw_order_forget(mutex);
@@ -254,7 +254,7 @@ LW_EXPORT int mtx_init(mtx_t *mutex, int type) {
 LW_EXPORT void mtx_destroy(mtx_t *mutex) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, mutex, "mtx_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, mutex, LW_DESTROYED_MUTEX, "mtx_destroy", LW_CALLER_PC());
   lw_real.mtx_destroy(mutex);
   if (lw_init_state == LW_INIT_READY)
     lw_order_forget(mutex);

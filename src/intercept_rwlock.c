@@ -128,7 +128,7 @@ LW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockat
 LW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *lock) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, lock, "pthread_rwlock_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, lock, LW_DESTROYED_RWLOCK, "pthread_rwlock_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_rwlock_destroy(lock);
   if (rc == 0 && lw_init_state == LW_INIT_READY)
     lw_order_forget(lock);

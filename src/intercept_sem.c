@@ -72,13 +72,14 @@ LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *barrier) {
 LW_EXPORT int sem_destroy(sem_t *sem) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, sem, "sem_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, sem, LW_DESTROYED_WAITED_ON, "sem_destroy", LW_CALLER_PC());
   return lw_real.sem_destroy(sem);
 }
 
 LW_EXPORT int pthread_barrier_destroy(pthread_barrier_t *barrier) {
   lw_thread *self = lw_thread_enter();
   if (self)
-    lw_misuse_destroy(self, barrier, "pthread_barrier_destroy", LW_CALLER_PC());
+    lw_misuse_destroy(self, barrier, LW_DESTROYED_WAITED_ON, "pthread_barrier_destroy",
+                      LW_CALLER_PC());
   return lw_real.pthread_barrier_destroy(barrier);
 }

@@ -132,11 +132,12 @@ static uint32_t waiters_on(const void *object, uint32_t *first) {
   return count;
 }
 
-void lw_misuse_destroy(lw_thread *self, const void *object, const char *what, uintptr_t call_pc) {
+void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed kind,
+                       const char *what, uintptr_t call_pc) {
   char message[256];
   uint32_t other = UINT32_MAX;
   bool bad = false;
-  if (strcmp(what, "pthread_mutex_destroy") == 0 || strcmp(what, "mtx_destroy") == 0) {
+  if (kind == LW_DESTROYED_MUTEX) {
     const pthread_mutex_t *mutex = object;
     if (mutex->__data.__lock != 0) {
       int owner_tid = mutex->__data.__owner;
@@ -149,7 +150,7 @@ void lw_misuse_destroy(lw_thread *self, const void *object, const char *what, ui
                  self->id, (uintptr_t)object);
       bad = true;
     }
-  } else if (strcmp(what, "pthread_rwlock_destroy") == 0) {
+  } else if (kind == LW_DESTROYED_RWLOCK) {
     const pthread_rwlock_t *lock = object;
     if (lock->__data.__cur_writer || (lock->__data.__readers >> 3)) {
       snprintf(message, sizeof message, "T%u destroys rwlock 0x%" PRIxPTR " while it is held",

@@ -19,7 +19,9 @@ void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock
 
 /* Destroying an object: a locked mutex, a rwlock in use, or a condition
  * variable, semaphore or barrier with waiters. `what` names the call. */
-void lw_misuse_destroy(lw_thread *self, const void *object, const char *what, uintptr_t call_pc);
+enum lw_destroyed { LW_DESTROYED_MUTEX, LW_DESTROYED_RWLOCK, LW_DESTROYED_WAITED_ON };
+void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed kind,
+                       const char *what, uintptr_t call_pc);
 
 /* A condition wait begins: without holding `mutex`, or with a mutex other
  * than the one another thread is waiting with on the same `cond`. Returns
