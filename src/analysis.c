@@ -94,7 +94,9 @@ void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, vo
                        void *context) {
   for (uint32_t i = 0; i < r->nthreads; i++) {
     lw_report_thread *t = &r->threads[i];
-    if (t->is_main || t->is_reporter || !counts(t, context))
+    /* The thread making the report is excluded, unless it has already
+     * ended: glibc calls exit() from the last thread after its end. */
+    if (t->is_main || (t->is_reporter && t->state != LW_STATE_EXITED) || !counts(t, context))
       continue;
     bool exited = t->state == LW_STATE_EXITED;
     if (exited && (t->detached || t->adopted))

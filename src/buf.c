@@ -63,6 +63,17 @@ void lw_buf_printf(lw_buf *buf, const char *fmt, ...) {
   buf->len += (size_t)len;
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+static int utf8_length(const unsigned char *p) {
+  int length = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+  if (p[0] >= 0xf8 || length == 0)
+    return 0;
+  for (int i = 1; i < length; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  return length;
+}
+
 void lw_buf_json_string(lw_buf *buf, const char *text) {
   if (!text) {
     lw_buf_puts(buf, "null");
@@ -87,10 +98,21 @@ void lw_buf_json_string(lw_buf *buf, const char *text) {
       lw_buf_puts(buf, "\\r");
       break;
     default:
-      if (*p < 0x20)
+      if (*p < 0x20) {
         lw_buf_printf(buf, "\\u%04x", *p);
-      else
+      } else if (*p < 0x80) {
         lw_buf_append(buf, (const char *)p, 1);
+      } else {
+        /* Names come from programs: a byte that is not UTF-8 is written
+         * as the code point of the same value, so the JSON stays valid. */
+        int length = utf8_length(p);
+        if (length) {
+          lw_buf_append(buf, (const char *)p, (size_t)length);
+          p += length - 1;
+        } else {
+          lw_buf_printf(buf, "\\u%04x", *p);
+        }
+      }
     }
   }
   lw_buf_append(buf, "\"", 1);

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -43,18 +45,36 @@ void lw_lock_release(lw_lock *lock) {
 int lw_gettid(void) { return (int)syscall(SYS_gettid); }
 
 bool lw_write_all(int fd, const void *buf, size_t len) {
+  /* A report written into a closed pipe must not kill the program with
+   * SIGPIPE: block it for the write, and take back one we caused. */
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  sigset_t pending;
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
   const char *p = buf;
+  bool ok = true;
   while (len > 0) {
     ssize_t wrote = write(fd, p, len);
     if (wrote < 0) {
       if (errno == EINTR)
         continue;
-      return false;
+      ok = false;
+      break;
     }
     p += wrote;
     len -= (size_t)wrote;
   }
-  return true;
+  if (!ok && errno == EPIPE && !was_pending) {
+    int saved_errno = errno;
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_only, NULL, &zero);
+    errno = saved_errno;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return ok;
 }
 
 static void vwarn(const char *fmt, va_list args) {

@@ -30,6 +30,7 @@ static void mark_ended(void *record) {
   lw_wait_settle_at_exit(t);
   lw_lifecycle_thread_ending(t);
   lw_registry_thread_ended(t);
+  lw_watch_thread_ended();
 }
 
 static pthread_key_t end_key;
@@ -128,15 +129,6 @@ LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
   return rc;
 }
 
-/* The awaited thread's id for a join wait (registry lock taken). */
-static uint32_t join_target_id(pthread_t thread) {
-  lw_registry_lock();
-  lw_thread *target = lw_registry_find(thread);
-  uint32_t id = target ? target->id : UINT32_MAX;
-  lw_registry_unlock();
-  return id;
-}
-
 /* The join family shares one shape: publish the wait, call, record the
  * join if it succeeded. `timed` waits are never "forever". */
 #define LW_JOIN_BODY(call_id, timed, real_call, success)                                           \
@@ -144,16 +136,18 @@ static uint32_t join_target_id(pthread_t thread) {
   if (!self)                                                                                       \
     return real_call;                                                                              \
   lw_misuse_join(self, (pthread_t)thread, lw_call_names[call_id], LW_CALLER_PC());                 \
-  bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed,                     \
-                             join_target_id((pthread_t)thread));                                   \
+  lw_thread_ref target = lw_registry_ref((pthread_t)thread);                                       \
+  bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed, target.id);         \
   int rc;                                                                                          \
   pthread_cleanup_push(lw_wait_end_cleanup, self);                                                 \
   rc = real_call;                                                                                  \
   pthread_cleanup_pop(0);                                                                          \
   lw_wait_end(self, began);                                                                        \
   if (rc == (success)) {                                                                           \
-    lw_registry_thread_joined((pthread_t)thread);                                                  \
+    lw_registry_thread_joined(target);                                                             \
     lw_misuse_note_joined((pthread_t)thread);                                                      \
+  } else if (rc == ESRCH || rc == EINVAL) {                                                        \
+    lw_misuse_join_failed(self, (pthread_t)thread, lw_call_names[call_id], LW_CALLER_PC());        \
   }                                                                                                \
   return rc;
 
@@ -177,9 +171,10 @@ LW_EXPORT int pthread_tryjoin_np(pthread_t thread, void **result) {
   lw_thread *self = lw_thread_enter();
   if (self)
     lw_misuse_join(self, thread, "pthread_tryjoin_np", LW_CALLER_PC());
+  lw_thread_ref target = self ? lw_registry_ref(thread) : (lw_thread_ref){NULL, 0};
   int rc = lw_real.pthread_tryjoin_np(thread, result);
   if (rc == 0 && self) {
-    lw_registry_thread_joined(thread);
+    lw_registry_thread_joined(target);
     lw_misuse_note_joined(thread);
   }
   return rc;
@@ -189,9 +184,10 @@ LW_EXPORT int pthread_detach(pthread_t thread) {
   lw_thread *self = lw_thread_enter();
   if (self)
     lw_misuse_detach(self, thread, LW_CALLER_PC());
+  lw_thread_ref target = self ? lw_registry_ref(thread) : (lw_thread_ref){NULL, 0};
   int rc = lw_real.pthread_detach(thread);
   if (rc == 0 && self)
-    lw_registry_thread_detached(thread);
+    lw_registry_thread_detached(target);
   return rc;
 }
 
@@ -199,9 +195,10 @@ LW_EXPORT int thrd_detach(thrd_t thread) {
   lw_thread *self = lw_thread_enter();
   if (self)
     lw_misuse_detach(self, (pthread_t)thread, LW_CALLER_PC());
+  lw_thread_ref target = self ? lw_registry_ref((pthread_t)thread) : (lw_thread_ref){NULL, 0};
   int rc = lw_real.thrd_detach(thread);
   if (rc == thrd_success && self)
-    lw_registry_thread_detached((pthread_t)thread);
+    lw_registry_thread_detached(target);
   return rc;
 }
 

@@ -21,6 +21,7 @@
 
 #include "interpose.h"
 #include "lockorder.h"
+#include "misuse.h"
 #include "mem.h"
 #include "options.h"
 #include "reporting.h"
@@ -33,22 +34,36 @@ extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 uint64_t lw_start_ns;
 static _Atomic int exit_report_done;
 
+/*
+ * fork: every lock of the shim is held across it, so the child's copies are
+ * whole; in the order they nest (a report takes the registry; the graph
+ * takes the history and memory; everything takes memory last).
+ */
 static void fork_prepare(void) {
   lw_thread *inside = lw_shim_enter();
   lw_report_fork_prepare();
   lw_registry_fork_prepare();
+  lw_order_fork_prepare();
+  lw_registry_history_fork_prepare();
+  lw_misuse_fork_prepare();
   lw_mem_fork_prepare();
   lw_shim_leave(inside);
 }
 
 static void fork_parent(void) {
   lw_mem_fork_parent();
+  lw_misuse_fork_parent();
+  lw_registry_history_fork_parent();
+  lw_order_fork_parent();
   lw_registry_fork_parent();
   lw_report_fork_parent();
 }
 
 static void fork_child(void) {
   lw_mem_fork_child();
+  lw_misuse_fork_child();
+  lw_registry_history_fork_child();
+  lw_order_fork_child();
   lw_thread *self = lw_self ? lw_self : lw_self_inside;
   lw_registry_fork_child(self);
   lw_report_fork_child();

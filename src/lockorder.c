@@ -30,6 +30,7 @@
 #include "stack.h"
 #include "symbols.h"
 #include "uthash_config.h"
+#include "watcher.h"
 
 #define LW_FILTER_WORDS 4096 /* 256 Ki bits: "might be a node" */
 
@@ -55,8 +56,8 @@ struct edge {
   edge_key key;
   node *from, *to;
   const void *from_object, *to_object; /* the locks (key differs in class mode) */
-  const void *gate; /* outermost other lock held when seen; NULL if none */
-  bool gate_mixed;  /* seen with different gates: not gated */
+  const void *gate;                    /* outermost other lock held when seen; NULL if none */
+  bool gate_mixed;                     /* seen with different gates: not gated */
   uint32_t thread_id;
   uint8_t from_kind, to_kind;
   uintptr_t from_site;
@@ -91,6 +92,17 @@ static uint32_t visit_generation;
 static size_t memory_used;
 static uint64_t reported[256];
 static unsigned nreported;
+
+/* Cycles found on a lock path wait here for the helper thread (or the exit
+ * report): symbolizing them there could run inside a signal handler that
+ * locks, or in the middle of the program's hottest loop. */
+#define LW_PENDING_MAX 16
+typedef struct cycle_edge cycle_edge;
+static struct {
+  cycle_edge *edges;
+  uint32_t count;
+} pending[LW_PENDING_MAX];
+static unsigned npending;
 
 static void *order_alloc(size_t size) {
   memory_used += size;
@@ -250,13 +262,13 @@ static bool reaches(node *start, node *goal) {
 
 /* ---- reporting a cycle (order lock not held) ---- */
 
-typedef struct cycle_edge {
+struct cycle_edge {
   const void *from, *to;
   uint32_t thread_id;
   uintptr_t from_site;
   uint32_t depth, anchor;
   uintptr_t stack[LW_STACK_MAX];
-} cycle_edge;
+};
 
 static void report_cycle(const cycle_edge *cycle, uint32_t n) {
   lw_buf message = {0}, details = {0};
@@ -296,8 +308,8 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
     for (uint32_t k = 0; k < cycle[i].depth; k++)
       pcs[used++] = cycle[i].stack[k];
   }
-  lw_report_event("lock_order_inversion", message.data ? message.data : "", details.data, ids, nids,
-                  pcs, pcs ? used : 0);
+  lw_report_event_locked("lock_order_inversion", message.data ? message.data : "", details.data,
+                         ids, nids, pcs, pcs ? used : 0);
   lw_mem_free(pcs, (npcs ? npcs : 1) * sizeof *pcs);
   lw_buf_free(&message);
   lw_buf_free(&details);
@@ -330,7 +342,6 @@ static LW_NOINLINE void add_edge(lw_thread *self, const lw_held *from_entry, con
   uintptr_t stack[LW_STACK_MAX];
   lw_thread *inside = lw_shim_enter();
   uint32_t depth = lw_stack_capture_here(stack, (uint32_t)lw_opt.stack_depth);
-  lw_symbol site_symbol;
   uintptr_t from_pc = lw_held_pc(from_entry);
   cycle_edge *cycle = NULL;
   uint32_t ncycle = 0, cycle_length = 1;
@@ -417,25 +428,52 @@ static LW_NOINLINE void add_edge(lw_thread *self, const lw_held *from_entry, con
     reported[nreported++ % 256] = signature;
   }
 out:
+  if (ncycle && npending < LW_PENDING_MAX) {
+    pending[npending].edges = cycle;
+    pending[npending].count = ncycle;
+    npending++;
+    cycle = NULL; /* the report frees it */
+  }
   lw_lock_release(&order_lock);
-  if (ncycle) {
-    /* Anchor each `from` in its edge's stack, outside the lock (libdw). */
-    for (uint32_t i = 0; i < ncycle; i++) {
-      lw_symbol now;
-      if (lw_symbols_lookup(cycle[i].from_site, 1, &site_symbol, 1) != 1 || !site_symbol.function)
+  if (cycle)
+    lw_mem_free(cycle, cycle_length * sizeof *cycle);
+  if (ncycle)
+    lw_watch_wake();
+  lw_shim_leave(inside);
+}
+
+void lw_order_report_pending(void) {
+  lw_report_lock();
+  lw_order_report_pending_locked();
+  lw_report_unlock();
+}
+
+void lw_order_report_pending_locked(void) {
+  for (;;) {
+    lw_lock_acquire(&order_lock);
+    cycle_edge *cycle = npending ? pending[npending - 1].edges : NULL;
+    uint32_t n = npending ? pending[npending - 1].count : 0;
+    if (npending)
+      npending--;
+    lw_lock_release(&order_lock);
+    if (!cycle)
+      return;
+    /* Anchor each `from` in its edge's stack: the innermost frame of the
+     * function that took it. */
+    for (uint32_t i = 0; i < n; i++) {
+      lw_symbol site, now;
+      if (lw_symbols_lookup(cycle[i].from_site, 1, &site, 1) != 1 || !site.function)
         continue;
       for (uint32_t k = 0; k < cycle[i].depth; k++)
         if (lw_symbols_lookup(cycle[i].stack[k], 1, &now, 1) == 1 && now.function &&
-            strcmp(now.function, site_symbol.function) == 0) {
+            strcmp(now.function, site.function) == 0) {
           cycle[i].anchor = k;
           break;
         }
     }
-    report_cycle(cycle, ncycle);
+    report_cycle(cycle, n);
+    lw_mem_free(cycle, n * sizeof *cycle);
   }
-  if (cycle)
-    lw_mem_free(cycle, cycle_length * sizeof *cycle);
-  lw_shim_leave(inside);
 }
 
 void lw_order_acquire(lw_thread *self, uint32_t count, const void *object, uintptr_t site) {
@@ -501,3 +539,7 @@ void lw_order_note_init(const void *object, uintptr_t init_site) {
   filter_add(object);
   lw_lock_release(&order_lock);
 }
+
+void lw_order_fork_prepare(void) { lw_lock_acquire(&order_lock); }
+void lw_order_fork_parent(void) { lw_lock_release(&order_lock); }
+void lw_order_fork_child(void) { order_lock.word = 0; }

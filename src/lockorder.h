@@ -51,8 +51,19 @@ void lw_order_forget(const void *object);
 /* Lock class mode: remember where the lock at `object` was initialised. */
 void lw_order_note_init(const void *object, uintptr_t init_site);
 
+/* Report the cycles found since the last call (the helper thread, the exit
+ * report). Takes the report lock: call without it. */
+void lw_order_report_pending(void);
+/* The same, with the report lock held. */
+void lw_order_report_pending_locked(void);
+
 /* Start-up: read the option. */
 void lw_order_init(void);
+
+/* fork: hold the graph's lock across it (lifecycle.c orders all locks). */
+void lw_order_fork_prepare(void);
+void lw_order_fork_parent(void);
+void lw_order_fork_child(void);
 
 /* Bytes the graph uses now (for the benchmark). */
 size_t lw_order_memory(void);

@@ -271,15 +271,26 @@ void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr
       snprintf(message, sizeof message, "T%u calls %s on T%u, which is detached", self->id, call,
                other);
       earlier_label = earlier ? "where it was detached" : NULL;
-    } else if ((target && (flags & LW_THREAD_JOINED)) || (!target && joined_before(thread))) {
-      snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined",
-               self->id, call);
     } else {
+      /* A second join is judged after the call (lw_misuse_join_failed): a
+       * joined thread's handle is soon another thread's. */
       return;
     }
   }
   if (first_time(call_pc, 4))
     report(self, message, earlier_label, earlier, other);
+}
+
+void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc) {
+  /* A handle that is no longer a thread (glibc said so) and that a join
+   * consumed lately: a second join. Judged after the call, because a handle
+   * of a joined thread is soon another thread's. */
+  if (!joined_before(thread) || !first_time(call_pc, 4))
+    return;
+  char message[256];
+  snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined", self->id,
+           call);
+  report(self, message, NULL, 0, UINT32_MAX);
 }
 
 void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
@@ -297,3 +308,7 @@ void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
   snprintf(message, sizeof message, "T%u detaches T%u, which is already detached", self->id, other);
   report(self, message, earlier ? "where it was detached first" : NULL, earlier, other);
 }
+
+void lw_misuse_fork_prepare(void) { lw_lock_acquire(&misuse_lock); }
+void lw_misuse_fork_parent(void) { lw_lock_release(&misuse_lock); }
+void lw_misuse_fork_child(void) { misuse_lock.word = 0; }

@@ -34,6 +34,13 @@ void lw_misuse_cond_wait_end(const void *cond);
  * thread twice. `call` names the call. */
 void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc);
 void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc);
+/* A join failed (ESRCH, EINVAL): was the thread joined before? */
+void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc);
+
+/* fork: hold the misuse table's lock across it. */
+void lw_misuse_fork_prepare(void);
+void lw_misuse_fork_parent(void);
+void lw_misuse_fork_child(void);
 
 /* A thread was joined: remember its handle, to recognise a second join. */
 void lw_misuse_note_joined(pthread_t thread);

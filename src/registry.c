@@ -61,11 +61,19 @@ static void unlink_record(lw_thread *t) {
   record_count--;
 }
 
-static bool is_indexed(lw_thread *t) { return t->by_handle.tbl != NULL || by_handle == t; }
+/* uthash leaves a deleted element's handle as it was: `tbl` is cleared here
+ * so that "is it indexed" has one answer. */
+static bool is_indexed(lw_thread *t) { return t->by_handle.tbl != NULL; }
+
+static void unindex(lw_thread *t) {
+  if (!is_indexed(t))
+    return;
+  HASH_DELETE(by_handle, by_handle, t);
+  memset(&t->by_handle, 0, sizeof t->by_handle);
+}
 
 static void free_record(lw_thread *t) {
-  if (is_indexed(t))
-    HASH_DELETE(by_handle, by_handle, t);
+  unindex(t);
   unlink_record(t);
   lw_mem_free(t, sizeof *t);
 }
@@ -200,7 +208,7 @@ void lw_registry_index(lw_thread *t) {
   lw_thread *old = NULL;
   HASH_FIND(by_handle, by_handle, &t->handle, sizeof t->handle, old);
   if (old)
-    HASH_DELETE(by_handle, by_handle, old);
+    unindex(old);
   HASH_ADD(by_handle, by_handle, handle, sizeof t->handle, t);
 }
 
@@ -217,9 +225,25 @@ void lw_registry_thread_ended(lw_thread *t) {
   lw_registry_unlock();
 }
 
-void lw_registry_thread_joined(pthread_t handle) {
+lw_thread_ref lw_registry_ref(pthread_t handle) {
   lw_registry_lock();
   lw_thread *t = lw_registry_find(handle);
+  lw_thread_ref ref = {t, t ? t->id : UINT32_MAX};
+  lw_registry_unlock();
+  return ref;
+}
+
+/* The record of `ref`, if it is still that thread's (registry lock held). */
+static lw_thread *resolve(lw_thread_ref ref) {
+  for (lw_thread *t = all_head; t && ref.record; t = t->next)
+    if (t == ref.record && t->id == ref.id)
+      return t;
+  return NULL;
+}
+
+void lw_registry_thread_joined(lw_thread_ref ref) {
+  lw_registry_lock();
+  lw_thread *t = resolve(ref);
   if (t) {
     atomic_fetch_or(&t->flags, LW_THREAD_JOINED | LW_THREAD_ENDED);
     reap();
@@ -227,9 +251,9 @@ void lw_registry_thread_joined(pthread_t handle) {
   lw_registry_unlock();
 }
 
-void lw_registry_thread_detached(pthread_t handle) {
+void lw_registry_thread_detached(lw_thread_ref ref) {
   lw_registry_lock();
-  lw_thread *t = lw_registry_find(handle);
+  lw_thread *t = resolve(ref);
   if (t)
     atomic_fetch_or(&t->flags, LW_THREAD_DETACHED);
   lw_registry_unlock();
@@ -294,3 +318,7 @@ bool lw_registry_history(uint32_t id, lw_thread_history *out) {
   lw_lock_release(&history_lock);
   return found;
 }
+
+void lw_registry_history_fork_prepare(void) { lw_lock_acquire(&history_lock); }
+void lw_registry_history_fork_parent(void) { lw_lock_release(&history_lock); }
+void lw_registry_history_fork_child(void) { history_lock.word = 0; }

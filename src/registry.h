@@ -27,9 +27,10 @@
 /* The interposed calls, for reports. X(name) */
 #define LW_CALLS(X)                                                                                \
   X(pthread_mutex_lock)                                                                            \
-  X(pthread_mutex_timedlock) X(pthread_mutex_clocklock) X(pthread_mutex_trylock)                   \
-      X(pthread_rwlock_rdlock) X(pthread_rwlock_wrlock) X(pthread_rwlock_tryrdlock)                \
-          X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock) X(pthread_rwlock_timedwrlock)  \
+  X(pthread_mutex_timedlock)                                                                       \
+  X(pthread_mutex_clocklock) X(pthread_mutex_trylock) X(pthread_rwlock_rdlock)                     \
+      X(pthread_rwlock_wrlock) X(pthread_rwlock_tryrdlock) X(pthread_rwlock_trywrlock)             \
+          X(pthread_rwlock_timedrdlock) X(pthread_rwlock_timedwrlock)                              \
               X(pthread_rwlock_clockrdlock) X(pthread_rwlock_clockwrlock) X(pthread_cond_wait)     \
                   X(pthread_cond_timedwait) X(pthread_cond_clockwait) X(sem_wait) X(sem_timedwait) \
                       X(sem_clockwait) X(pthread_barrier_wait) X(pthread_join)                     \
@@ -222,8 +223,16 @@ lw_thread *lw_registry_find(pthread_t handle);
 
 /* Events; each takes the registry lock itself. */
 void lw_registry_thread_ended(lw_thread *t);
-void lw_registry_thread_joined(pthread_t handle);
-void lw_registry_thread_detached(pthread_t handle);
+/* Joins and detaches name the record *before* the real call: once glibc
+ * has let go of a thread, its pthread_t may at once be another new
+ * thread's. The id guards against a record recycled meanwhile. */
+typedef struct lw_thread_ref {
+  lw_thread *record;
+  uint32_t id;
+} lw_thread_ref;
+lw_thread_ref lw_registry_ref(pthread_t handle);
+void lw_registry_thread_joined(lw_thread_ref ref);
+void lw_registry_thread_detached(lw_thread_ref ref);
 
 /* Iteration, registry lock held. */
 lw_thread *lw_registry_first(void);
@@ -251,6 +260,11 @@ void lw_registry_remember_thread(lw_thread *t);
 
 /* Copy what was kept of thread `id` into `out`; false if nothing. */
 bool lw_registry_history(uint32_t id, lw_thread_history *out);
+
+/* fork: the history's own lock (taken after the lock-order graph's). */
+void lw_registry_history_fork_prepare(void);
+void lw_registry_history_fork_parent(void);
+void lw_registry_history_fork_child(void);
 
 /* The id the next created thread will get. */
 uint32_t lw_registry_next_id(void);

@@ -48,8 +48,8 @@ void lw_report_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth, cons
     lw_symbol symbol;
     memset(&symbol, 0, sizeof symbol);
     lw_symbols_lookup(pcs[i], 1, &symbol, 1);
-    lw_frame frame = {pcs[i], symbol.function, symbol.offset, symbol.module, symbol.file, symbol.line,
-                      false};
+    lw_frame frame = {pcs[i],      symbol.function, symbol.offset, symbol.module,
+                      symbol.file, symbol.line,     false};
     write_frame(out, indent, i, &frame);
   }
 }

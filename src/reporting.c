@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "lockorder.h"
 #include "suppress.h"
 #include "watcher.h"
 
@@ -144,7 +145,10 @@ static void exit_grace(lw_thread *reporter) {
 
 int lw_report_at_exit(lw_thread *reporter) {
   exit_grace(reporter);
+  /* Held from here to the end of the process: the helper thread must not
+   * start a report while exit() tears down the libraries it would use. */
   lw_lock_acquire(&report_lock);
+  lw_order_report_pending_locked(); /* cycles the helper had no time to report */
   lw_report report;
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, "exit", reporter);
@@ -155,7 +159,6 @@ int lw_report_at_exit(lw_thread *reporter) {
   int findings = counted_findings(&report);
   lw_suppress_list_unused();
   lw_arena_release(&report.arena);
-  lw_lock_release(&report_lock);
   return findings;
 }
 
@@ -293,6 +296,7 @@ static void keep_thread(const lw_report_thread *t) {
   lw_report_thread *copy = &kept_threads[nkept_threads++];
   *copy = *t;
   copy->name = lw_arena_strdup(&kept_arena, t->name);
+  copy->start = lw_arena_strdup(&kept_arena, t->start); /* may live in the report's arena */
   copy->create_stack = keep_frames(t->create_stack);
   copy->stack = keep_frames(t->stack);
   copy->wait.stack = keep_frames(t->wait.stack);
@@ -467,7 +471,7 @@ void lw_report_abandoned(lw_thread *t) {
   memset(&report, 0, sizeof report);
   report.only = t;
   lw_snapshot_take(&report, "exit", t);
-  if (report.nthreads == 1) {
+  if (report.nthreads == 1 && report.threads[0].nheld > 0) {
     lw_report_thread *rt = &report.threads[0];
     lw_finding *f = lw_report_add_finding(&report, "abandoned_lock", NULL, &rt->id, 1);
     if (f) {
@@ -537,6 +541,13 @@ void lw_report_event(const char *kind, const char *message, const char *details,
                      const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
                      uint32_t npcs) {
   lw_lock_acquire(&report_lock);
+  lw_report_event_locked(kind, message, details, thread_ids, nthreads, pcs, npcs);
+  lw_lock_release(&report_lock);
+}
+
+void lw_report_event_locked(const char *kind, const char *message, const char *details,
+                            const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
+                            uint32_t npcs) {
   lw_report report;
   memset(&report, 0, sizeof report);
   report.no_stacks = true;  /* the edges carry their own stacks */
@@ -552,5 +563,4 @@ void lw_report_event(const char *kind, const char *message, const char *details,
       emit_live_event(&report, kind);
   }
   lw_arena_release(&report.arena);
-  lw_lock_release(&report_lock);
 }

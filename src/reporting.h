@@ -67,6 +67,11 @@ void lw_report_event(const char *kind, const char *message, const char *details,
 /* The name of the function at `address` (start routines). */
 const char *lw_snapshot_function_name(lw_report *report, uintptr_t address);
 
+/* The same, with the report lock already held. */
+void lw_report_event_locked(const char *kind, const char *message, const char *details,
+                            const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
+                            uint32_t npcs);
+
 /* Symbolized frames for return addresses, in the report's memory. */
 lw_frames lw_snapshot_frames(lw_report *report, const uintptr_t *pcs, uint32_t depth);
 

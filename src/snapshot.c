@@ -120,7 +120,6 @@ const char *lw_snapshot_function_name(lw_report *r, uintptr_t address) {
   return function_at(r, address);
 }
 
-
 /*
  * The stack where a held lock was taken: the call site, then the callers of
  * the function that made the call, found in the thread's present stack (the

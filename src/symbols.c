@@ -11,6 +11,9 @@
 #include "symbols.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -24,7 +27,6 @@
 #include "mem.h"
 #include "uthash_config.h"
 
-
 typedef struct cached_pc {
   uintptr_t pc;
   int count;
@@ -34,11 +36,61 @@ typedef struct cached_pc {
 
 static cached_pc *cache;
 static Dwfl *dwfl;
-static char *debuginfo_path;
+/* Open `path` as a module's debug file; libdwfl frees the name. */
+static int open_debug_file(const char *path, char **debuginfo_file_name) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    *debuginfo_file_name = strdup(path);
+  return fd;
+}
+
+/*
+ * Separate debug info, the standard local ways: /usr/lib/debug/.build-id/
+ * by build ID (where Debian's -dbgsym packages put it), then .gnu_debuglink
+ * next to the file, in its .debug/ and under /usr/lib/debug. Never
+ * debuginfod: libdw's own callbacks would load libdebuginfod, and with it
+ * libcurl and OpenSSL, into the program being reported on.
+ */
+static int find_debuginfo(Dwfl_Module *module, void **userdata, const char *module_name,
+                          Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                          GElf_Word debuglink_crc, char **debuginfo_file_name) {
+  (void)userdata;
+  (void)module_name;
+  (void)base;
+  (void)debuglink_crc;
+  char path[PATH_MAX];
+  const unsigned char *id = NULL;
+  GElf_Addr id_address;
+  int id_length = dwfl_module_build_id(module, &id, &id_address);
+  if (id_length > 1) {
+    int used = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
+    for (int i = 1; i < id_length && used < (int)sizeof path - 8; i++)
+      used += snprintf(path + used, sizeof path - (size_t)used, "%02x", id[i]);
+    snprintf(path + used, sizeof path - (size_t)used, ".debug");
+    int fd = open_debug_file(path, debuginfo_file_name);
+    if (fd >= 0)
+      return fd;
+  }
+  if (debuglink_file && file_name) {
+    const char *slash = strrchr(file_name, '/');
+    int dir_length = slash ? (int)(slash - file_name) : 0;
+    const char *formats[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+      snprintf(path, sizeof path, formats[i], dir_length, file_name, debuglink_file);
+      if (strcmp(path, file_name) == 0)
+        continue;
+      int fd = open_debug_file(path, debuginfo_file_name);
+      if (fd >= 0)
+        return fd;
+    }
+  }
+  errno = ENOENT;
+  return -1;
+}
+
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &debuginfo_path,
+    .find_debuginfo = find_debuginfo,
 };
 
 static char *intern(const char *text) {
@@ -58,7 +110,7 @@ static void report_modules(void) {
       return;
   }
   dwfl_report_begin(dwfl);
-  dwfl_linux_proc_report(dwfl, getpid());
+  dwfl_linux_proc_report(dwfl, lw_gettid()) /* /proc/PID/maps is empty once main has exited */;
   dwfl_report_end(dwfl, NULL, NULL);
 }
 

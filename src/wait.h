@@ -34,22 +34,24 @@ static LW_ALWAYS_INLINE lw_thread *lw_thread_enter(void) {
  * exported wrapper itself. */
 #define LW_CALLER_PC() ((uintptr_t)__builtin_return_address(0))
 
-/* Push when the caller has already checked count < LW_HELD_MAX. */
+/* Push when the caller has already checked count < LW_HELD_MAX. The count
+ * goes first: a signal handler that locks in between then pushes above the
+ * slot instead of over it (its own lock and unlock are balanced). Another
+ * thread reading the list may see the slot a moment before its contents. */
 static LW_ALWAYS_INLINE void lw_held_push_at(lw_thread *self, uint32_t count, const void *object,
                                              uintptr_t site) {
+  __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   self->held[count].object = object;
   self->held[count].site = site;
-  __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELEASE);
 }
 
 static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, uintptr_t site) {
   uint32_t count = self->nheld;
-  if (LW_LIKELY(count < LW_HELD_MAX)) {
-    self->held[count].object = object;
-    self->held[count].site = site;
-  }
-  /* Release: a reader that sees the count sees the entry. */
-  __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELEASE);
+  if (LW_LIKELY(count < LW_HELD_MAX))
+    lw_held_push_at(self, count, object, site);
+  else
+    __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELAXED);
 }
 
 /* Remove `object` from the held list when it is not the top entry. False

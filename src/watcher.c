@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "interpose.h"
+#include "lockorder.h"
 #include "options.h"
 #include "reporting.h"
 #include "wait.h"
@@ -34,6 +35,7 @@
 static _Atomic uint32_t idle;      /* 1 while the helper waits for any wait to begin */
 static _Atomic uint32_t wake_word; /* futex: bumped to wake the helper */
 static _Atomic uint32_t dump_requested;
+static _Atomic uint32_t retire_requested; /* every program thread has ended */
 static _Atomic uint32_t running;
 static lw_thread internal_marker; /* lw_self_inside of the helper */
 
@@ -47,6 +49,8 @@ static void wake(void) {
   atomic_fetch_add(&wake_word, 1);
   lw_futex_wake(&wake_word, 1);
 }
+
+void lw_watch_wake(void) { wake(); }
 
 static void spawn_helper(void);
 
@@ -207,6 +211,13 @@ static void *helper_main(void *unused) {
   lw_self_inside = &internal_marker;
   for (;;) {
     uint32_t seen = atomic_load(&wake_word);
+    if (atomic_load(&retire_requested)) {
+      /* glibc ends the process when its last thread exits (main having
+       * called pthread_exit): that must not wait for us. */
+      atomic_store(&running, 0);
+      lw_real.pthread_exit(NULL);
+    }
+    lw_order_report_pending();
     if (atomic_exchange(&dump_requested, 0))
       lw_report_dump();
     uint64_t next = (lw_opt.deadlock_ms || lw_opt.hang_ms) ? watch_once() : UINT64_MAX;
@@ -281,6 +292,22 @@ void lw_watch_start(void) {
   atomic_store(&idle, 1); /* the first wait starts the helper */
 }
 
+void lw_watch_thread_ended(void) {
+  if (!atomic_load(&running))
+    return;
+  /* Is any program thread left? (The main thread counts until it calls
+   * pthread_exit.) */
+  bool any_left = false;
+  lw_registry_lock();
+  for (lw_thread *t = lw_registry_first(); t && !any_left; t = lw_registry_next(t))
+    any_left = !(atomic_load(&t->flags) & LW_THREAD_ENDED);
+  lw_registry_unlock();
+  if (!any_left) {
+    atomic_store(&retire_requested, 1);
+    wake();
+  }
+}
+
 void lw_watch_thread_created(void) {
   if (LW_UNLIKELY(!atomic_load_explicit(&running, memory_order_relaxed)) &&
       atomic_exchange(&idle, 0))
@@ -293,6 +320,7 @@ void lw_watch_fork_child(void) {
    * pay nothing). */
   atomic_store(&running, 0);
   atomic_store(&dump_requested, 0);
+  atomic_store(&retire_requested, 0);
   nreported = 0;
   atomic_store(&idle, 1);
 }

@@ -22,6 +22,13 @@
  * the program's first thread or first wait (lw_watch_thread_created). */
 void lw_watch_start(void);
 void lw_watch_thread_created(void);
+
+/* A program thread ended: when none is left (main called pthread_exit),
+ * the helper exits too, so that glibc can end the process. */
+void lw_watch_thread_ended(void);
+
+/* Work for the helper (a lock-order cycle to report); async-signal-safe. */
+void lw_watch_wake(void);
 void lw_watch_fork_child(void);
 
 /* How many threads the shim itself runs (for "all threads are asleep"). */

@@ -60,7 +60,8 @@ def run(argv, options=None, env=None, timeout=60, preload=True, stdin=None):
     full_env["LEAKWATCH_OPTIONS"] = ":".join(f"{k}={v}" for k, v in options.items())
     full_env.update(env or {})
     proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, stdin=stdin if stdin is not None else subprocess.DEVNULL)
+                            text=True, errors="replace",  # thread names are bytes
+                            stdin=stdin if stdin is not None else subprocess.DEVNULL)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -38,3 +38,12 @@ def test_joined_pool_and_1000_short_threads_are_clean():
     assert r.stdout == "total 1028000\n"  # 28 * 1000 + 1000 * 1000
     assert r.report["threads"][0]["id"] == 0  # only main is left
     assert len(r.report["threads"]) == 1
+
+
+def test_name_that_is_not_utf8_keeps_the_json_valid():
+    r = run([program("leak_odd_name")], options={"exit_grace_ms": 0})
+    assert r.returncode == 66, r
+    (leak,) = r.findings("thread_leak")
+    t = r.thread(leak["threads"][0])
+    # Bytes that are not UTF-8 come back as the code points of the same value.
+    assert t["name"] == "w\u00ff\u00fe\"q\\", t["name"]

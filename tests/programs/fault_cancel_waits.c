@@ -20,6 +20,8 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ static pthread_mutex_t held_by_main = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t rwl = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_t join_target;
 static atomic_int entered, passed;
+static atomic_long waiter_tid;
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -59,7 +62,7 @@ static void *target(void *arg) {
 static void *th_cond_wait(void *arg) {
   pthread_mutex_lock(&m);
   pthread_cleanup_push(unlock_m, &m);
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   for (;;)
     pthread_cond_wait(&cv, &m);
   pthread_cleanup_pop(1);
@@ -69,7 +72,7 @@ static void *th_cond_wait(void *arg) {
 static void *th_cond_timedwait(void *arg) {
   pthread_mutex_lock(&m);
   pthread_cleanup_push(unlock_m, &m);
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_REALTIME);
   for (;;)
     pthread_cond_timedwait(&cv, &m, &ts);
@@ -80,7 +83,7 @@ static void *th_cond_timedwait(void *arg) {
 static void *th_cond_clockwait(void *arg) {
   pthread_mutex_lock(&m);
   pthread_cleanup_push(unlock_m, &m);
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_MONOTONIC);
   for (;;)
     pthread_cond_clockwait(&cv, &m, CLOCK_MONOTONIC, &ts);
@@ -89,14 +92,14 @@ static void *th_cond_clockwait(void *arg) {
 }
 
 static void *th_sem_wait(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   for (;;)
     sem_wait(&sem);
   return arg;
 }
 
 static void *th_sem_timedwait(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_REALTIME);
   for (;;)
     sem_timedwait(&sem, &ts);
@@ -104,7 +107,7 @@ static void *th_sem_timedwait(void *arg) {
 }
 
 static void *th_sem_clockwait(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_MONOTONIC);
   for (;;)
     sem_clockwait(&sem, CLOCK_MONOTONIC, &ts);
@@ -112,20 +115,20 @@ static void *th_sem_clockwait(void *arg) {
 }
 
 static void *th_join(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   pthread_join(join_target, NULL);
   return arg;
 }
 
 static void *th_timedjoin(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_REALTIME);
   pthread_timedjoin_np(join_target, NULL, &ts);
   return arg;
 }
 
 static void *th_clockjoin(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_MONOTONIC);
   pthread_clockjoin_np(join_target, NULL, CLOCK_MONOTONIC, &ts);
   return arg;
@@ -134,7 +137,7 @@ static void *th_clockjoin(void *arg) {
 static void *th_cnd_wait(void *arg) {
   mtx_lock(&cm);
   pthread_cleanup_push(unlock_cm, &cm);
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   for (;;)
     cnd_wait(&ccv, &cm);
   pthread_cleanup_pop(1);
@@ -144,7 +147,7 @@ static void *th_cnd_wait(void *arg) {
 static void *th_cnd_timedwait(void *arg) {
   mtx_lock(&cm);
   pthread_cleanup_push(unlock_cm, &cm);
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   struct timespec ts = in_60s(CLOCK_REALTIME);
   for (;;)
     cnd_timedwait(&ccv, &cm, &ts);
@@ -153,14 +156,14 @@ static void *th_cnd_timedwait(void *arg) {
 }
 
 static void *th_thrd_join(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   thrd_join((thrd_t)join_target, NULL);
   return arg;
 }
 
 static void *th_read(void *arg) {
   char c;
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   for (;;)
     if (read(pipe_fds[0], &c, 1) <= 0)
       break;
@@ -168,7 +171,7 @@ static void *th_read(void *arg) {
 }
 
 static void *th_barrier(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   pthread_barrier_wait(&barrier);
   atomic_store(&passed, 1);
   pthread_testcancel();
@@ -177,7 +180,7 @@ static void *th_barrier(void *arg) {
 }
 
 static void *th_mutex(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   pthread_mutex_lock(&held_by_main);
   atomic_store(&passed, 1);
   pthread_mutex_unlock(&held_by_main);
@@ -187,13 +190,30 @@ static void *th_mutex(void *arg) {
 }
 
 static void *th_wrlock(void *arg) {
-  atomic_store(&entered, 1);
+  atomic_store(&waiter_tid, syscall(SYS_gettid)), atomic_store(&entered, 1);
   pthread_rwlock_wrlock(&rwl);
   atomic_store(&passed, 1);
   pthread_rwlock_unlock(&rwl);
   pthread_testcancel();
   atomic_store(&passed, 2);
   return arg;
+}
+
+/* Wait (up to 2 s) until the started thread sleeps in the kernel. */
+static void wait_asleep(void) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", atomic_load(&waiter_tid));
+  for (int tries = 0; tries < 2000; tries++) {
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+      fclose(f);
+    buf[n] = '\0';
+    char *state = strrchr(buf, ')');
+    if (state && state[1] == ' ' && state[2] == 'S')
+      return;
+    sleep_ms(1);
+  }
 }
 
 static pthread_t start(void *(*fn)(void *)) {
@@ -203,7 +223,8 @@ static pthread_t start(void *(*fn)(void *)) {
   pthread_create(&t, NULL, fn, NULL);
   while (!atomic_load(&entered))
     sleep_ms(1);
-  sleep_ms(30); /* into the wait */
+  sleep_ms(5);
+  wait_asleep(); /* in the wait */
   return t;
 }
 

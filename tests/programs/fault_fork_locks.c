@@ -8,13 +8,14 @@
  *   churner:      creates and joins short threads (churn_child) in a loop;
  *   waiter:       blocked in pthread_cond_wait on "never" until the end;
  *   forker:       a worker that forks too (forks from a non-main thread).
- * main and forker fork FORKS children between them. Each child (only the
+ * main and forker fork FORKS children between them (argv[1], default 40). Each child (only the
  * forking thread exists there) must not touch the parent threads' locks;
  * it starts CHILD_THREADS threads that lock and unlock a fresh mutex, wait
  * on a condition variable and a barrier, joins them, and exits with
  * exit(0) (from main's thread or from the forker's). The parent waits for
- * every child with a deadline (a child stuck in the shim would hang), then
- * stops and joins its threads.
+ * every child with a deadline of 3 s (a child stuck in the shim would
+ * hang), then stops and joins its threads. After 3 children failed or hung
+ * it forks no more.
  *
  * Output: "children FORKS ok FORKS hung 0 failed 0". Exit status 0. Under
  * leakwatch every child writes its own report (clean: status 0), and so
@@ -30,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FORKS 40
+static int FORKS = 40; /* argv[1] */
 #define CHILD_THREADS 3
 
 static pthread_mutex_t held_a = PTHREAD_MUTEX_INITIALIZER;
@@ -42,6 +43,7 @@ static atomic_int stop;
 static int released;
 
 static atomic_int ok, hung, failed;
+static atomic_int forked_by_main, forked_by_forker;
 
 /* --- in the child -------------------------------------------------------- */
 
@@ -135,8 +137,10 @@ static void *waiter(void *arg) {
   return NULL;
 }
 
-/* Fork one child and wait for it, at most 10 s. */
+/* Fork one child and wait for it, at most 3 s. */
 static void fork_one(void) {
+  if (atomic_load(&hung) + atomic_load(&failed) >= 3)
+    return; /* enough evidence: stop early */
   pid_t pid = fork();
   if (pid < 0) {
     atomic_fetch_add(&failed, 1);
@@ -157,7 +161,7 @@ static void fork_one(void) {
       }
       return;
     }
-    if (waited_ms >= 10000) {
+    if (waited_ms >= 3000) {
       fprintf(stderr, "child %d hung\n", (int)pid);
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -172,12 +176,15 @@ static void *forker(void *arg) {
   (void)arg;
   for (int i = 0; i < FORKS / 2; i++) {
     fork_one();
+    atomic_fetch_add(&forked_by_forker, 1);
     sleep_us(300);
   }
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1)
+    FORKS = atoi(argv[1]);
   pthread_t threads[6];
   pthread_create(&threads[0], NULL, holder, &held_a);
   pthread_create(&threads[1], NULL, holder, &held_b);
@@ -189,6 +196,7 @@ int main(void) {
   pthread_create(&threads[5], NULL, forker, NULL);
   for (int i = 0; i < FORKS - FORKS / 2; i++) {
     fork_one();
+    atomic_fetch_add(&forked_by_main, 1);
     sleep_us(300);
   }
   pthread_join(threads[5], NULL);
@@ -199,6 +207,9 @@ int main(void) {
   pthread_mutex_unlock(&never_mutex);
   for (int i = 0; i < 5; i++)
     pthread_join(threads[i], NULL);
+  if (atomic_load(&ok) != FORKS)
+    fprintf(stderr, "forks: %d by main, %d by the forker\n", atomic_load(&forked_by_main),
+            atomic_load(&forked_by_forker));
   printf("children %d ok %d hung %d failed %d\n", FORKS, atomic_load(&ok), atomic_load(&hung),
          atomic_load(&failed));
   return atomic_load(&ok) == FORKS ? 0 : 1;

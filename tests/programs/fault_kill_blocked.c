@@ -11,9 +11,9 @@
  * the handler to have run and for the thread to be back in its wait.
  * Each thread counts the EINTR returns it sees and loops on its predicate;
  * then main releases everything and joins them.
- * Linux: sem_wait fails with EINTR after a handler whatever SA_RESTART
- * says; read fails with EINTR only without SA_RESTART; the others never
- * return EINTR. leakwatch must not change any of that: the output is
+ * Without SA_RESTART, sem_wait and read fail with EINTR after each handler
+ * (glibc 2.36, Linux 6.x: with SA_RESTART both are restarted); the others
+ * never return EINTR. leakwatch must not change any of that: the output is
  * compared with a run without the shim.
  * Output: one line per wait "NAME: handled 5, EINTR n, result 0".
  * Exit 0; under leakwatch no findings. */
@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ static _Thread_local int my_index = -1;
 static atomic_int handled[NWAITS];
 static int eintr[NWAITS], result[NWAITS];
 static atomic_int ready[NWAITS];
+static atomic_long tids[NWAITS];
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -63,6 +65,23 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
+/* Wait (up to 2 s) until thread `i` sleeps in the kernel: back in its wait. */
+static void wait_asleep(int i) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", atomic_load(&tids[i]));
+  for (int tries = 0; tries < 2000; tries++) {
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+      fclose(f);
+    buf[n] = '\0';
+    char *state = strrchr(buf, ')');
+    if (state && state[1] == ' ' && state[2] == 'S')
+      return;
+    sleep_ms(1);
+  }
+}
+
 static void *target(void *arg) {
   while (sem_wait(&target_sem) != 0)
     ;
@@ -72,6 +91,7 @@ static void *target(void *arg) {
 static void *waiter(void *arg) {
   int i = (int)(long)arg;
   my_index = i;
+  atomic_store(&tids[i], syscall(SYS_gettid));
   atomic_store(&ready[i], 1);
   switch (i) {
   case COND:
@@ -177,18 +197,20 @@ int main(int argc, char **argv) {
   pthread_t threads[NWAITS];
   for (long i = 0; i < NWAITS; i++)
     pthread_create(&threads[i], NULL, waiter, (void *)i);
-  for (int i = 0; i < NWAITS; i++)
+  for (int i = 0; i < NWAITS; i++) {
     while (!atomic_load(&ready[i]))
       sleep_ms(1);
-  sleep_ms(50); /* all of them into their waits */
+    wait_asleep(i);
+  }
 
   for (int round = 1; round <= 5; round++) {
     for (int i = 0; i < NWAITS; i++) {
       pthread_kill(threads[i], SIGUSR1);
       for (int spins = 0; atomic_load(&handled[i]) < round && spins < 5000; spins++)
         sleep_ms(1);
+      sleep_ms(2);
+      wait_asleep(i); /* back in its wait before the next signal */
     }
-    sleep_ms(30); /* back into their waits */
   }
 
   /* Release everything. */

@@ -1,0 +1,555 @@
+"""Faults the shim must survive (SPEC section 7: never change what a
+program computes, prints or returns, never deadlock or crash it, never
+lose a report, and a JSON report is whole or absent).
+
+One case per fault; the programs are tests/programs/fault_*.c, each of
+which says at its top what it does and what leakwatch must report. Shared
+libraries for the constructor and dlopen cases are built here, with cc,
+from tests/programs/fault_libthreads.c."""
+import atexit
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from lwtest import LIB, SOURCE, check_schema, program, run
+
+
+# --- helpers ----------------------------------------------------------------
+
+def scratch(prefix):
+    """A temporary directory, removed when the case's process ends."""
+    directory = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, directory, True)
+    return directory
+
+
+def leaked(report):
+    """[(kind, thread)] for every thread a finding names."""
+    by_id = {t["id"]: t for t in report["threads"]}
+    return [(f["kind"], by_id[i]) for f in report["findings"] for i in f["threads"]]
+
+
+def kinds(report):
+    return sorted({f["kind"] for f in report["findings"]})
+
+
+def assert_clean_report(report, context=""):
+    assert report is not None, f"no report {context}"
+    assert report["trigger"] == "exit", report["trigger"]
+    assert report["findings"] == [], (context, report["findings"])
+
+
+def leakwatch_lines(stderr):
+    return [line for line in stderr.splitlines() if "leakwatch" in line]
+
+
+def plain_run(argv, timeout=60):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("LEAKWATCH_OPTIONS", None)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def shim_env(options):
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = str(LIB)
+    env["LEAKWATCH_OPTIONS"] = ":".join(f"{k}={v}" for k, v in options.items())
+    return env
+
+
+def json_reports(directory):
+    found = {}
+    for path in pathlib.Path(directory).glob("*.json"):
+        with open(path) as f:
+            data = json.load(f)
+        check_schema(data)
+        found[data["pid"]] = data
+    return found
+
+
+def compiler():
+    cc = shutil.which("cc") or shutil.which("gcc")
+    assert cc, "no C compiler"
+    return cc
+
+
+def build(args, what):
+    proc = subprocess.run([compiler()] + args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"building {what} failed: {proc.stderr}"
+
+
+LIBTHREADS_C = str(SOURCE / "tests" / "programs" / "fault_libthreads.c")
+
+
+def build_library(directory, macro, name):
+    path = os.path.join(directory, f"lib{name}.so")
+    build(["-g", "-O1", "-fPIC", "-shared", "-Wall", "-Wextra", f"-D{macro}", "-o", path, LIBTHREADS_C,
+           "-pthread"], path)
+    return path
+
+
+# --- fork, vfork, posix_spawn, exec --------------------------------------------------
+
+def test_fork_while_threads_hold_locks():
+    # Forks (half from main, half from a worker) while other threads hold
+    # mutexes and a read lock, create and join threads, and wait on a
+    # condition variable. Each child starts, locks and joins its own threads
+    # and exits cleanly (status 0; 66 would be a finding); the parent gives
+    # each child 3 s. First 40 forks with JSON reports, all checked; then
+    # 1000 without (a JSON report costs each child tens of ms), for odds.
+    r = run([program("fault_fork_locks"), "40"], timeout=60)
+    assert r.returncode == 0 and r.stdout == "children 40 ok 40 hung 0 failed 0\n", r
+    assert_clean_report(r.report, "parent")
+    children = {pid: rep for pid, rep in r.json_files.items() if pid != r.report["pid"]}
+    assert len(children) == 40, sorted(children)
+    for pid, rep in children.items():
+        assert_clean_report(rep, f"child {pid}")
+    assert "leakwatch:" not in r.stderr, r.stderr[-3000:]
+
+    proc = subprocess.run([program("fault_fork_locks"), "1000"], env=shim_env({}), capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and proc.stdout == "children 1000 ok 1000 hung 0 failed 0\n", \
+        (proc.returncode, proc.stdout, proc.stderr[-5000:])
+    assert "leakwatch:" not in proc.stderr, proc.stderr[-5000:]
+
+
+def check_spawned(mode):
+    r = run([program("fault_spawn"), mode, "10"], timeout=60)
+    assert r.returncode == 0 and r.stdout == "spawned 10, statuses ok\n", r
+    assert_clean_report(r.report, "parent")
+    children = [rep for pid, rep in r.json_files.items() if pid != r.report["pid"]]
+    assert len(children) == 10, list(r.json_files)
+    for rep in children:
+        assert rep["exe"] == program("fault_spawn"), rep["exe"]
+        assert_clean_report(rep, "child")
+    assert "leakwatch:" not in r.stderr, r.stderr[-3000:]
+
+
+def test_vfork_exec():
+    # vfork + execv while two threads lock, signal and unlock in a loop: the
+    # vfork child shares the parent's memory until execv (no atfork handler
+    # runs); every exec'd child has its own clean report, status 7.
+    check_spawned("vfork")
+
+
+def test_posix_spawn():
+    check_spawned("posix_spawn")
+
+
+def test_exec_from_worker_thread():
+    # A worker execs while T1 is blocked in sem_wait, T2 holds a mutex and
+    # waits on a condition variable, and main joins the worker: the old
+    # image must write no report at all (its exit handlers never run), the
+    # new image (same pid) runs and writes its own, clean.
+    image2_dir = scratch("lwtest-image2-")
+    r = run([program("fault_exec_thread")], timeout=30,
+            env={"FAULT_IMAGE2_OPTIONS": f"json_path={image2_dir}/image2-%p.json"})
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("image1 pid ") and lines[1].startswith("image2 pid "), r
+    pid = int(lines[0].split()[2])
+    assert lines[1] == f"image2 pid {pid} done", r
+    assert r.json_files == {}, f"the old image wrote a report: {list(r.json_files)}"
+    assert "leakwatch:" not in r.stderr, r.stderr[-3000:]
+    reports = json_reports(image2_dir)
+    assert list(reports) == [pid], reports
+    assert_clean_report(reports[pid], "image2")
+    assert reports[pid]["exe"] == program("fault_exec_thread")
+
+
+# --- ways to end the process ---------------------------------------------------------------
+
+def test_exit_from_worker_while_others_lock():
+    # exit(3) from a worker while four lockers and a ping-pong pair run on:
+    # the report is made anyway, and names the six threads still alive,
+    # whatever each is doing at that instant; not main, not the quitter.
+    r = run([program("fault_exit_worker")], timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "quitter calls exit(3)\n", r
+    assert r.report is not None and r.report["trigger"] == "exit", r
+    assert kinds(r.report) == ["thread_leak"], (r.report["findings"], r.stderr[-3000:])
+    starts = sorted(t["start"] for _, t in leaked(r.report))
+    assert starts == ["locker"] * 4 + ["player"] * 2, starts
+    for _, t in leaked(r.report):
+        assert t["state"] in ("running", "blocked"), t
+    assert "leakwatch: SUMMARY (exit)" in r.stderr, r.stderr[-3000:]
+
+    r = run([program("fault_exit_worker")], options={"exitcode": 0}, timeout=30)
+    assert r.returncode == 3, r
+    assert kinds(r.report) == ["thread_leak"], r.report["findings"]
+
+
+def check_no_report_exit(mode, expected_stdout):
+    # A blocked thread and an unjoined one would be findings at exit; these
+    # calls skip every exit handler, so there is no report (README).
+    r = run([program("fault_quick_exit"), mode], timeout=30)
+    assert r.returncode == 9, r
+    assert r.stdout == expected_stdout, r
+    assert "leakwatch:" not in r.stderr, r.stderr
+    assert r.json_files == {}, list(r.json_files)
+
+
+def test_quick_exit_no_report():
+    check_no_report_exit("quick_exit", "ending with quick_exit\nat_quick_exit handler ran\n")
+
+
+def test_underscore_exit_no_report():
+    check_no_report_exit("_exit", "ending with _exit\n")
+
+
+def test_underscore_Exit_no_report():
+    check_no_report_exit("_Exit", "ending with _Exit\n")
+
+
+def test_return_from_main_while_detached_threads_wait():
+    # Seven detached threads that never end (sem_wait, a mutex main holds,
+    # a timed-wait loop, two ping-pong pairs) and twenty short ones that end
+    # in their first 40 ms, some during the exit report's grace period.
+    r = run([program("fault_detached_midwait")], timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "main returns with 7 detached threads waiting\n", r
+    assert kinds(r.report) == ["thread_leak"], (r.report["findings"], r.stderr[-3000:])
+    threads = [t for _, t in leaked(r.report)]
+    assert sorted(t["name"] for t in threads) == [f"forever-{i}" for i in range(7)], threads
+    for t in threads:
+        assert t["detached"] is True, t
+    by_name = {t["name"]: t for t in threads}
+    assert by_name["forever-0"]["wait"]["call"] == "sem_wait"
+    assert by_name["forever-1"]["wait"]["call"] == "pthread_mutex_lock"
+    assert by_name["forever-1"]["wait"].get("owner") == 0
+    assert by_name["forever-2"].get("wait", {}).get("call", "pthread_cond_timedwait") == "pthread_cond_timedwait"
+    assert "short" not in [t["name"] for t in threads]
+
+    r = run([program("fault_detached_midwait")], options={"exitcode": 0}, timeout=30)
+    assert r.returncode == 0, r
+
+
+def test_pthread_exit_from_main_clean():
+    # main calls pthread_exit; the workers finish, a detached collector
+    # joins them and prints the total; the last thread to end runs exit(0).
+    # Then, and only then, the report: clean, status 0.
+    r = run([program("fault_pthread_exit_main"), "clean"], timeout=20)
+    assert r.returncode == 0, r
+    assert r.stdout == "main calls pthread_exit\ncollector: total 1800\n", r
+    assert_clean_report(r.report, "after the last thread ended")
+    assert "leakwatch:" not in r.stderr, r.stderr
+
+
+def test_pthread_exit_from_main_unjoined():
+    # The same, plus a joinable straggler nobody joins: the report comes when
+    # the last thread ends, with one unjoined_thread finding for it.
+    r = run([program("fault_pthread_exit_main"), "unjoined"], timeout=20)
+    assert r.returncode == 66, r
+    assert r.stdout == "main calls pthread_exit\ncollector: total 1800\n", r
+    assert r.report is not None and r.report["trigger"] == "exit"
+    found = leaked(r.report)
+    assert [(kind, t["start"]) for kind, t in found] == [("unjoined_thread", "straggler")], r.report["findings"]
+
+
+# --- signals and cancellation ---------------------------------------------------------------
+
+def test_signal_handler_locks_while_main_locks():
+    # ~1.5 s of SIGUSR1 storms at three threads that lock a → b, trylock,
+    # rwlock and signal in a loop; the handler locks and unlocks its own
+    # mutex. Live detection at 100 ms. No crash, no deadlock, no finding.
+    expected = "signals sent: many, handled: many, loops ok\n"
+    plain = plain_run([program("fault_signal_lock")], timeout=30)
+    assert plain.returncode == 0 and plain.stdout == expected, plain
+    r = run([program("fault_signal_lock")], options={"deadlock_ms": 100}, timeout=30)
+    assert r.returncode == 0, f"status {r.returncode}; stderr: {r.stderr[-6000:]}"
+    assert r.stdout == expected, r
+    assert_clean_report(r.report)
+    assert leakwatch_lines(r.stderr) == [], r.stderr[-6000:]
+
+
+CANCEL_EXPECTED = "".join(f"{name}: cancelled while blocked\n" for name in (
+    "pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait", "sem_wait", "sem_timedwait",
+    "sem_clockwait", "pthread_join", "pthread_timedjoin_np", "pthread_clockjoin_np", "cnd_wait",
+    "cnd_timedwait", "thrd_join", "read")) + "".join(
+    f"{name}: not a cancellation point; cancelled at the next one\n"
+    for name in ("pthread_barrier_wait", "pthread_mutex_lock", "pthread_rwlock_wrlock")) + \
+    "all mutexes free\njoin target joined\n"
+
+
+def test_cancel_threads_blocked_in_every_wait():
+    plain = plain_run([program("fault_cancel_waits")], timeout=30)
+    assert plain.returncode == 0 and plain.stdout == CANCEL_EXPECTED, plain
+    r = run([program("fault_cancel_waits")], timeout=30)
+    assert r.returncode == 0 and r.stdout == CANCEL_EXPECTED, r
+    assert_clean_report(r.report)
+    for t in r.report["threads"]:
+        assert "wait" not in t and t["held"] == [], t  # nothing left waiting or held
+    assert leakwatch_lines(r.stderr) == [], r.stderr
+
+
+def check_kill_blocked(mode):
+    plain = plain_run([program("fault_kill_blocked"), mode], timeout=30)
+    assert plain.returncode == 0, plain
+    lines = plain.stdout.splitlines()
+    assert len(lines) == 10 and all(": handled 5, " in line and line.endswith("result 0") for line in lines), plain
+    r = run([program("fault_kill_blocked"), mode], timeout=30)
+    assert r.returncode == 0, r
+    assert r.stdout == plain.stdout, (plain.stdout, r.stdout)
+    assert_clean_report(r.report)
+    assert leakwatch_lines(r.stderr) == [], r.stderr
+
+
+def test_pthread_kill_blocked_threads_sa_restart():
+    # SIGUSR1 (handled, SA_RESTART) five times to a thread blocked in each
+    # wait: every wait carries on (or returns EINTR) exactly as without the
+    # shim, then completes with 0 once released.
+    check_kill_blocked("restart")
+
+
+def test_pthread_kill_blocked_threads_no_restart():
+    check_kill_blocked("norestart")
+
+
+# --- threads from libraries -----------------------------------------------------------------
+
+def test_threads_from_library_constructors():
+    # Two libraries linked into the program: one's constructor starts and
+    # joins a thread, the other's starts one that blocks forever; both run
+    # before main (and possibly before the shim's own constructor).
+    wd = scratch("lwtest-ctor-")
+    clean = build_library(wd, "FAULT_LIB_CTOR_CLEAN", "fault_ctor_clean")
+    leak = build_library(wd, "FAULT_LIB_CTOR_LEAK", "fault_ctor_leak")
+    exe = os.path.join(wd, "ctor_main")
+    build(["-g", "-O1", "-Wall", "-Wextra", "-DFAULT_MAIN_CTOR", "-o", exe, LIBTHREADS_C, f"-L{wd}",
+           "-lfault_ctor_clean", "-lfault_ctor_leak", f"-Wl,-rpath,{wd}", "-pthread"], exe)
+    plain = plain_run([exe])
+    expected = "constructor thread result 42\nconstructor leak started 1\nmain returns\n"
+    assert plain.returncode == 0 and plain.stdout == expected, plain
+    r = run([exe], timeout=30)
+    assert r.returncode == 66 and r.stdout == expected, r
+    found = leaked(r.report)
+    assert [(kind, t["start"]) for kind, t in found] == [("thread_leak", "ctor_leak_worker")], r.report["findings"]
+    t = found[0][1]
+    assert t["state"] == "blocked" and t["wait"]["call"] == "sem_wait", t
+    assert t["create_stack"][0]["function"] == "ctor_leak_init", t["create_stack"]
+    assert t["create_stack"][0]["module"] == leak, t["create_stack"][0]
+    assert not r.threads_started_by("ctor_clean_worker") or \
+        all(x["state"] == "exited" for x in r.threads_started_by("ctor_clean_worker"))
+    assert clean  # built and linked: its thread was joined, so not a finding
+
+
+def test_threads_from_dlopened_library():
+    wd = scratch("lwtest-dl-")
+    lib = build_library(wd, "FAULT_LIB_DL", "fault_dl")
+    r = run([program("fault_libthreads"), "dlopen", lib], timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "joined sum 3\nlibrary stays loaded, one thread blocked in it\n", r
+    found = leaked(r.report)
+    assert [(kind, t["start"]) for kind, t in found] == [("thread_leak", "dl_blocked_worker")], r.report["findings"]
+    t = found[0][1]
+    assert t["wait"]["call"] == "pthread_cond_wait", t
+    assert t["create_stack"][0]["function"] == "dl_leak_blocked" and t["create_stack"][0]["module"] == lib
+
+
+def test_threads_from_dlclosed_library():
+    # The library's thread finished unjoined, then the library was unmapped:
+    # its start routine and creation frames point to nothing. The report
+    # must still come (unjoined_thread), without a crash. dlclose after a
+    # clean use: no findings.
+    wd = scratch("lwtest-dlclose-")
+    lib = build_library(wd, "FAULT_LIB_DL", "fault_dl")
+    r = run([program("fault_libthreads"), "dlclose", lib], timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "joined sum 3\nunjoined thread gone\nlibrary unmapped\n", r
+    found = leaked(r.report)
+    assert [kind for kind, _ in found] == ["unjoined_thread"], r.report["findings"]
+    assert found[0][1]["state"] == "exited"
+
+    r = run([program("fault_libthreads"), "dlclose-clean", lib], timeout=30)
+    assert r.returncode == 0 and r.stdout == "joined sum 3\nlibrary unmapped\n", r
+    assert_clean_report(r.report)
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+def test_ten_thousand_threads_while_locking():
+    # 10,000 threads created and joined by 8 creators at once while 4
+    # threads lock and unlock random mutexes for 5 s: no crash, clean, and
+    # RSS after the churn close to RSS before it (records are reused).
+    started = time.monotonic()
+    r = run([program("fault_many_threads"), "10000", "5000"], timeout=60)
+    elapsed = time.monotonic() - started
+    values = {}
+    for line in r.stdout.splitlines():
+        parts = line.rsplit(" ", 1)
+        values[parts[0]] = int(parts[1])
+    churn = [line for line in r.stderr.splitlines() if line.startswith("churn took")]
+    print(f"fault_many_threads: {elapsed:.1f} s, RSS {values.get('rss_kb before')} kB before, "
+          f"{values.get('rss_kb after')} kB after; {churn}")
+    assert r.returncode == 0, f"status {r.returncode}; stderr: {r.stderr[-5000:]}"
+    assert values["threads ran"] == 10000, r.stdout
+    growth = values["rss_kb after"] - values["rss_kb before"]
+    assert growth < 4096, f"RSS grew by {growth} kB over 10,000 threads"
+    assert_clean_report(r.report)
+    assert elapsed < 30, elapsed
+
+
+# --- the report's own I/O -------------------------------------------------------------------
+
+def test_stderr_closed():
+    # The program closes fd 2: the text report cannot be written; the exit
+    # status is still 66, and the JSON report is whole.
+    r = run([program("fault_report_io"), "closed-stderr"], timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "main returns 0\n", r
+    assert r.stderr == ""
+    assert [kind for kind, _ in leaked(r.report)] == ["thread_leak"], r.report
+
+
+def test_stderr_broken_pipe():
+    # stderr is a pipe nobody reads any more: writing the text report gets
+    # EPIPE (and SIGPIPE, default action: die). The program itself never
+    # writes to stderr, so leakwatch must not let that kill it: status 66,
+    # stdout intact, JSON report written.
+    directory = scratch("lwtest-pipe-")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([program("fault_report_io"), "leak"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=write_end, timeout=30,
+                              env=shim_env({"json_path": f"{directory}/r-%p.json"}))
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 66, (f"status {proc.returncode}"
+                                   f"{' (killed by ' + signal.Signals(-proc.returncode).name + ')' if proc.returncode < 0 else ''}"
+                                   f", stdout {proc.stdout!r}")
+    assert proc.stdout == b"main returns 0\n", proc.stdout
+    reports = json_reports(directory)
+    assert len(reports) == 1, reports  # the one process's report
+    (report,) = reports.values()
+    assert report["findings"][0]["kind"] == "thread_leak"
+
+
+def one_complaint(stderr, option, path_part):
+    """Exactly one line from leakwatch itself (not a "==pid==" report
+    line) on stderr, naming the file it could not write."""
+    complaints = [line for line in stderr.splitlines() if line.startswith("leakwatch:")]
+    assert len(complaints) == 1, (option, complaints, stderr[-3000:])
+    assert path_part in complaints[0], complaints[0]
+    return complaints[0]
+
+
+def test_log_path_in_missing_directory():
+    directory = scratch("lwtest-log-")
+    missing = os.path.join(directory, "no", "such", "dir")
+    r = run([program("fault_report_io"), "leak"], options={"log_path": f"{missing}/log-%p.txt"}, timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "main returns 0\n"
+    line = one_complaint(r.stderr, "log_path", missing)
+    print("complaint:", line)
+    # The report went to stderr instead.
+    assert "leakwatch: thread_leak: T1 (parked) still blocked in sem_wait at exit" in r.stderr, r.stderr
+    assert "SUMMARY (exit): 1 finding: 1 thread_leak" in r.stderr
+    assert os.listdir(directory) == [], os.listdir(directory)
+    assert r.report is not None  # the JSON report is unaffected
+
+
+def check_json_path_unwritable(target_dir, path_part, listing_dir=None):
+    r = run([program("fault_report_io"), "leak"], options={"json_path": f"{target_dir}/r-%p.json"}, timeout=30)
+    assert r.returncode == 66, r
+    assert r.stdout == "main returns 0\n"
+    line = one_complaint(r.stderr, "json_path", path_part)
+    print("complaint:", line)
+    assert "leakwatch: thread_leak: T1 (parked)" in r.stderr  # the text report is still there
+    if listing_dir is not None:
+        assert os.listdir(listing_dir) == [], os.listdir(listing_dir)
+
+
+def test_json_path_in_missing_directory():
+    directory = scratch("lwtest-json-")
+    check_json_path_unwritable(os.path.join(directory, "missing"), "missing", listing_dir=directory)
+
+
+def test_json_path_under_a_regular_file():
+    directory = scratch("lwtest-json-")
+    pathlib.Path(directory, "afile").write_text("not a directory\n")
+    check_json_path_unwritable(os.path.join(directory, "afile"), "afile")
+    assert os.listdir(directory) == ["afile"]
+
+
+def mount_tmpfs(directory, options):
+    """Mount a tmpfs on directory (root only). Returns an error text or None."""
+    if os.geteuid() != 0:
+        return "not root"
+    mount = shutil.which("mount")
+    if not mount:
+        return "no mount command"
+    proc = subprocess.run([mount, "-t", "tmpfs", "-o", options, "tmpfs", directory], capture_output=True,
+                          text=True)
+    return None if proc.returncode == 0 else proc.stderr.strip() or f"mount status {proc.returncode}"
+
+
+def umount(directory):
+    subprocess.run(["umount", directory], capture_output=True)
+
+
+def test_json_path_in_read_only_directory():
+    directory = scratch("lwtest-ro-")
+    if os.geteuid() != 0:
+        os.chmod(directory, 0o555)
+        try:
+            check_json_path_unwritable(directory, directory, listing_dir=directory)
+        finally:
+            os.chmod(directory, 0o755)
+        return
+    # root writes through permission bits: use a read-only tmpfs instead.
+    error = mount_tmpfs(directory, "ro,size=64k")
+    if error:
+        print(f"SKIP read-only directory: cannot mount a read-only tmpfs ({error})")
+        return
+    try:
+        check_json_path_unwritable(directory, directory, listing_dir=directory)
+    finally:
+        umount(directory)
+
+
+def fill(directory, leave_bytes):
+    """Fill the filesystem of `directory` to leave about `leave_bytes` free."""
+    st = os.statvfs(directory)
+    free = st.f_bavail * st.f_frsize
+    size = max(0, free - leave_bytes)
+    with open(os.path.join(directory, "filler"), "wb") as f:
+        f.write(b"\0" * size)
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize
+
+
+def test_json_path_on_full_filesystem():
+    # A 64 KiB tmpfs. Full: the first write of the report fails. Then with
+    # 12 KiB free and a report of ~200 KiB (60 leaked threads): the first
+    # writes succeed, a later one fails. Either way: one line on stderr, no
+    # JSON file and no temporary file left behind, the text report intact.
+    directory = scratch("lwtest-full-")
+    error = mount_tmpfs(directory, "size=64k,mode=0755")
+    if error:
+        print(f"SKIP full filesystem: cannot mount a small tmpfs here ({error})")
+        return
+    try:
+        free = fill(directory, 0)
+        assert free == 0, free
+        check_json_path_unwritable(directory, directory)
+        assert os.listdir(directory) == ["filler"], os.listdir(directory)
+
+        os.unlink(os.path.join(directory, "filler"))
+        free = fill(directory, 12 * 1024)
+        assert 0 < free <= 16 * 1024, free
+        r = run([program("fault_report_io"), "big", "60"], options={"json_path": f"{directory}/r-%p.json"},
+                timeout=30)
+        assert r.returncode == 66, r
+        line = one_complaint(r.stderr, "json_path", directory)
+        print("complaint:", line)
+        assert "SUMMARY (exit): 60 findings: 60 thread_leak" in r.stderr, r.stderr[-2000:]
+        assert os.listdir(directory) == ["filler"], os.listdir(directory)
+    finally:
+        umount(directory)
