@@ -18,75 +18,72 @@
 
 namespace {
 
-double now_ns()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+double now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
 // stdmutex: std::lock_guard<std::mutex> around an increment, one thread.
-void bench_stdmutex(unsigned long iters)
-{
-    std::mutex mu;
-    volatile unsigned long counter = 0;
+void bench_stdmutex(unsigned long iters) {
+  std::mutex mu;
+  volatile unsigned long counter = 0;
 
-    double t0 = now_ns();
-    for (unsigned long i = 0; i < iters; i++) {
-        std::lock_guard<std::mutex> guard(mu);
-        counter = counter + 1;
-    }
-    double ns = now_ns() - t0;
-    if (counter != iters) {
-        std::fprintf(stderr, "lwbench_cxx: check failed: stdmutex: counter\n");
-        std::exit(1);
-    }
-    std::printf("workload=stdmutex iters=%lu ns_per_op=%.3f\n", iters, ns / static_cast<double>(iters));
+  double t0 = now_ns();
+  for (unsigned long i = 0; i < iters; i++) {
+    std::lock_guard<std::mutex> guard(mu);
+    counter = counter + 1;
+  }
+  double ns = now_ns() - t0;
+  if (counter != iters) {
+    std::fprintf(stderr, "lwbench_cxx: check failed: stdmutex: counter\n");
+    std::exit(1);
+  }
+  std::printf("workload=stdmutex iters=%lu ns_per_op=%.3f\n", iters,
+              ns / static_cast<double>(iters));
 }
 
 struct workload {
-    const char *name;
-    void (*run)(unsigned long iters);
-    unsigned long default_iters; // for runs by hand; run_bench.py passes its own
+  const char *name;
+  void (*run)(unsigned long iters);
+  unsigned long default_iters; // for runs by hand; run_bench.py passes its own
 };
 
 const workload workloads[] = {
     {"stdmutex", bench_stdmutex, 40000000},
 };
 
-int usage()
-{
-    std::fprintf(stderr, "usage: lwbench_cxx WORKLOAD [ITERATIONS]\n       lwbench_cxx list\n");
-    return 2;
+int usage() {
+  std::fprintf(stderr, "usage: lwbench_cxx WORKLOAD [ITERATIONS]\n       lwbench_cxx list\n");
+  return 2;
 }
 
 } // namespace
 
-int main(int argc, char **argv)
-{
-    if (argc < 2 || argc > 3)
-        return usage();
-    if (std::strcmp(argv[1], "list") == 0) {
-        for (const workload &w : workloads)
-            std::printf("%s %lu\n", w.name, w.default_iters);
-        return 0;
+int main(int argc, char **argv) {
+  if (argc < 2 || argc > 3)
+    return usage();
+  if (std::strcmp(argv[1], "list") == 0) {
+    for (const workload &w : workloads)
+      std::printf("%s %lu\n", w.name, w.default_iters);
+    return 0;
+  }
+  for (const workload &w : workloads) {
+    if (std::strcmp(argv[1], w.name) != 0)
+      continue;
+    unsigned long iters = w.default_iters;
+    if (argc == 3) {
+      char *end;
+      errno = 0;
+      iters = std::strtoul(argv[2], &end, 10);
+      if (errno != 0 || end == argv[2] || *end != '\0' || iters == 0 || argv[2][0] == '-') {
+        std::fprintf(stderr, "lwbench_cxx: bad iteration count '%s'\n", argv[2]);
+        return 2;
+      }
     }
-    for (const workload &w : workloads) {
-        if (std::strcmp(argv[1], w.name) != 0)
-            continue;
-        unsigned long iters = w.default_iters;
-        if (argc == 3) {
-            char *end;
-            errno = 0;
-            iters = std::strtoul(argv[2], &end, 10);
-            if (errno != 0 || end == argv[2] || *end != '\0' || iters == 0 || argv[2][0] == '-') {
-                std::fprintf(stderr, "lwbench_cxx: bad iteration count '%s'\n", argv[2]);
-                return 2;
-            }
-        }
-        w.run(iters);
-        return 0;
-    }
-    std::fprintf(stderr, "lwbench_cxx: unknown workload '%s' (try: lwbench_cxx list)\n", argv[1]);
-    return 2;
+    w.run(iters);
+    return 0;
+  }
+  std::fprintf(stderr, "lwbench_cxx: unknown workload '%s' (try: lwbench_cxx list)\n", argv[1]);
+  return 2;
 }

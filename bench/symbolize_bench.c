@@ -29,7 +29,7 @@
 #define MAX_DEPTH 30
 
 static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t never = PTHREAD_COND_INITIALIZER;  /* never signalled */
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER; /* never signalled */
 static pthread_cond_t parked_cond = PTHREAD_COND_INITIALIZER;
 static int parked;
 static volatile long sink;
@@ -77,16 +77,16 @@ static pthread_attr_t attr;
 
 /* One start routine and one creating function per site, so the creation
  * stacks and the bottoms of the blocking stacks differ by site. */
-#define SITE(k)                                                                 \
-  static __attribute__((noinline, noclone)) void *start_##k(void *arg) {        \
-    rec_a((int)(long)arg);                                                      \
-    sink += k;                                                                  \
-    return NULL;                                                                \
-  }                                                                             \
-  static __attribute__((noinline, noclone)) int site_##k(pthread_t *t, int depth) { \
-    int rc = pthread_create(t, &attr, start_##k, (void *)(long)depth);         \
-    sink += k;                                                                  \
-    return rc;                                                                  \
+#define SITE(k)                                                                                    \
+  static __attribute__((noinline, noclone)) void *start_##k(void *arg) {                           \
+    rec_a((int)(long)arg);                                                                         \
+    sink += k;                                                                                     \
+    return NULL;                                                                                   \
+  }                                                                                                \
+  static __attribute__((noinline, noclone)) int site_##k(pthread_t *t, int depth) {                \
+    int rc = pthread_create(t, &attr, start_##k, (void *)(long)depth);                             \
+    sink += k;                                                                                     \
+    return rc;                                                                                     \
   }
 SITE(0)
 SITE(1)

@@ -24,54 +24,50 @@
 #define QUEUE_CAP 2
 
 struct queue {
-    pthread_mutex_t mu;
-    pthread_cond_t not_full;  /* signalled when an item is taken */
-    pthread_cond_t not_empty; /* signalled when an item is added */
-    int items[QUEUE_CAP];     /* a stack: the order of answers does not matter */
-    int count;
+  pthread_mutex_t mu;
+  pthread_cond_t not_full;  /* signalled when an item is taken */
+  pthread_cond_t not_empty; /* signalled when an item is added */
+  int items[QUEUE_CAP];     /* a stack: the order of answers does not matter */
+  int count;
 };
 
 static struct queue results = {
     PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0,
 };
 
-static void queue_push(struct queue *q, int value)
-{
-    pthread_mutex_lock(&q->mu);
-    while (q->count == QUEUE_CAP)
-        pthread_cond_wait(&q->not_full, &q->mu); /* BUG: no reader ever comes */
-    q->items[q->count++] = value;
-    pthread_cond_signal(&q->not_empty);
-    pthread_mutex_unlock(&q->mu);
+static void queue_push(struct queue *q, int value) {
+  pthread_mutex_lock(&q->mu);
+  while (q->count == QUEUE_CAP)
+    pthread_cond_wait(&q->not_full, &q->mu); /* BUG: no reader ever comes */
+  q->items[q->count++] = value;
+  pthread_cond_signal(&q->not_empty);
+  pthread_mutex_unlock(&q->mu);
 }
 
-static int queue_pop(struct queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    while (q->count == 0)
-        pthread_cond_wait(&q->not_empty, &q->mu);
-    int value = q->items[--q->count];
-    pthread_cond_signal(&q->not_full);
-    pthread_mutex_unlock(&q->mu);
-    return value;
+static int queue_pop(struct queue *q) {
+  pthread_mutex_lock(&q->mu);
+  while (q->count == 0)
+    pthread_cond_wait(&q->not_empty, &q->mu);
+  int value = q->items[--q->count];
+  pthread_cond_signal(&q->not_full);
+  pthread_mutex_unlock(&q->mu);
+  return value;
 }
 
-static void *replica_worker(void *arg)
-{
-    (void)arg;
-    queue_push(&results, 42); /* stands in for asking one replica */
-    return NULL;
+static void *replica_worker(void *arg) {
+  (void)arg;
+  queue_push(&results, 42); /* stands in for asking one replica */
+  return NULL;
 }
 
-int main(void)
-{
-    pthread_t workers[REPLICAS];
+int main(void) {
+  pthread_t workers[REPLICAS];
 
-    for (int i = 0; i < REPLICAS; i++)
-        pthread_create(&workers[i], NULL, replica_worker, NULL);
+  for (int i = 0; i < REPLICAS; i++)
+    pthread_create(&workers[i], NULL, replica_worker, NULL);
 
-    int answer = queue_pop(&results);
-    /* BUG: returns without closing the queue or joining the workers. */
-    printf("fanout_closed_queue: first answer %d of %d replicas\n", answer, REPLICAS);
-    return 0;
+  int answer = queue_pop(&results);
+  /* BUG: returns without closing the queue or joining the workers. */
+  printf("fanout_closed_queue: first answer %d of %d replicas\n", answer, REPLICAS);
+  return 0;
 }

@@ -19,12 +19,12 @@
 #define QUEUE_CAP 2
 
 struct queue {
-    pthread_mutex_t mu;
-    pthread_cond_t not_full;  /* signalled when an item is taken or on close */
-    pthread_cond_t not_empty; /* signalled when an item is added */
-    int items[QUEUE_CAP];     /* a stack: the order of answers does not matter */
-    int count;
-    int closed;               /* set by queue_close(); pushes are dropped */
+  pthread_mutex_t mu;
+  pthread_cond_t not_full;  /* signalled when an item is taken or on close */
+  pthread_cond_t not_empty; /* signalled when an item is added */
+  int items[QUEUE_CAP];     /* a stack: the order of answers does not matter */
+  int count;
+  int closed; /* set by queue_close(); pushes are dropped */
 };
 
 static struct queue results = {
@@ -32,57 +32,52 @@ static struct queue results = {
 };
 
 /* Returns 0 when queued, -1 when the queue was closed (value dropped). */
-static int queue_push(struct queue *q, int value)
-{
-    pthread_mutex_lock(&q->mu);
-    while (q->count == QUEUE_CAP && !q->closed)
-        pthread_cond_wait(&q->not_full, &q->mu);
-    int rc = q->closed ? -1 : 0;
-    if (rc == 0) {
-        q->items[q->count++] = value;
-        pthread_cond_signal(&q->not_empty);
-    }
-    pthread_mutex_unlock(&q->mu);
-    return rc;
+static int queue_push(struct queue *q, int value) {
+  pthread_mutex_lock(&q->mu);
+  while (q->count == QUEUE_CAP && !q->closed)
+    pthread_cond_wait(&q->not_full, &q->mu);
+  int rc = q->closed ? -1 : 0;
+  if (rc == 0) {
+    q->items[q->count++] = value;
+    pthread_cond_signal(&q->not_empty);
+  }
+  pthread_mutex_unlock(&q->mu);
+  return rc;
 }
 
-static int queue_pop(struct queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    while (q->count == 0)
-        pthread_cond_wait(&q->not_empty, &q->mu);
-    int value = q->items[--q->count];
-    pthread_cond_signal(&q->not_full);
-    pthread_mutex_unlock(&q->mu);
-    return value;
+static int queue_pop(struct queue *q) {
+  pthread_mutex_lock(&q->mu);
+  while (q->count == 0)
+    pthread_cond_wait(&q->not_empty, &q->mu);
+  int value = q->items[--q->count];
+  pthread_cond_signal(&q->not_full);
+  pthread_mutex_unlock(&q->mu);
+  return value;
 }
 
-static void queue_close(struct queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    q->closed = 1;
-    pthread_cond_broadcast(&q->not_full); /* every blocked pusher must see it */
-    pthread_mutex_unlock(&q->mu);
+static void queue_close(struct queue *q) {
+  pthread_mutex_lock(&q->mu);
+  q->closed = 1;
+  pthread_cond_broadcast(&q->not_full); /* every blocked pusher must see it */
+  pthread_mutex_unlock(&q->mu);
 }
 
-static void *replica_worker(void *arg)
-{
-    (void)arg;
-    queue_push(&results, 42); /* a dropped answer is fine: we have one */
-    return NULL;
+static void *replica_worker(void *arg) {
+  (void)arg;
+  queue_push(&results, 42); /* a dropped answer is fine: we have one */
+  return NULL;
 }
 
-int main(void)
-{
-    pthread_t workers[REPLICAS];
+int main(void) {
+  pthread_t workers[REPLICAS];
 
-    for (int i = 0; i < REPLICAS; i++)
-        pthread_create(&workers[i], NULL, replica_worker, NULL);
+  for (int i = 0; i < REPLICAS; i++)
+    pthread_create(&workers[i], NULL, replica_worker, NULL);
 
-    int answer = queue_pop(&results);
-    queue_close(&results);
-    for (int i = 0; i < REPLICAS; i++)
-        pthread_join(workers[i], NULL);
-    printf("fanout_closed_queue: first answer %d of %d replicas\n", answer, REPLICAS);
-    return 0;
+  int answer = queue_pop(&results);
+  queue_close(&results);
+  for (int i = 0; i < REPLICAS; i++)
+    pthread_join(workers[i], NULL);
+  printf("fanout_closed_queue: first answer %d of %d replicas\n", answer, REPLICAS);
+  return 0;
 }

@@ -22,53 +22,53 @@
 #include <time.h>
 
 struct rate_cache {
-    pthread_mutex_t mu;
-    pthread_cond_t refreshed; /* broadcast after every refresh */
-    unsigned refreshes;       /* how many times 'rate' was refreshed */
-    int rate;                 /* the cached value */
+  pthread_mutex_t mu;
+  pthread_cond_t refreshed; /* broadcast after every refresh */
+  unsigned refreshes;       /* how many times 'rate' was refreshed */
+  int rate;                 /* the cached value */
 };
 
 static struct rate_cache cache = {
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
+    PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_COND_INITIALIZER,
+    0,
+    0,
 };
 
 /* Stands in for an expensive read from a file or a server. */
 static int read_rate(unsigned n) { return 100 + (int)(n % 7); }
 
-static void *refresher(void *arg)
-{
-    const struct timespec period = {0, 20 * 1000 * 1000};
+static void *refresher(void *arg) {
+  const struct timespec period = {0, 20 * 1000 * 1000};
 
-    (void)arg;
-    for (;;) { /* BUG: no way out of this loop */
-        pthread_mutex_lock(&cache.mu);
-        cache.rate = read_rate(cache.refreshes);
-        cache.refreshes++;
-        pthread_cond_broadcast(&cache.refreshed);
-        pthread_mutex_unlock(&cache.mu);
-        nanosleep(&period, NULL);
-    }
-    return NULL;
-}
-
-static int rate_cache_start(void)
-{
-    pthread_t tid;
-    return pthread_create(&tid, NULL, refresher, NULL);
-}
-
-int main(void)
-{
-    int rate;
-
-    if (rate_cache_start() != 0)
-        return 1;
+  (void)arg;
+  for (;;) { /* BUG: no way out of this loop */
     pthread_mutex_lock(&cache.mu);
-    while (cache.refreshes < 3)
-        pthread_cond_wait(&cache.refreshed, &cache.mu);
-    rate = cache.rate;
+    cache.rate = read_rate(cache.refreshes);
+    cache.refreshes++;
+    pthread_cond_broadcast(&cache.refreshed);
     pthread_mutex_unlock(&cache.mu);
+    nanosleep(&period, NULL);
+  }
+  return NULL;
+}
 
-    printf("refresh_loop: rate %d after 3 refreshes\n", rate);
-    return 0; /* the refresher is still running */
+static int rate_cache_start(void) {
+  pthread_t tid;
+  return pthread_create(&tid, NULL, refresher, NULL);
+}
+
+int main(void) {
+  int rate;
+
+  if (rate_cache_start() != 0)
+    return 1;
+  pthread_mutex_lock(&cache.mu);
+  while (cache.refreshes < 3)
+    pthread_cond_wait(&cache.refreshed, &cache.mu);
+  rate = cache.rate;
+  pthread_mutex_unlock(&cache.mu);
+
+  printf("refresh_loop: rate %d after 3 refreshes\n", rate);
+  return 0; /* the refresher is still running */
 }

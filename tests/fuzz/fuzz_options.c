@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       memchr(options.json_path, '\0', sizeof options.json_path) == NULL ||
       memchr(options.suppressions, '\0', sizeof options.suppressions) == NULL)
     abort();
-  if (options.stack_depth < 1 || options.stack_depth > 64 || options.exitcode < 0 || options.exitcode > 255)
+  if (options.stack_depth < 1 || options.stack_depth > 64 || options.exitcode < 0 ||
+      options.exitcode > 255)
     abort();
   char expanded[LW_PATH_MAX];
   lw_options_expand_path(options.log_path, 12345, expanded, sizeof expanded);

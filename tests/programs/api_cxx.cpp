@@ -55,7 +55,7 @@ int leaky_test() {
   return f.TearDown();
 }
 
-}  // namespace
+} // namespace
 
 int main() {
   std::setvbuf(stdout, nullptr, _IONBF, 0);
@@ -68,6 +68,6 @@ int main() {
     wake.notify_all();
     wake.wait(guard, [] { return parked_done; });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the detached thread ends
+  std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the detached thread ends
   return 0;
 }

@@ -29,7 +29,10 @@ static void add_twice() {
 
 static void worker(int id) {
   for (int i = 0; i < 500; i++) {
-    { std::lock_guard<std::mutex> guard(mutex); counter++; }
+    {
+      std::lock_guard<std::mutex> guard(mutex);
+      counter++;
+    }
     add_twice();
     if (timed.try_lock_for(std::chrono::seconds(10))) {
       timed_counter++;

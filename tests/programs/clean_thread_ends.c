@@ -20,18 +20,14 @@ static void sleep_ms(long ms) {
 
 static void *returns(void *arg) { return arg; }
 
-static __attribute__((noinline)) void leave_early(long value) {
-  pthread_exit((void *)value);
-}
+static __attribute__((noinline)) void leave_early(long value) { pthread_exit((void *)value); }
 
 static void *exits(void *arg) {
   leave_early((long)arg + 1);
   return NULL; /* not reached */
 }
 
-static int c11_exits(void *arg) {
-  thrd_exit((int)(long)arg);
-}
+static int c11_exits(void *arg) { thrd_exit((int)(long)arg); }
 
 static void *blocked_in_sem(void *arg) {
   (void)arg;

@@ -31,9 +31,16 @@
 #include <unistd.h>
 
 enum { COND, TIMEDCOND, SEM, MUTEX, WRLOCK, JOIN, BARRIER, CND, MTX, READ, NWAITS };
-static const char *names[NWAITS] = {"pthread_cond_wait", "pthread_cond_timedwait", "sem_wait",
-                                    "pthread_mutex_lock", "pthread_rwlock_wrlock", "pthread_join",
-                                    "pthread_barrier_wait", "cnd_wait", "mtx_lock", "read"};
+static const char *names[NWAITS] = {"pthread_cond_wait",
+                                    "pthread_cond_timedwait",
+                                    "sem_wait",
+                                    "pthread_mutex_lock",
+                                    "pthread_rwlock_wrlock",
+                                    "pthread_join",
+                                    "pthread_barrier_wait",
+                                    "cnd_wait",
+                                    "mtx_lock",
+                                    "read"};
 
 static _Thread_local int my_index = -1;
 static atomic_int handled[NWAITS];

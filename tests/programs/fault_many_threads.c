@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < LOCKERS; i++)
     pthread_join(lockers[i], NULL);
   long after = rss_kb();
-  printf("rss_kb before %ld\nrss_kb after %ld\nthreads ran %ld\n", before, after, atomic_load(&ran));
+  printf("rss_kb before %ld\nrss_kb after %ld\nthreads ran %ld\n", before, after,
+         atomic_load(&ran));
   fprintf(stderr, "churn took %ld ms, total %ld ms\n", churn_ms, now_ms() - started);
   return atomic_load(&ran) == per_creator * CREATORS ? 0 : 1;
 }

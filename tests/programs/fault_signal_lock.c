@@ -123,7 +123,8 @@ int main(void) {
     pthread_mutex_unlock(&a);
   }
   printf("signals sent: %s, handled: %s, loops %s\n", atomic_load(&sent) > 1000 ? "many" : "few",
-         atomic_load(&handled) > 100 ? "many" : "few", free_again && atomic_load(&loops) > 1000 ? "ok" : "wrong");
+         atomic_load(&handled) > 100 ? "many" : "few",
+         free_again && atomic_load(&loops) > 1000 ? "ok" : "wrong");
   fprintf(stderr, "sent %ld handled %ld loops %ld\n", atomic_load(&sent), atomic_load(&handled),
           atomic_load(&loops));
   return 0;

@@ -127,8 +127,8 @@ int main(int argc, char **argv) {
   c2 = cache_new();
   e2 = entry_new();
   if (strcmp(mode, "static") == 0)
-    printf("S0 %p\nI0 %p\nS1 %p\nI1 %p\n", (void *)&shards[0], (void *)&indexes[0], (void *)&shards[1],
-           (void *)&indexes[1]);
+    printf("S0 %p\nI0 %p\nS1 %p\nI1 %p\n", (void *)&shards[0], (void *)&indexes[0],
+           (void *)&shards[1], (void *)&indexes[1]);
   else
     printf("C1 %p\nE1 %p\nC2 %p\nE2 %p\n", (void *)&c1->lock, (void *)&e1->lock, (void *)&c2->lock,
            (void *)&e2->lock);

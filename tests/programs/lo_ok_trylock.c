@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
   pthread_join(t1, NULL);
   pthread_create(&t2, NULL, worker, &ba1);
   pthread_join(t2, NULL);
-  printf("trylock %s\n", ab.rounds + ba.rounds > 0 && ab1.rounds == 1 && ba1.rounds == 1 ? "ok" : "none");
+  printf("trylock %s\n",
+         ab.rounds + ba.rounds > 0 && ab1.rounds == 1 && ba1.rounds == 1 ? "ok" : "none");
   return 0;
 }

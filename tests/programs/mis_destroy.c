@@ -159,8 +159,8 @@ int main(int argc, char **argv) {
   sem_init(&taken, 0, 0);
   sem_init(&release, 0, 0);
   pthread_barrier_init(&barrier, NULL, 2);
-  printf("M %p\nW %p\nC %p\nS %p\nB %p\n", (void *)&mutex, (void *)&rwlock, (void *)&cond, (void *)&sem,
-         (void *)&barrier);
+  printf("M %p\nW %p\nC %p\nS %p\nB %p\n", (void *)&mutex, (void *)&rwlock, (void *)&cond,
+         (void *)&sem, (void *)&barrier);
   pthread_t t1, t2;
   if (strcmp(mode, "mutex") == 0 || strcmp(mode, "rwlock") == 0) {
     pthread_create(&t1, NULL, holder, (void *)mode);

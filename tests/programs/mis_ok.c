@@ -431,9 +431,9 @@ static const struct {
   const char *name;
   void (*run)(void);
 } cases[] = {
-    {"sem_cross", sem_cross},       {"recursive", recursive}, {"hand_over_hand", hand_over_hand},
-    {"cond_many", cond_many},       {"reinit", reinit},       {"detach_running", detach_running},
-    {"tryjoin", tryjoin},           {"reuse", reuse},         {"primitives", primitives},
+    {"sem_cross", sem_cross}, {"recursive", recursive}, {"hand_over_hand", hand_over_hand},
+    {"cond_many", cond_many}, {"reinit", reinit},       {"detach_running", detach_running},
+    {"tryjoin", tryjoin},     {"reuse", reuse},         {"primitives", primitives},
 };
 
 int main(int argc, char **argv) {

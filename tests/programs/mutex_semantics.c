@@ -28,14 +28,22 @@ static int other_rc = -1;
 
 static const char *name(int rc) {
   switch (rc) {
-  case 0: return "0";
-  case EBUSY: return "EBUSY";
-  case EDEADLK: return "EDEADLK";
-  case EPERM: return "EPERM";
-  case ETIMEDOUT: return "ETIMEDOUT";
-  case EOWNERDEAD: return "EOWNERDEAD";
-  case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
-  default: return strerror(rc);
+  case 0:
+    return "0";
+  case EBUSY:
+    return "EBUSY";
+  case EDEADLK:
+    return "EDEADLK";
+  case EPERM:
+    return "EPERM";
+  case ETIMEDOUT:
+    return "ETIMEDOUT";
+  case EOWNERDEAD:
+    return "EOWNERDEAD";
+  case ENOTRECOVERABLE:
+    return "ENOTRECOVERABLE";
+  default:
+    return strerror(rc);
   }
 }
 

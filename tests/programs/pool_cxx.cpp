@@ -25,7 +25,7 @@
 namespace {
 
 class ThreadPool {
- public:
+public:
   explicit ThreadPool(unsigned workers) {
     for (unsigned i = 0; i < workers; i++)
       threads_.emplace_back([this] { worker_loop(); });
@@ -33,8 +33,7 @@ class ThreadPool {
 
   ~ThreadPool() { shutdown(); }
 
-  template <typename F>
-  auto submit(F &&f) -> std::future<decltype(f())> {
+  template <typename F> auto submit(F &&f) -> std::future<decltype(f())> {
     using R = decltype(f());
     auto task = std::make_shared<std::packaged_task<R()>>(std::forward<F>(f));
     std::future<R> result = task->get_future();
@@ -71,7 +70,7 @@ class ThreadPool {
     return executed_;
   }
 
- private:
+private:
   void worker_loop() {
     for (;;) {
       std::function<void()> job;
@@ -79,7 +78,7 @@ class ThreadPool {
         std::unique_lock<std::mutex> lock(mutex_);
         work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty())
-          return;  // stopping and drained
+          return; // stopping and drained
         job = std::move(queue_.front());
         queue_.pop_front();
       }
@@ -107,7 +106,7 @@ class ThreadPool {
 
 // A shared table: readers and writers (sums are order-independent).
 class Table {
- public:
+public:
   std::uint64_t get(int key) {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     auto it = values_.find(key);
@@ -125,7 +124,7 @@ class Table {
     return sum;
   }
 
- private:
+private:
   std::shared_mutex mutex_;
   std::map<int, std::uint64_t> values_;
 };
@@ -146,7 +145,7 @@ std::uint64_t work(int n) {
   return h;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char **argv) {
   unsigned workers = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 4;

@@ -54,6 +54,8 @@ int main(void) {
   pthread_join(thread, NULL);
   printf("handler ran: %s\n", atomic_load(&handled) ? "yes" : "no");
   printf("sem_wait returned %d errno %s\n", result,
-         result == 0 ? "-" : saved_errno == EINTR ? "EINTR" : strerror(saved_errno));
+         result == 0            ? "-"
+         : saved_errno == EINTR ? "EINTR"
+                                : strerror(saved_errno));
   return 0;
 }

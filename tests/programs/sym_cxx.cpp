@@ -24,10 +24,10 @@ static sem_t ready;
 namespace ns {
 
 class Worker {
- public:
+public:
   void run();
 
- private:
+private:
   std::mutex mutex_;
   std::mutex side_;
   std::condition_variable cv_;
@@ -56,9 +56,8 @@ __attribute__((noinline)) std::thread start_lambda() {
   });
 }
 
-template <typename T>
-class Box {
- public:
+template <typename T> class Box {
+public:
   explicit Box(std::mutex &mutex) : mutex_(mutex) {}
   __attribute__((noinline)) void hold() {
     sem_post(&ready);
@@ -67,12 +66,12 @@ class Box {
     mutex_.unlock();
   }
 
- private:
+private:
   std::mutex &mutex_;
   T value_{};
 };
 
-}  // namespace ns
+} // namespace ns
 
 int main() {
   sem_init(&ready, 0, 0);

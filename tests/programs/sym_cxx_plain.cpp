@@ -36,7 +36,7 @@ void *run_waiter(void *arg) {
   return nullptr;
 }
 
-}  // namespace plain
+} // namespace plain
 
 int main() {
   sem_init(&ready, 0, 0);

@@ -41,7 +41,9 @@ static __attribute__((noinline)) int descend(int levels, void (*bottom)(void)) {
   return below + 1;
 }
 
-static void *deep_blocker(void *arg) { return (void *)(long)descend((int)(long)arg, block_forever); }
+static void *deep_blocker(void *arg) {
+  return (void *)(long)descend((int)(long)arg, block_forever);
+}
 static void *deep_runner(void *arg) { return (void *)(long)descend((int)(long)arg, sleep_forever); }
 
 int main(void) {
