@@ -66,10 +66,9 @@ static LW_ALWAYS_INLINE void lw_held_pop(lw_thread *self, const void *object) {
     lw_held_remove_slow(self, object);
 }
 
-/* Slow-path notifications for the watcher (deadlock.c): a wait began or
- * ended. Cheap when nothing is watching. */
+/* Slow-path notification for the helper thread (watcher.c): a wait began.
+ * A load and a test unless the helper sleeps with nothing to watch. */
 void lw_watch_wait_began(lw_thread *self);
-void lw_watch_wait_ended(lw_thread *self);
 
 /*
  * The registers an unwinder needs to walk the stack from here: the stack
@@ -132,7 +131,6 @@ static LW_ALWAYS_INLINE void lw_wait_end(lw_thread *self, bool began) {
   if (!atomic_compare_exchange_strong_explicit(&self->wait.state, &expected, LW_WAIT_IDLE,
                                                memory_order_acq_rel, memory_order_relaxed))
     lw_wait_end_slow(self);
-  lw_watch_wait_ended(self);
 }
 
 /* At the end of `t`, on its own thread: a wait it died in (cancelled, with

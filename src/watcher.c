@@ -64,7 +64,6 @@ void lw_watch_wait_began(lw_thread *self) {
   }
 }
 
-void lw_watch_wait_ended(lw_thread *self) { (void)self; }
 
 static bool was_reported(uint64_t signature) {
   for (unsigned i = 0; i < nreported; i++)
