@@ -64,7 +64,6 @@ void lw_watch_wait_began(lw_thread *self) {
   }
 }
 
-
 static bool was_reported(uint64_t signature) {
   for (unsigned i = 0; i < nreported; i++)
     if (reported[i] == signature)
