@@ -643,3 +643,23 @@ def test_idle_pool_helper_cpu_default_options():
 
 def test_idle_pool_helper_cpu_short_deadlock_ms():
     check_idle_cpu({"deadlock_ms": 100})
+
+
+def test_evidence_for_waits_without_an_owner():
+    """Who could still wake a condition variable or semaphore wait: nobody
+    ever signalled it, or the last one who did has exited."""
+    r = run([program("dl_evidence")], options={"deadlock_ms": 0}, timeout=20)
+    assert r.returncode == 66, r
+    values, _ = printed(r)
+    waits = {t["wait"]["object"]: t for t in r.report["threads"] if "wait" in t}
+    never = waits[values["never"]]
+    assert never["id"] == 1 and never["wait"]["signalled_by"] is None, never["wait"]
+    once = waits[values["once"]]
+    assert once["id"] == 3 and once["wait"]["signalled_by"] == 2, once["wait"]
+    tokens = waits[values["tokens"]]
+    assert tokens["id"] == 4 and tokens["wait"]["signalled_by"] == 0, tokens["wait"]
+    text = r.stderr
+    assert f"T1 (wait_never), tid {never['tid']}: blocked in pthread_cond_wait on {values['never']}" in text
+    assert "(no thread has ever signalled or posted it)" in text
+    assert "(last signalled by T2, which has exited)" in text, text
+    assert "(last signalled by T0 (main thread))" in text, text
