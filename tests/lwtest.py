@@ -176,3 +176,14 @@ def assert_no_shim_frames(frames):
         assert SHIM not in str(frame.get("module", "")), f"shim frame in {functions(frames)}"
 
 
+
+
+def assert_clean_and_unchanged(argv, status=0, options=None):
+    """Under the shim: no findings, and the same stdout and status as without."""
+    shimmed = run(argv, options=options)
+    plain = run(argv, preload=False)
+    assert_clean(shimmed, status)
+    assert plain.returncode == status, plain
+    assert shimmed.stdout == plain.stdout, (shimmed.stdout, plain.stdout)
+    assert shimmed.report is not None  # the run was really watched
+    return shimmed

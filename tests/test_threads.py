@@ -7,7 +7,7 @@ import pathlib
 import tempfile
 import time
 
-from lwtest import addresses, reported_ids, leak_of, assert_no_shim_frames, SHIM, assert_clean, assert_in_stack, functions, program, run
+from lwtest import assert_clean_and_unchanged, addresses, reported_ids, leak_of, assert_no_shim_frames, SHIM, assert_clean, assert_in_stack, functions, program, run
 
 
 
@@ -254,14 +254,6 @@ def test_default_exit_grace_waits_for_a_late_finisher():
 
 # --- never reported ---------------------------------------------------------------
 
-def assert_clean_and_unchanged(argv, status=0, options=None):
-    shimmed = run(argv, options=options)
-    plain = run(argv, preload=False)
-    assert_clean(shimmed, status)
-    assert plain.returncode == status, plain
-    assert shimmed.stdout == plain.stdout, (shimmed.stdout, plain.stdout)
-    assert shimmed.report is not None  # the run was really watched
-    return shimmed
 
 
 def test_detached_threads_that_finish_are_clean():

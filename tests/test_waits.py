@@ -8,7 +8,7 @@ import os
 import subprocess
 import tempfile
 
-from lwtest import addresses, reported_ids, leak_of, assert_no_shim_frames, SHIM, SOURCE, assert_clean, assert_in_stack, functions, program, run
+from lwtest import assert_clean_and_unchanged, addresses, reported_ids, leak_of, assert_no_shim_frames, SHIM, SOURCE, assert_clean, assert_in_stack, functions, program, run
 
 
 
@@ -323,14 +323,6 @@ def test_cxx_counting_semaphore_is_not_seen():
 
 # --- correct use reports nothing ------------------------------------------------------------
 
-def assert_clean_and_unchanged(argv, status=0, options=None):
-    shimmed = run(argv, options=options)
-    plain = run(argv, preload=False)
-    assert_clean(shimmed, status)
-    assert plain.returncode == status, plain
-    assert shimmed.stdout == plain.stdout, (shimmed.stdout, plain.stdout)
-    assert shimmed.report is not None  # the run was really watched
-    return shimmed
 
 
 def test_clean_mutex():
