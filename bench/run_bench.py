@@ -5,7 +5,10 @@ For each workload of lwbench (and lwbench_cxx) it runs the binary in rounds,
 interleaved: base (plain), shim (LD_PRELOAD=<lib>), base, shim, ... so that
 drift on a shared machine hits both sides alike. It then compares the median
 ns_per_op of each side and prints one table: base, shim, ratio, target ratio,
-PASS/OVER. With --callgrind it also counts instructions per operation for the
+PASS/OVER. With --floor-lib, a forwarding-only preload library runs as a
+third side in the same rounds, and its ratio (the floor any interposer
+pays, and a measure of the noise) is printed beside the shim's. With
+--callgrind it also counts instructions per operation for the
 single-threaded micro workloads, which does not depend on machine load.
 
 It is a benchmark, not a test: being over target is reported, not failed.
@@ -101,15 +104,18 @@ def run(cmd, env, timeout):
     return proc.stdout, proc.stderr
 
 
-def make_envs(lib, options):
-    """(base, shim) environments: the same except for the shim's two variables."""
+def make_envs(lib, options, floor_lib=None):
+    """The environment of each side, in the order rounds run them: base,
+    floor (with --floor-lib), shim. They differ only in LD_PRELOAD and the
+    shim's LEAKWATCH_OPTIONS."""
     base = dict(os.environ)
     base.pop("LD_PRELOAD", None)
     base.pop("LEAKWATCH_OPTIONS", None)
-    shim = dict(base)
-    shim["LD_PRELOAD"] = os.path.abspath(lib)
-    shim["LEAKWATCH_OPTIONS"] = options
-    return base, shim
+    envs = {"base": base}
+    if floor_lib:
+        envs["floor"] = dict(base, LD_PRELOAD=os.path.abspath(floor_lib))
+    envs["shim"] = dict(base, LD_PRELOAD=os.path.abspath(lib), LEAKWATCH_OPTIONS=options)
+    return envs
 
 
 def spread(values):
@@ -126,9 +132,9 @@ def bench_workload(work, binary, args, envs):
     """Runs the interleaved rounds of one workload; returns a result dict."""
     iters = work.iterations(args.scale)
     cmd = [binary, work.name, str(iters)]
-    sides = {"base": [], "shim": []}
+    sides = {side: [] for side in envs}
     for rnd in range(args.rounds):
-        for side in ("base", "shim"):
+        for side in envs:
             stdout, _ = run(cmd, envs[side], args.timeout)
             fields = parse_result(stdout)
             sides[side].append(fields)
@@ -144,13 +150,17 @@ def bench_workload(work, binary, args, envs):
         result[side] = statistics.median(values)
         result[side + "_spread"] = spread(values)
         result[side + "_runs"] = runs
-    result["ratio"] = result["shim"] / result["base"] if result["base"] > 0 else float("inf")
+    for side in ("floor", "shim"):
+        if side in result:
+            result[side + "_ratio"] = (result[side] / result["base"] if result["base"] > 0
+                                       else float("inf"))
+    result["ratio"] = result["shim_ratio"]
     return result
 
 
 def print_table(results, errors):
-    header = "%-18s %10s %12s %12s %7s %7s %7s  %s" % (
-        "workload", "iters", "base ns/op", "shim ns/op", "ratio", "target", "result",
+    header = "%-18s %10s %12s %12s %7s %7s %7s %7s  %s" % (
+        "workload", "iters", "base ns/op", "shim ns/op", "ratio", "target", "result", "floor",
         "spread base/shim")
     print(header)
     print("-" * len(header))
@@ -161,12 +171,13 @@ def print_table(results, errors):
         else:
             target = "%.2f" % work.target
             verdict = "PASS" if res["ratio"] <= work.target else "OVER"
-        print("%-18s %10d %12s %12s %7.3f %7s %7s  %4.0f%% / %.0f%%" % (
+        floor = "%.3f" % res["floor_ratio"] if "floor_ratio" in res else "-"
+        print("%-18s %10d %12s %12s %7.3f %7s %7s %7s  %4.0f%% / %.0f%%" % (
             work.name, res["iters"], fmt_ns(res["base"]), fmt_ns(res["shim"]), res["ratio"],
-            target, verdict, res["base_spread"], res["shim_spread"]))
+            target, verdict, floor, res["base_spread"], res["shim_spread"]))
     for name, message in errors:
-        print("%-18s %10s %12s %12s %7s %7s %7s  %s" % (name, "-", "-", "-", "-", "-", "ERROR",
-                                                        message.splitlines()[0]))
+        print("%-18s %10s %12s %12s %7s %7s %7s %7s  %s" % (
+            name, "-", "-", "-", "-", "-", "ERROR", "-", message.splitlines()[0]))
 
 
 def median_field(runs, key):
@@ -226,8 +237,8 @@ def run_callgrind(selected, binaries, args, envs):
               ", ".join(CALLGRIND_WORKLOADS))
         return 0
     print("callgrind: instructions per op = (Ir(%d) - Ir(%d)) / %d" % (2 * n, n, n))
-    header = "%-18s %15s %15s %15s" % ("workload", "base instr/op", "shim instr/op",
-                                       "extra instr/op")
+    header = "%-18s %15s %15s %15s %15s" % ("workload", "base instr/op", "shim instr/op",
+                                            "extra instr/op", "floor extra")
     print(header)
     print("-" * len(header))
     failed = 0
@@ -236,15 +247,17 @@ def run_callgrind(selected, binaries, args, envs):
         print("callgrind %s ..." % name, file=sys.stderr)
         try:
             per_op = {}
-            for side in ("base", "shim"):
+            for side in envs:
                 ir1 = callgrind_ir(valgrind, binary, name, n, envs[side], args.timeout)
                 ir2 = callgrind_ir(valgrind, binary, name, 2 * n, envs[side], args.timeout)
                 per_op[side] = (ir2 - ir1) / float(n)
-            print("%-18s %15.1f %15.1f %+15.1f" % (name, per_op["base"], per_op["shim"],
-                                                   per_op["shim"] - per_op["base"]))
+            floor = ("%+.1f" % (per_op["floor"] - per_op["base"])) if "floor" in per_op else "-"
+            print("%-18s %15.1f %15.1f %+15.1f %15s" % (name, per_op["base"], per_op["shim"],
+                                                        per_op["shim"] - per_op["base"], floor))
         except RunError as err:
             failed += 1
-            print("%-18s %15s %15s %15s  %s" % (name, "-", "-", "ERROR", str(err).splitlines()[0]))
+            print("%-18s %15s %15s %15s %15s  %s" % (name, "-", "-", "ERROR", "-",
+                                                     str(err).splitlines()[0]))
             print(str(err), file=sys.stderr)
     return failed
 
@@ -253,6 +266,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Measure leakwatch's overhead: each workload with and without the shim.")
     parser.add_argument("--lib", required=True, help="the shim, e.g. build/libleakwatch.so")
+    parser.add_argument("--floor-lib",
+                        help="a forwarding-only preload library, e.g. build/bench/liblwforward.so: "
+                        "run as a third side, its ratio is the floor of interposition")
     parser.add_argument("--bin", required=True, help="the C benchmark, e.g. build/bench/lwbench")
     parser.add_argument("--cxx-bin", help="the C++ benchmark, e.g. build/bench/lwbench_cxx "
                         "(without it, stdmutex is skipped)")
@@ -277,7 +293,8 @@ def parse_args(argv):
         parser.error("--scale must be positive")
     if args.callgrind_iters < 1:
         parser.error("--callgrind-iters must be at least 1")
-    for opt, path in (("--lib", args.lib), ("--bin", args.bin), ("--cxx-bin", args.cxx_bin)):
+    for opt, path in (("--lib", args.lib), ("--floor-lib", args.floor_lib), ("--bin", args.bin),
+                      ("--cxx-bin", args.cxx_bin)):
         if path is not None and not os.path.isfile(path):
             parser.error("%s: no such file: %s" % (opt, path))
     known = [w.name for w in WORKLOADS]
@@ -298,7 +315,7 @@ def main(argv):
     selected = [w for w in WORKLOADS if args.only is None or w.name in args.only]
     skipped = [w.name for w in selected if binaries[w.binary] is None]
     selected = [w for w in selected if binaries[w.binary] is not None]
-    envs = dict(zip(("base", "shim"), make_envs(args.lib, args.options)))
+    envs = make_envs(args.lib, args.options, args.floor_lib)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print("leakwatch overhead benchmark, %s" % time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -313,8 +330,8 @@ def main(argv):
     started = time.time()
     results, errors = [], []
     for work in selected:
-        print("running %s (%d iterations x %d rounds x 2) ..." % (
-            work.name, work.iterations(args.scale), args.rounds), file=sys.stderr)
+        print("running %s (%d iterations x %d rounds x %d) ..." % (
+            work.name, work.iterations(args.scale), args.rounds, len(envs)), file=sys.stderr)
         try:
             results.append(bench_workload(work, binaries[work.binary], args, envs))
         except RunError as err:
@@ -327,8 +344,8 @@ def main(argv):
     if args.callgrind:
         failed += run_callgrind(selected, binaries, args, envs)
     print()
-    print("ratio = median shim / median base; PASS when ratio <= target. "
-          "Took %.0f s." % (time.time() - started))
+    print("ratio = median shim / median base; PASS when ratio <= target; floor = median "
+          "forwarding-only / median base. Took %.0f s." % (time.time() - started))
     return 1 if failed else 0
 
 

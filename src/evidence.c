@@ -15,16 +15,13 @@ enum lw_evidence lw_evidence_lookup(const void *object, uint32_t *thread_id) {
   const void *seen = atomic_load_explicit(&slot->object, memory_order_acquire);
   if (seen == object) {
     *thread_id = atomic_load_explicit(&slot->thread_id, memory_order_relaxed);
-    return LW_EVIDENCE_LAST;
+    return *thread_id != LW_NO_THREAD ? LW_EVIDENCE_LAST : LW_EVIDENCE_UNKNOWN;
   }
   return seen == NULL ? LW_EVIDENCE_NEVER : LW_EVIDENCE_UNKNOWN;
 }
 
-static LW_ALWAYS_INLINE void note(const void *object) {
-  lw_thread *self = lw_self;
-  if (LW_LIKELY(self != NULL))
-    lw_evidence_note(object, self->id);
-}
+/* An untracked thread notes LW_NO_THREAD: "signalled by someone". */
+static LW_ALWAYS_INLINE void note(const void *object) { lw_evidence_note(object, lw_self->id); }
 
 LW_EXPORT int lw_pthread_cond_signal(pthread_cond_t *cond) {
   note(cond);

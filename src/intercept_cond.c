@@ -29,10 +29,10 @@ static void cond_wait_prepare(lw_thread *self, cond_wait_frame *frame, const voi
   frame->self = self;
   frame->cond = cond;
   frame->was_held = false;
-  uint32_t kept = self->nheld < LW_HELD_MAX ? self->nheld : LW_HELD_MAX;
-  for (uint32_t i = kept; i-- > 0;) {
-    if (self->held[i].object == mutex) {
-      frame->mutex_entry = self->held[i];
+  const lw_held *held = lw_held_list(self);
+  for (uint32_t i = lw_held_listed(self); i-- > 0;) {
+    if (held[i].object == mutex) {
+      frame->mutex_entry = held[i];
       frame->was_held = true;
       break;
     }
@@ -67,7 +67,7 @@ static void cond_wait_finish(void *raw) {
     return real_call;                                                                              \
   cond_wait_frame frame;                                                                           \
   cond_wait_prepare(self, &frame, cond, mutex, LW_CALLER_PC());                                    \
-  frame.began = lw_wait_begin(self, call_id, cond, mutex, timed, UINT32_MAX);                      \
+  frame.began = lw_wait_begin(self, call_id, cond, mutex, timed, LW_NO_THREAD);                    \
   int rc;                                                                                          \
   pthread_cleanup_push(cond_wait_finish, &frame);                                                  \
   rc = real_call;                                                                                  \

@@ -33,7 +33,7 @@ static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *l
                                             enum lw_call call, enum lw_lock_kind kind,
                                             clockid_t clock, const struct timespec *abstime,
                                             uintptr_t call_pc) {
-  bool began = lw_wait_begin(self, call, lock, NULL, abstime != NULL, UINT32_MAX);
+  bool began = lw_wait_begin(self, call, lock, NULL, abstime != NULL, LW_NO_THREAD);
   int rc = rwlock_block(lock, call, clock, abstime);
   lw_wait_end(self, began);
   if (rc == 0)
@@ -41,47 +41,72 @@ static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *l
   return rc;
 }
 
-static LW_ALWAYS_INLINE int rwlock_lock_tracked(lw_thread *self, pthread_rwlock_t *lock,
-                                                enum lw_call call, enum lw_lock_kind kind,
-                                                clockid_t clock, const struct timespec *abstime,
-                                                uintptr_t call_pc) {
-  if (self->nheld)
-    lw_order_acquire(self, self->nheld, lock, lw_held_site(call_pc, kind));
-  int rc = kind == LW_LOCK_READ ? lw_real.pthread_rwlock_tryrdlock(lock)
-                                : lw_real.pthread_rwlock_trywrlock(lock);
-  if (LW_LIKELY(rc == 0)) {
-    lw_held_push(self, lock, lw_held_site(call_pc, kind));
-    return 0;
-  }
+static LW_ALWAYS_INLINE int rwlock_try_lock(pthread_rwlock_t *lock, enum lw_lock_kind kind) {
+  return kind == LW_LOCK_READ ? lw_real.pthread_rwlock_tryrdlock(lock)
+                              : lw_real.pthread_rwlock_trywrlock(lock);
+}
+
+/* The try did not take the lock: `rc` says why. */
+static LW_NOINLINE int rwlock_lock_not_taken(lw_thread *self, pthread_rwlock_t *lock, int rc,
+                                             enum lw_call call, enum lw_lock_kind kind,
+                                             clockid_t clock, const struct timespec *abstime,
+                                             uintptr_t call_pc) {
   if (rc == EBUSY)
     return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc);
   return rc; /* EAGAIN (too many readers), EDEADLK... */
 }
 
-#define LW_RWLOCK_WRAPPER(name, call, kind, clock, abstime, real_call, ...)                        \
+/* A nested lock (the lock-order graph hears of it first) or a thread not
+ * tracked now. */
+static LW_NOINLINE int rwlock_lock_other(pthread_rwlock_t *lock, enum lw_call call,
+                                         enum lw_lock_kind kind, clockid_t clock,
+                                         const struct timespec *abstime, uintptr_t call_pc) {
+  lw_thread *self = lw_thread_enter();
+  if (!self)
+    return rwlock_block(lock, call, clock, abstime);
+  lw_order_acquire(self, lock, lw_held_site(call_pc, kind));
+  int rc = rwlock_try_lock(lock, kind);
+  if (rc != 0)
+    return rwlock_lock_not_taken(self, lock, rc, call, kind, clock, abstime, call_pc);
+  lw_held_push(self, lock, lw_held_site(call_pc, kind));
+  return 0;
+}
+
+/* The fast case: a tracked thread that holds nothing takes a free lock.
+ * (lw_untracked's top is not its floor: it goes the other way.) */
+static LW_ALWAYS_INLINE int rwlock_lock(pthread_rwlock_t *lock, enum lw_call call,
+                                        enum lw_lock_kind kind, clockid_t clock,
+                                        const struct timespec *abstime, uintptr_t call_pc) {
+  lw_thread *self = lw_self;
+  lw_held *top = self->held_top;
+  if (LW_UNLIKELY(top != &self->held_slots[0]))
+    return rwlock_lock_other(lock, call, kind, clock, abstime, call_pc);
+  int rc = rwlock_try_lock(lock, kind);
+  if (LW_UNLIKELY(rc != 0))
+    return rwlock_lock_not_taken(self, lock, rc, call, kind, clock, abstime, call_pc);
+  lw_held_push_above(self, top, lock, lw_held_site(call_pc, kind));
+  return 0;
+}
+
+#define LW_RWLOCK_WRAPPER(name, call, kind, clock, abstime, ...)                                   \
   LW_EXPORT int name(__VA_ARGS__) {                                                                \
-    lw_thread *self = lw_thread_enter();                                                           \
-    if (!self)                                                                                     \
-      return real_call;                                                                            \
-    return rwlock_lock_tracked(self, lock, call, kind, clock, abstime, LW_CALLER_PC());            \
+    return rwlock_lock(lock, call, kind, clock, abstime, LW_CALLER_PC());                          \
   }
 
 LW_RWLOCK_WRAPPER(pthread_rwlock_rdlock, LW_CALL_pthread_rwlock_rdlock, LW_LOCK_READ, 0, NULL,
-                  lw_real.pthread_rwlock_rdlock(lock), pthread_rwlock_t *lock)
+                  pthread_rwlock_t *lock)
 LW_RWLOCK_WRAPPER(pthread_rwlock_wrlock, LW_CALL_pthread_rwlock_wrlock, LW_LOCK_WRITE, 0, NULL,
-                  lw_real.pthread_rwlock_wrlock(lock), pthread_rwlock_t *lock)
+                  pthread_rwlock_t *lock)
 LW_RWLOCK_WRAPPER(pthread_rwlock_timedrdlock, LW_CALL_pthread_rwlock_timedrdlock, LW_LOCK_READ,
-                  CLOCK_REALTIME, abstime, lw_real.pthread_rwlock_timedrdlock(lock, abstime),
-                  pthread_rwlock_t *lock, const struct timespec *abstime)
+                  CLOCK_REALTIME, abstime, pthread_rwlock_t *lock, const struct timespec *abstime)
 LW_RWLOCK_WRAPPER(pthread_rwlock_timedwrlock, LW_CALL_pthread_rwlock_timedwrlock, LW_LOCK_WRITE,
-                  CLOCK_REALTIME, abstime, lw_real.pthread_rwlock_timedwrlock(lock, abstime),
-                  pthread_rwlock_t *lock, const struct timespec *abstime)
+                  CLOCK_REALTIME, abstime, pthread_rwlock_t *lock, const struct timespec *abstime)
 LW_RWLOCK_WRAPPER(pthread_rwlock_clockrdlock, LW_CALL_pthread_rwlock_clockrdlock, LW_LOCK_READ,
-                  clock, abstime, lw_real.pthread_rwlock_clockrdlock(lock, clock, abstime),
-                  pthread_rwlock_t *lock, clockid_t clock, const struct timespec *abstime)
+                  clock, abstime, pthread_rwlock_t *lock, clockid_t clock,
+                  const struct timespec *abstime)
 LW_RWLOCK_WRAPPER(pthread_rwlock_clockwrlock, LW_CALL_pthread_rwlock_clockwrlock, LW_LOCK_WRITE,
-                  clock, abstime, lw_real.pthread_rwlock_clockwrlock(lock, clock, abstime),
-                  pthread_rwlock_t *lock, clockid_t clock, const struct timespec *abstime)
+                  clock, abstime, pthread_rwlock_t *lock, clockid_t clock,
+                  const struct timespec *abstime)
 
 static LW_ALWAYS_INLINE int rwlock_try(pthread_rwlock_t *lock, enum lw_lock_kind kind,
                                        uintptr_t call_pc) {
@@ -105,14 +130,8 @@ LW_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *lock) {
 }
 
 LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
-  lw_thread *self = lw_self;
-  if (LW_LIKELY(self != NULL)) {
-    uint32_t top = self->nheld - 1;
-    if (top < LW_HELD_MAX && self->held[top].object == lock)
-      __atomic_store_n(&self->nheld, top, __ATOMIC_RELEASE);
-    else if (!lw_held_remove_slow(self, lock))
-      lw_misuse_unlock_not_held(self, lock, LW_LOCK_WRITE, LW_CALLER_PC());
-  }
+  if (LW_UNLIKELY(!lw_held_pop_top(lw_self, lock)))
+    lw_misuse_unlock_not_on_top(lock, LW_LOCK_WRITE, LW_CALLER_PC());
   return lw_real.pthread_rwlock_unlock(lock);
 }
 

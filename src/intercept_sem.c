@@ -14,7 +14,7 @@
 
 static LW_NOINLINE int sem_wait_blocking(lw_thread *self, sem_t *sem, enum lw_call call,
                                          clockid_t clock, const struct timespec *abstime) {
-  bool began = lw_wait_begin(self, call, sem, NULL, abstime != NULL, UINT32_MAX);
+  bool began = lw_wait_begin(self, call, sem, NULL, abstime != NULL, LW_NO_THREAD);
   int rc;
   pthread_cleanup_push(lw_wait_end_cleanup, self);
   if (call == LW_CALL_sem_wait)
@@ -32,21 +32,24 @@ static LW_NOINLINE int sem_wait_blocking(lw_thread *self, sem_t *sem, enum lw_ca
 
 static LW_ALWAYS_INLINE int sem_wait_tracked(sem_t *sem, enum lw_call call, clockid_t clock,
                                              const struct timespec *abstime) {
-  lw_thread *self = lw_thread_enter();
-  if (!self || !lw_real.sem_trywait) {
-    if (call == LW_CALL_sem_wait)
-      return lw_real.sem_wait(sem);
-    if (call == LW_CALL_sem_timedwait)
-      return lw_real.sem_timedwait(sem, abstime);
-    return lw_real.sem_clockwait(sem, clock, abstime);
+  if (LW_LIKELY(lw_real.sem_trywait != NULL)) {
+    /* The try is right for any thread, tracked or not: only a thread that
+     * would block needs its record. */
+    int saved_errno = errno;
+    if (lw_real.sem_trywait(sem) == 0)
+      return 0;
+    if (errno != EAGAIN)
+      return -1; /* EINVAL: the program sees what sem_wait would say */
+    errno = saved_errno;
+    lw_thread *self = lw_thread_enter();
+    if (self)
+      return sem_wait_blocking(self, sem, call, clock, abstime);
   }
-  int saved_errno = errno;
-  if (lw_real.sem_trywait(sem) == 0)
-    return 0;
-  if (errno != EAGAIN)
-    return -1; /* EINVAL: the program sees what sem_wait would say */
-  errno = saved_errno;
-  return sem_wait_blocking(self, sem, call, clock, abstime);
+  if (call == LW_CALL_sem_wait)
+    return lw_real.sem_wait(sem);
+  if (call == LW_CALL_sem_timedwait)
+    return lw_real.sem_timedwait(sem, abstime);
+  return lw_real.sem_clockwait(sem, clock, abstime);
 }
 
 LW_EXPORT int sem_wait(sem_t *sem) { return sem_wait_tracked(sem, LW_CALL_sem_wait, 0, NULL); }
@@ -63,7 +66,8 @@ LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *barrier) {
   lw_thread *self = lw_thread_enter();
   if (!self)
     return lw_real.pthread_barrier_wait(barrier);
-  bool began = lw_wait_begin(self, LW_CALL_pthread_barrier_wait, barrier, NULL, false, UINT32_MAX);
+  bool began =
+      lw_wait_begin(self, LW_CALL_pthread_barrier_wait, barrier, NULL, false, LW_NO_THREAD);
   int rc = lw_real.pthread_barrier_wait(barrier);
   lw_wait_end(self, began);
   return rc;

@@ -205,7 +205,7 @@ LW_EXPORT int thrd_detach(thrd_t thread) {
 /* A thread that did not start in a trampoline (the main thread, adopted
  * ones) is marked ended here; the others by their trampoline's cleanup. */
 static void exiting_without_trampoline(void) {
-  lw_thread *self = lw_self;
+  lw_thread *self = lw_self_tracked();
   if (!self)
     return;
   if (atomic_load(&self->flags) & (LW_THREAD_MAIN | LW_THREAD_ADOPTED)) {

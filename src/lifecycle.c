@@ -32,6 +32,7 @@
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
 uint64_t lw_start_ns;
+uint64_t lw_tick_resolution_ns;
 static _Atomic int exit_report_done;
 
 /*
@@ -64,7 +65,7 @@ static void fork_child(void) {
   lw_misuse_fork_child();
   lw_registry_history_fork_child();
   lw_order_fork_child();
-  lw_thread *self = lw_self ? lw_self : lw_self_inside;
+  lw_thread *self = lw_self_tracked() ? lw_self : lw_self_inside;
   lw_registry_fork_child(self);
   lw_report_fork_child();
   lw_watch_fork_child();
@@ -74,6 +75,9 @@ static void fork_child(void) {
 
 bool lw_lifecycle_start(void) {
   lw_start_ns = lw_now_ns();
+  struct timespec tick;
+  if (clock_getres(CLOCK_MONOTONIC_COARSE, &tick) == 0)
+    lw_tick_resolution_ns = (uint64_t)tick.tv_sec * 1000000000u + (uint64_t)tick.tv_nsec;
   lw_options_init();
   lw_stack_init();
   lw_suppress_init();
@@ -87,7 +91,7 @@ bool lw_lifecycle_start(void) {
 }
 
 void lw_lifecycle_thread_ending(lw_thread *t) {
-  if (__atomic_load_n(&t->nheld, __ATOMIC_ACQUIRE) == 0)
+  if (lw_held_listed(t) == 0)
     return;
   lw_thread *inside = lw_shim_enter();
   lw_report_abandoned(t);

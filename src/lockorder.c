@@ -476,17 +476,18 @@ void lw_order_report_pending_locked(void) {
   }
 }
 
-void lw_order_acquire(lw_thread *self, uint32_t count, const void *object, uintptr_t site) {
-  if (lw_opt.lock_order == LW_LOCK_ORDER_OFF || count == 0)
+void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site) {
+  uint32_t listed = lw_held_listed(self);
+  if (lw_opt.lock_order == LW_LOCK_ORDER_OFF || listed == 0)
     return;
-  uint32_t kept = count < LW_HELD_MAX ? count : LW_HELD_MAX;
-  for (uint32_t i = 0; i < kept; i++)
-    if (self->held[i].object == object)
+  const lw_held *held = lw_held_list(self);
+  for (uint32_t i = 0; i < listed; i++)
+    if (held[i].object == object)
       return; /* a recursive relock */
-  const lw_held *from = &self->held[kept - 1];
+  const lw_held *from = &held[listed - 1];
   if (lw_held_kind(from) == LW_LOCK_READ && (site >> LW_SITE_KIND_SHIFT) == LW_LOCK_READ)
     return; /* readers do not wait for readers */
-  const void *gate = kept >= 2 ? self->held[0].object : NULL;
+  const void *gate = listed >= 2 ? held[0].object : NULL;
   /* The thread's own cache of edges it has sent since the graph last lost
    * one. */
   uint32_t epoch = atomic_load_explicit(&lw_order_epoch, memory_order_relaxed);

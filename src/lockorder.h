@@ -15,10 +15,9 @@
 
 #include "registry.h"
 
-/* `self` has just taken (or is about to block taking) `object` with call
- * site `site`; entries [0, count) of its held list were held before. No-op
- * when lock_order=0. */
-void lw_order_acquire(lw_thread *self, uint32_t count, const void *object, uintptr_t site);
+/* `self` is about to take (or block taking) `object` with call site
+ * `site`, holding what its held list lists. No-op when lock_order=0. */
+void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site);
 
 /* The graph's generation: bumped when it forgets a lock, which empties
  * every thread's cache. */
@@ -29,15 +28,15 @@ static inline uint32_t lw_order_slot(const void *from, const void *to) {
   return (uint32_t)(h ^ (h >> 7)) % 32u;
 }
 
-/* True when taking `object` with entries [0, count) held (count >= 1) adds
- * nothing new: the thread has sent this edge already (or the option is
- * off). Inline: the nested lock's fast path. */
-static inline bool lw_order_known(const lw_thread *self, uint32_t count, const void *object) {
+/* True when taking `object` holding the list up to `top` (not the floor)
+ * adds nothing new: the thread has sent this edge already (or the option
+ * is off). Inline: the nested lock's fast path. */
+static inline bool lw_order_known(const lw_thread *self, const lw_held *top, const void *object) {
   extern int lw_order_mode;
   if (!lw_order_mode)
     return true;
-  const void *from = self->held[count - 1].object;
-  const void *gate = count >= 2 ? self->held[0].object : NULL;
+  const void *from = top->object;
+  const void *gate = top > &self->held_slots[1] ? self->held_slots[1].object : NULL;
   uint32_t slot = lw_order_slot(from, object);
   return self->order_epoch == atomic_load_explicit(&lw_order_epoch, memory_order_relaxed) &&
          self->order_cache[slot].from == from && self->order_cache[slot].to == object &&

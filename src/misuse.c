@@ -11,6 +11,7 @@
 #include "reporting.h"
 #include "stack.h"
 #include "symbols.h"
+#include "wait.h"
 
 #define LW_MISUSE_SITES 256
 static lw_lock misuse_lock = LW_LOCK_INIT;
@@ -36,9 +37,9 @@ static bool first_time(uintptr_t call_pc, unsigned what) {
   return fresh;
 }
 
-/* The id of the thread whose kernel tid is `tid`, or UINT32_MAX. */
+/* The id of the thread whose kernel tid is `tid`, or LW_NO_THREAD. */
 static uint32_t id_of_tid(int tid) {
-  uint32_t id = UINT32_MAX;
+  uint32_t id = LW_NO_THREAD;
   lw_registry_lock();
   for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t))
     if (atomic_load(&t->tid) == tid && !(atomic_load(&t->flags) & LW_THREAD_ENDED))
@@ -54,10 +55,11 @@ static uintptr_t held_site_of(uint32_t holder, const void *object) {
   for (lw_thread *t = lw_registry_first(); t && !site; t = lw_registry_next(t)) {
     if (t->id != holder)
       continue;
-    uint32_t kept = t->nheld < LW_HELD_MAX ? t->nheld : LW_HELD_MAX;
-    for (uint32_t i = 0; i < kept; i++)
-      if (t->held[i].object == object)
-        site = lw_held_pc(&t->held[i]);
+    const lw_held *held = lw_held_list(t);
+    uint32_t listed = lw_held_listed(t);
+    for (uint32_t i = 0; i < listed; i++)
+      if (held[i].object == object)
+        site = lw_held_pc(&held[i]);
   }
   lw_registry_unlock();
   return site;
@@ -83,13 +85,13 @@ static void report(lw_thread *self, const char *message, const char *earlier_lab
   if (earlier_site)
     all[nall++] = earlier_site;
   lw_report_event("misuse", message, details.data, ids,
-                  other != UINT32_MAX && other != self->id ? 2 : 1, all, nall);
+                  other != LW_NO_THREAD && other != self->id ? 2 : 1, all, nall);
   lw_buf_free(&details);
   lw_shim_leave(inside);
 }
 
-void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock_kind kind,
-                               uintptr_t call_pc) {
+static void unlock_not_held(lw_thread *self, const void *object, enum lw_lock_kind kind,
+                            uintptr_t call_pc) {
   int tid = atomic_load(&self->tid);
   int owner_tid = 0;
   const char *noun = kind == LW_LOCK_MTX ? "mtx_t" : kind == LW_LOCK_MUTEX ? "mutex" : "rwlock";
@@ -105,9 +107,9 @@ void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock
   }
   if (!first_time(call_pc, 0))
     return;
-  uint32_t owner = owner_tid ? id_of_tid(owner_tid) : UINT32_MAX;
+  uint32_t owner = owner_tid ? id_of_tid(owner_tid) : LW_NO_THREAD;
   char message[256];
-  if (owner != UINT32_MAX)
+  if (owner != LW_NO_THREAD)
     snprintf(message, sizeof message, "T%u unlocks %s 0x%" PRIxPTR " held by T%u", self->id, noun,
              (uintptr_t)object, owner);
   else
@@ -115,7 +117,13 @@ void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock
              "T%u unlocks %s 0x%" PRIxPTR " that it does not hold (nobody holds it)", self->id,
              noun, (uintptr_t)object);
   report(self, message, "where the holder took it",
-         owner != UINT32_MAX ? held_site_of(owner, object) : 0, owner);
+         owner != LW_NO_THREAD ? held_site_of(owner, object) : 0, owner);
+}
+
+void lw_misuse_unlock_not_on_top(const void *object, enum lw_lock_kind kind, uintptr_t call_pc) {
+  lw_thread *self = lw_self_tracked();
+  if (self && !lw_held_remove_slow(self, object))
+    unlock_not_held(self, object, kind, call_pc);
 }
 
 /* Threads blocked in a wait on `object` now. */
@@ -135,14 +143,14 @@ static uint32_t waiters_on(const void *object, uint32_t *first) {
 void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed kind,
                        const char *what, uintptr_t call_pc) {
   char message[256];
-  uint32_t other = UINT32_MAX;
+  uint32_t other = LW_NO_THREAD;
   bool bad = false;
   if (kind == LW_DESTROYED_MUTEX) {
     const pthread_mutex_t *mutex = object;
     if (mutex->__data.__lock != 0) {
       int owner_tid = mutex->__data.__owner;
-      other = owner_tid ? id_of_tid(owner_tid) : UINT32_MAX;
-      if (other != UINT32_MAX)
+      other = owner_tid ? id_of_tid(owner_tid) : LW_NO_THREAD;
+      if (other != LW_NO_THREAD)
         snprintf(message, sizeof message, "T%u destroys mutex 0x%" PRIxPTR " while T%u holds it",
                  self->id, (uintptr_t)object, other);
       else
@@ -155,7 +163,7 @@ void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed ki
     if (lock->__data.__cur_writer || (lock->__data.__readers >> 3)) {
       snprintf(message, sizeof message, "T%u destroys rwlock 0x%" PRIxPTR " while it is held",
                self->id, (uintptr_t)object);
-      other = lock->__data.__cur_writer ? id_of_tid(lock->__data.__cur_writer) : UINT32_MAX;
+      other = lock->__data.__cur_writer ? id_of_tid(lock->__data.__cur_writer) : LW_NO_THREAD;
       bad = true;
     }
   } else {
@@ -168,8 +176,8 @@ void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed ki
     }
   }
   if (bad && first_time(call_pc, 1))
-    report(self, message, other != UINT32_MAX ? "where the holder took it" : NULL,
-           other != UINT32_MAX ? held_site_of(other, object) : 0, other);
+    report(self, message, other != LW_NO_THREAD ? "where the holder took it" : NULL,
+           other != LW_NO_THREAD ? held_site_of(other, object) : 0, other);
 }
 
 /* Which mutex the waiters on a condition variable use: a direct-mapped
@@ -198,7 +206,7 @@ bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, b
                "T%u waits on condition variable 0x%" PRIxPTR
                " without holding its mutex 0x%" PRIxPTR,
                self->id, (uintptr_t)cond, (uintptr_t)mutex);
-      report(self, message, NULL, 0, UINT32_MAX);
+      report(self, message, NULL, 0, LW_NO_THREAD);
     }
   }
   unsigned slot = cond_slot(cond);
@@ -255,7 +263,7 @@ void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr
   char message[256];
   uintptr_t earlier = 0;
   const char *earlier_label = NULL;
-  uint32_t other = UINT32_MAX;
+  uint32_t other = LW_NO_THREAD;
   if (pthread_equal(thread, pthread_self())) {
     snprintf(message, sizeof message, "T%u calls %s on itself", self->id, call);
   } else {
@@ -290,14 +298,14 @@ void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, 
   char message[256];
   snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined", self->id,
            call);
-  report(self, message, NULL, 0, UINT32_MAX);
+  report(self, message, NULL, 0, LW_NO_THREAD);
 }
 
 void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
   lw_registry_lock();
   lw_thread *target = lw_registry_find(thread);
   uint32_t flags = target ? atomic_load(&target->flags) : 0;
-  uint32_t other = target ? target->id : UINT32_MAX;
+  uint32_t other = target ? target->id : LW_NO_THREAD;
   uintptr_t earlier = target ? target->detach_site : 0;
   if (target && !(flags & LW_THREAD_DETACHED))
     target->detach_site = call_pc;

@@ -12,10 +12,11 @@
 
 #include "registry.h"
 
-/* `self` unlocks `object` (kind: mutex, rwlock or mtx), which is not in its
- * held list. Reports unless glibc says the caller owns it anyway. */
-void lw_misuse_unlock_not_held(lw_thread *self, const void *object, enum lw_lock_kind kind,
-                               uintptr_t call_pc);
+/* The calling thread unlocks `object` (kind: mutex, rwlock or mtx), which
+ * is not the top of its held list: take it out from lower down, or, when
+ * the list does not have it, report unless glibc says the caller owns it
+ * anyway. Nothing for a thread the shim does not track now. */
+void lw_misuse_unlock_not_on_top(const void *object, enum lw_lock_kind kind, uintptr_t call_pc);
 
 /* Destroying an object: a locked mutex, a rwlock in use, or a condition
  * variable, semaphore or barrier with waiters. `what` names the call. */

@@ -20,7 +20,15 @@
 
 #include "mem.h"
 
-LW_TLS lw_thread *lw_self;
+/* Full (top on the last slot) and matching no lock: see registry.h. */
+const lw_thread lw_untracked = {
+    .id = LW_NO_THREAD,
+    .held_top = (lw_held *)&lw_untracked.held_slots[LW_HELD_MAX],
+    .held_slots = {[LW_HELD_MAX] = {.object = LW_HELD_FLOOR}},
+};
+/* Every thread starts on the placeholder: the dynamic loader copies this
+ * initial value, relocated, into each thread's TLS block. */
+LW_TLS lw_thread *lw_self = LW_UNTRACKED;
 LW_TLS lw_thread *lw_self_inside;
 
 #define LW_CALL_NAME(name) #name,
@@ -134,6 +142,7 @@ static lw_thread *new_record(uint32_t id, uint32_t parent_id) {
   lw_thread *t = lw_mem_alloc(sizeof *t);
   if (!t)
     return NULL;
+  lw_held_init(t);
   t->id = id;
   t->parent_id = parent_id;
   t->create_ns = lw_now_ns();
@@ -196,7 +205,7 @@ lw_thread *lw_registry_adopt_current(void) {
     lw_registry_index(t);
   }
   lw_registry_unlock();
-  lw_self = t;
+  lw_self = t ? t : LW_UNTRACKED;
   return t;
 }
 
@@ -228,7 +237,7 @@ void lw_registry_thread_ended(lw_thread *t) {
 lw_thread_ref lw_registry_ref(pthread_t handle) {
   lw_registry_lock();
   lw_thread *t = lw_registry_find(handle);
-  lw_thread_ref ref = {t, t ? t->id : UINT32_MAX};
+  lw_thread_ref ref = {t, t ? t->id : LW_NO_THREAD};
   lw_registry_unlock();
   return ref;
 }

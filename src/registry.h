@@ -19,7 +19,7 @@
 #include "common.h"
 #include "uthash_config.h"
 
-#define LW_HELD_MAX 16     /* locks tracked per thread; deeper nesting is counted, not kept */
+#define LW_HELD_MAX 16     /* locks listed per thread; deeper ones are not kept */
 #define LW_STACK_MAX 64    /* upper bound of stack_depth */
 #define LW_NAME_MAX 16     /* the kernel's comm length, NUL included */
 #define LW_ANCESTORS_MAX 8 /* creator, its creator, ...: for leakwatch_verify_since */
@@ -142,10 +142,15 @@ enum lw_capture_state {
 };
 
 typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
-  /* --- written on the lock fast path, by the owning thread only --- */
-  uint32_t nheld; /* may exceed LW_HELD_MAX; only the first LW_HELD_MAX are kept */
-  uint32_t pad0;
-  lw_held held[LW_HELD_MAX];
+  /* --- written on the lock fast path, by the owning thread only ---
+   * The locks held, oldest first, are held_slots[1..]; held_slots[0] is a
+   * floor whose object is LW_HELD_FLOOR, which no lock matches. held_top
+   * points at the newest entry, or at the floor. So a lock pushes above the
+   * top and an unlock compares with it, with no count to keep and no bound
+   * to test: the floor turns an unlock away, and a lock only checks for
+   * room on its nested path. Read them with lw_held_list/lw_held_listed. */
+  lw_held *held_top;
+  lw_held held_slots[1 + LW_HELD_MAX];
 
   /* --- the current wait (slow path) --- */
   lw_wait wait;
@@ -193,19 +198,57 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   UT_hash_handle by_handle;
 } lw_thread;
 
-/* The calling thread's record. NULL for a thread the shim has not met yet,
- * and while the thread runs inside the shim (then lw_self_inside is set, so
- * wrappers called from libc, libunwind or libdw pass straight through). */
+/* The id of no thread (T<id> ids count up from 0). */
+#define LW_NO_THREAD UINT32_MAX
+
+/* The floor entry's object (see lw_thread). */
+#define LW_HELD_FLOOR ((const void *)UINTPTR_MAX)
+
+/* An empty held list: the top on the floor. */
+static inline void lw_held_init(lw_thread *t) {
+  t->held_slots[0].object = LW_HELD_FLOOR;
+  t->held_top = &t->held_slots[0];
+}
+
+/* The locks `t` lists, oldest first. */
+static inline lw_held *lw_held_list(lw_thread *t) { return &t->held_slots[1]; }
+
+/* How many it lists (at most LW_HELD_MAX). Other threads may ask: the top
+ * moves before the entry it covers is written, so a reader may see a slot a
+ * moment before its contents, never a slot outside the list. */
+static inline uint32_t lw_held_listed(const lw_thread *t) {
+  return (uint32_t)(__atomic_load_n(&t->held_top, __ATOMIC_ACQUIRE) - t->held_slots);
+}
+
+/*
+ * The calling thread's record, never NULL: a thread the shim does not track
+ * at the moment (not met yet, running inside the shim, out of memory)
+ * points at the shared placeholder lw_untracked, whose held list looks full
+ * and whose top matches no lock. The lock fast paths thus need no test of
+ * their own: the placeholder sends them to their slow paths, which ask
+ * lw_self_tracked(). The placeholder is const: nothing may write to it. Its
+ * id is LW_NO_THREAD, so code that only reads the id needs no test either.
+ * While a thread runs inside the shim, lw_self_inside holds its record, so
+ * wrappers called from libc, libunwind or libdw pass straight through.
+ */
+extern const lw_thread lw_untracked __attribute__((visibility("hidden")));
+#define LW_UNTRACKED ((lw_thread *)&lw_untracked)
 extern LW_TLS lw_thread *lw_self;
 extern LW_TLS lw_thread *lw_self_inside;
+
+/* lw_self, or NULL when the thread is not tracked now. */
+static LW_ALWAYS_INLINE lw_thread *lw_self_tracked(void) {
+  lw_thread *self = lw_self;
+  return self != LW_UNTRACKED ? self : NULL;
+}
 
 /* Enter/leave code that may call back into the wrappers (libunwind, libdw,
  * libc). Nests: returns the record to give back to lw_shim_leave. */
 static LW_ALWAYS_INLINE lw_thread *lw_shim_enter(void) {
-  lw_thread *self = lw_self;
+  lw_thread *self = lw_self_tracked();
   if (self) {
     lw_self_inside = self;
-    lw_self = NULL;
+    lw_self = LW_UNTRACKED;
   }
   return self;
 }

@@ -453,13 +453,14 @@ void lw_report_abandoned(lw_thread *t) {
   /* Once per acquisition site: a loop of threads that all forget the same
    * unlock is one bug. */
   bool fresh = false;
-  uint32_t kept = t->nheld < LW_HELD_MAX ? t->nheld : LW_HELD_MAX;
-  for (uint32_t i = 0; i < kept; i++) {
+  const lw_held *held = lw_held_list(t);
+  uint32_t listed = lw_held_listed(t);
+  for (uint32_t i = 0; i < listed; i++) {
     bool seen = false;
     for (unsigned k = 0; k < nabandon_sites && k < LW_MAX_ABANDON_SITES; k++)
-      seen |= abandon_sites[k] == t->held[i].site;
+      seen |= abandon_sites[k] == held[i].site;
     if (!seen) {
-      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = t->held[i].site;
+      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = held[i].site;
       fresh = true;
     }
   }

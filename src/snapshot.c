@@ -39,11 +39,17 @@ typedef struct raw_thread {
   lw_held held[LW_HELD_MAX];
   uint16_t wait_call;
   uint32_t wait_target;
-  uint64_t wait_start_ns;
   lw_create_stack create; /* copied: the record may be freed after the snapshot */
   uintptr_t start_address;
   lw_held *held_of; /* per report held entry: the raw entry it came from */
 } raw_thread;
+
+/* The held list of `t`, which may be locking or unlocking meanwhile: an
+ * entry may be a moment stale, never outside the list. */
+static void copy_held(raw_thread *raw, lw_thread *t) {
+  raw->nheld = lw_held_listed(t);
+  memcpy(raw->held, lw_held_list(t), raw->nheld * sizeof *raw->held);
+}
 
 static void read_file_line(const char *path, char *out, size_t size) {
   out[0] = '\0';
@@ -149,8 +155,7 @@ static void held_stack(lw_report *r, const raw_thread *raw, const lw_held *entry
 }
 
 static bool holds_exclusively(const raw_thread *raw, const void *object) {
-  uint32_t kept = raw->nheld < LW_HELD_MAX ? raw->nheld : LW_HELD_MAX;
-  for (uint32_t i = 0; i < kept; i++)
+  for (uint32_t i = 0; i < raw->nheld; i++)
     if (raw->held[i].object == object && lw_held_kind(&raw->held[i]) != LW_LOCK_READ)
       return true;
   return false;
@@ -255,18 +260,16 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->wait.mutex = w->mutex;
       out->wait.timed = w->timed;
       out->wait.seq = w->seq;
-      out->wait.waited_ms = (now_ns - w->start_ns) / 1000000u;
+      out->wait.waited_ms = lw_age_ns(now_ns, w->start_ns) / 1000000u;
       raw->wait_call = w->call;
       if (!wait_has_owner(w->call) && !is_join(w->call) && w->call != LW_CALL_pthread_barrier_wait)
         out->wait.evidence = (int)lw_evidence_lookup(w->object, &out->wait.signalled_by);
       raw->wait_target = w->target_id;
-      raw->wait_start_ns = w->start_ns;
       if (!r->no_stacks) {
         lw_stack_unwind_context(&w->context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
         raw->has_stack = true;
       }
-      raw->nheld = t->nheld;
-      memcpy(raw->held, t->held, sizeof raw->held);
+      copy_held(raw, t);
       atomic_store(&w->state, LW_WAIT_ACTIVE); /* unpin */
       /* A timed wait is still "running": it will end by itself. */
       if (w->timed)
@@ -292,8 +295,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       raw->stack = t->now_stack;
       raw->has_stack = true;
     }
-    raw->nheld = __atomic_load_n(&t->nheld, __ATOMIC_ACQUIRE);
-    memcpy(raw->held, t->held, sizeof raw->held);
+    copy_held(raw, t);
   }
 
   /* Names: what pthread_setname_np set, else the kernel's comm when the
@@ -324,7 +326,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       else
         out->stack = frames;
     }
-    uint32_t kept = raw->nheld < LW_HELD_MAX ? raw->nheld : LW_HELD_MAX;
+    uint32_t kept = raw->nheld;
     if (kept && out->state != LW_STATE_EXITED) {
       out->held = lw_arena_alloc(&r->arena, kept * sizeof *out->held);
       raw->held_of = lw_arena_alloc(&r->arena, kept * sizeof *raw->held_of);
@@ -338,7 +340,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
         h->call = lw_lock_kind_calls[h->kind];
       }
     }
-    if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != UINT32_MAX) {
+    if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != LW_NO_THREAD) {
       out->wait.has_owner = true;
       out->wait.owner = raw->wait_target;
     } else if (out->has_wait && wait_has_owner(raw->wait_call)) {

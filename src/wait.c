@@ -12,34 +12,25 @@ lw_thread *lw_thread_enter_slow(void) {
     return NULL; /* called back from inside the shim: forward only */
   if (!lw_init_ensure())
     return NULL;
-  if (lw_self)
+  if (lw_self_tracked())
     return lw_self; /* start-up made this thread's record */
   return lw_registry_adopt_current();
 }
 
 bool lw_held_remove_slow(lw_thread *self, const void *object) {
-  uint32_t count = self->nheld;
-  if (count == 0)
-    return false; /* taken inside the shim, by another thread, or never */
-  uint32_t kept = count < LW_HELD_MAX ? count : LW_HELD_MAX;
-  for (uint32_t i = kept; i-- > 0;) {
-    if (self->held[i].object != object)
+  lw_held *list = lw_held_list(self);
+  uint32_t listed = lw_held_listed(self);
+  for (uint32_t i = listed; i-- > 0;) {
+    if (list[i].object != object)
       continue;
     /* Out-of-order unlock (hand-over-hand locking): close the gap. */
-    for (uint32_t k = i; k + 1 < kept; k++)
-      self->held[k] = self->held[k + 1];
-    if (count > LW_HELD_MAX) {
-      /* An entry past the kept ones cannot be recovered: the list stays a
-       * prefix of the truth. */
-      self->held[LW_HELD_MAX - 1].object = NULL;
-    }
-    __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
+    for (uint32_t k = i; k + 1 < listed; k++)
+      list[k] = list[k + 1];
+    __atomic_store_n(&self->held_top, &self->held_slots[listed - 1], __ATOMIC_RELEASE);
     return true;
   }
-  if (count > LW_HELD_MAX) { /* one of the untracked deep ones */
-    __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
-    return true;
-  }
+  /* Taken while the list was full, inside the shim, by another thread, or
+   * never: misuse.c asks glibc who owns it. */
   return false;
 }
 

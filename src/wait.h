@@ -2,16 +2,19 @@
  * wait.h - the per-thread bookkeeping every wrapper does: enter, held locks,
  * waits. Inline, because it is the lock fast path.
  *
- * Fast path budget (uncontended lock + unlock): one TLS load and test, two
- * stores of the held entry and one of the count, the real call; on unlock a
- * compare with the top entry and a store. No allocation, no shared write, no
- * clock.
+ * Fast path budget (uncontended lock + unlock of a normal mutex): the TLS
+ * load of the record, a look at the top entry, two stores of the new entry
+ * and one of the top, the real call as a tail call; on unlock a compare
+ * with the top entry, a store, the tail call. No count, no bound, no NULL
+ * test (see lw_thread and lw_untracked in registry.h). No allocation, no
+ * shared write, no clock.
  *
  * A wait is published only when the thread will really block (the try call
  * failed, or the call always blocks: cond, join, barrier). Its stack is not
- * unwound then: the registers are saved with unw_getcontext() in the
- * wrapper's own frame, which stays put while the thread sleeps, and a report
- * unwinds from them later (see lw_wait in registry.h for the handshake).
+ * unwound then: the registers an unwinder needs are saved
+ * (lw_capture_registers) in the wrapper's own frame, which stays put while
+ * the thread sleeps, and a report unwinds from them later (see lw_wait in
+ * registry.h for the handshake).
  */
 #ifndef LW_WAIT_H
 #define LW_WAIT_H
@@ -25,7 +28,7 @@ lw_thread *lw_thread_enter_slow(void);
 
 static LW_ALWAYS_INLINE lw_thread *lw_thread_enter(void) {
   lw_thread *self = lw_self;
-  if (LW_LIKELY(self != NULL))
+  if (LW_LIKELY(self != LW_UNTRACKED))
     return self;
   return lw_thread_enter_slow();
 }
@@ -34,24 +37,46 @@ static LW_ALWAYS_INLINE lw_thread *lw_thread_enter(void) {
  * exported wrapper itself. */
 #define LW_CALLER_PC() ((uintptr_t)__builtin_return_address(0))
 
-/* Push when the caller has already checked count < LW_HELD_MAX. The count
- * goes first: a signal handler that locks in between then pushes above the
- * slot instead of over it (its own lock and unlock are balanced). Another
- * thread reading the list may see the slot a moment before its contents. */
-static LW_ALWAYS_INLINE void lw_held_push_at(lw_thread *self, uint32_t count, const void *object,
-                                             uintptr_t site) {
-  __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELAXED);
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  self->held[count].object = object;
-  self->held[count].site = site;
+/* True when `self` lists any lock. */
+static LW_ALWAYS_INLINE bool lw_holds_listed(const lw_thread *self) {
+  return self->held_top != &self->held_slots[0];
 }
 
+/* True when there is a free slot above `top` (self's held_top). */
+static LW_ALWAYS_INLINE bool lw_held_has_room(const lw_thread *self, const lw_held *top) {
+  return top < &self->held_slots[LW_HELD_MAX];
+}
+
+/* Push above `top`, self's held_top, which the caller checked for room.
+ * The top moves first: a signal handler that locks in between then pushes
+ * above the slot instead of over it (its own lock and unlock are
+ * balanced). Another thread reading the list may see the slot a moment
+ * before its contents. */
+static LW_ALWAYS_INLINE void lw_held_push_above(lw_thread *self, lw_held *top, const void *object,
+                                                uintptr_t site) {
+  lw_held *slot = top + 1;
+  __atomic_store_n(&self->held_top, slot, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  slot->object = object;
+  slot->site = site;
+}
+
+/* Push if there is room: a lock taken deeper than LW_HELD_MAX is not
+ * listed, and its unlock is checked against glibc's owner (misuse.c). */
 static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, uintptr_t site) {
-  uint32_t count = self->nheld;
-  if (LW_LIKELY(count < LW_HELD_MAX))
-    lw_held_push_at(self, count, object, site);
-  else
-    __atomic_store_n(&self->nheld, count + 1, __ATOMIC_RELAXED);
+  lw_held *top = self->held_top;
+  if (LW_LIKELY(lw_held_has_room(self, top)))
+    lw_held_push_above(self, top, object, site);
+}
+
+/* The unlock fast path: pops `object` if it is the newest entry. False
+ * otherwise, and always for lw_untracked (its top matches no lock). */
+static LW_ALWAYS_INLINE bool lw_held_pop_top(lw_thread *self, const void *object) {
+  lw_held *top = self->held_top;
+  if (LW_UNLIKELY(top->object != object))
+    return false;
+  __atomic_store_n(&self->held_top, top - 1, __ATOMIC_RELEASE);
+  return true;
 }
 
 /* Remove `object` from the held list when it is not the top entry. False
@@ -59,10 +84,7 @@ static LW_ALWAYS_INLINE void lw_held_push(lw_thread *self, const void *object, u
 bool lw_held_remove_slow(lw_thread *self, const void *object);
 
 static LW_ALWAYS_INLINE void lw_held_pop(lw_thread *self, const void *object) {
-  uint32_t count = self->nheld;
-  if (LW_LIKELY(count - 1 < LW_HELD_MAX && self->held[count - 1].object == object))
-    __atomic_store_n(&self->nheld, count - 1, __ATOMIC_RELEASE);
-  else
+  if (!lw_held_pop_top(self, object))
     lw_held_remove_slow(self, object);
 }
 
@@ -114,7 +136,7 @@ static LW_ALWAYS_INLINE bool lw_wait_begin(lw_thread *self, enum lw_call call, c
   wait->mutex = mutex;
   wait->timed = timed;
   wait->target_id = target_id;
-  wait->start_ns = lw_now_ns();
+  wait->start_ns = lw_start_stamp_ns();
   wait->seq++;
   atomic_store_explicit(&wait->state, LW_WAIT_ACTIVE, memory_order_release);
   lw_watch_wait_began(self);

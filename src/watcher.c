@@ -178,7 +178,7 @@ static uint64_t watch_once(void) {
     if (atomic_load(&t->wait.state) == LW_WAIT_IDLE || t->wait.timed)
       continue;
     /* Racy reads: a wait that changes under us is looked at again later. */
-    uint64_t seq = t->wait.seq, age = now - t->wait.start_ns;
+    uint64_t seq = t->wait.seq, age = lw_age_ns(now, t->wait.start_ns);
     if (deadlock_ns && t->watch_deadlock_seq != seq) {
       if (age >= deadlock_ns) {
         deadlock_due = true;

@@ -192,6 +192,39 @@ def test_read_on_a_pipe_is_running_not_a_wait():
     assert leak_of(r, 1)["message"] == "T1 (pipe_reader) still running at exit"
 
 
+def test_mutex_kinds_other_than_normal_are_waits_with_owners():
+    # Recursive, error-checking, adaptive and priority-inheritance mutexes
+    # take the wrappers' checked path, not the tail call of a normal one.
+    r, addr = run_blocked("held_list", "kinds")
+    assert reported_ids(r) == [1, 2, 3, 4, 5]
+    kinds = ["recursive", "errorcheck", "adaptive", "pi"]
+    for thread_id, kind in enumerate(kinds, start=2):
+        check_wait(r, thread_id, "pthread_mutex_lock", addr[kind], top="kind_waiter", owner=1)
+    holder = check_wait(r, 1, "sem_wait", addr["never"], top="park")
+    check_held(holder, [addr[k] for k in kinds], "kinds_holder")
+
+
+def test_held_list_is_exact_after_nesting_deeper_than_it_keeps():
+    # 20 nested mutexes (the list keeps 16, counts the rest), unlocked out of
+    # order and in order, 1,000 times: afterwards the list holds exactly
+    # what the thread took since, and a thread blocked on it sees its owner.
+    r, addr = run_blocked("held_list", "deep")
+    assert reported_ids(r) == [1, 2]
+    check_wait(r, 2, "pthread_mutex_lock", addr["second"], top="kind_waiter", owner=1)
+    check_held(r.thread(1), [addr["first"], addr["second"]], "deep_holder")
+    assert r.findings("misuse") == [] and r.findings("abandoned_lock") == []
+
+
+def test_a_lock_that_fails_leaves_no_held_entry():
+    # glibc refuses to lock a destroyed mutex (EINVAL), whose lock word
+    # looks free: the shim must return the same and list nothing for it.
+    plain = run([program("held_list"), "destroyed"], preload=False)
+    r, addr = run_blocked("held_list", "destroyed")
+    assert plain.stdout.startswith("lock of a destroyed mutex: EINVAL\n"), plain.stdout
+    assert r.stdout.startswith("lock of a destroyed mutex: EINVAL\n"), r.stdout
+    check_held(r.thread(1), [addr["first"]], "destroyed_holder")
+
+
 # --- C11 ------------------------------------------------------------------------------
 
 def test_c11_mtx_lock():

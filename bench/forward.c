@@ -1,0 +1,49 @@
+/*
+ * forward.c - the floor of interposition: a preload library that wraps the
+ * calls lwbench makes which leakwatch also wraps, and only forwards them.
+ * What it costs is what any LD_PRELOAD tool pays before doing anything
+ * (the PLT now lands in a wrapper, one more indirect jump); run_bench.py
+ * --floor-lib runs it beside the base and the shim, so the shim's ratio can
+ * be read against the floor measured in the same run.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <semaphore.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* X(return type, name, parameters, arguments) */
+#define FORWARDED(X)                                                                               \
+  X(int, pthread_create,                                                                           \
+    (pthread_t * thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg),           \
+    (thread, attr, start, arg))                                                                    \
+  X(int, pthread_join, (pthread_t thread, void **result), (thread, result))                        \
+  X(int, pthread_mutex_init, (pthread_mutex_t * mutex, const pthread_mutexattr_t *attr),           \
+    (mutex, attr))                                                                                 \
+  X(int, pthread_mutex_destroy, (pthread_mutex_t * mutex), (mutex))                                \
+  X(int, pthread_mutex_lock, (pthread_mutex_t * mutex), (mutex))                                   \
+  X(int, pthread_mutex_unlock, (pthread_mutex_t * mutex), (mutex))                                 \
+  X(int, pthread_cond_wait, (pthread_cond_t * cond, pthread_mutex_t * mutex), (cond, mutex))       \
+  X(int, pthread_cond_signal, (pthread_cond_t * cond), (cond))                                     \
+  X(int, pthread_rwlock_rdlock, (pthread_rwlock_t * lock), (lock))                                 \
+  X(int, pthread_rwlock_unlock, (pthread_rwlock_t * lock), (lock))                                 \
+  X(int, sem_wait, (sem_t * sem), (sem))                                                           \
+  X(int, sem_post, (sem_t * sem), (sem))
+
+#define DEFINE_FORWARD(type, name, params, args)                                                   \
+  static type(*real_##name) params;                                                                \
+  EXPORT type name params { return real_##name args; }
+FORWARDED(DEFINE_FORWARD)
+
+/* The condition-variable calls the program links against are the
+ * GLIBC_2.3.2 versions; the others have one version. */
+static void *next_symbol(const char *name) {
+  void *symbol = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+  return symbol ? symbol : dlsym(RTLD_NEXT, name);
+}
+
+__attribute__((constructor(101))) static void resolve(void) {
+#define RESOLVE(type, name, params, args) real_##name = (type(*) params)next_symbol(#name);
+  FORWARDED(RESOLVE)
+}
