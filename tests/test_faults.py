@@ -339,6 +339,15 @@ def test_threads_from_library_constructors():
     assert clean  # built and linked: its thread was joined, so not a finding
 
 
+def test_shim_loaded_by_dlopen_after_threads_exist():
+    # Not preloaded: loaded late, with a worker already running. Every
+    # wrapper reads its thread's state with no test for "not set yet", so
+    # that state must be valid in threads older than the shim.
+    r = run([program("fault_dlopen_shim"), str(LIB)], preload=False, timeout=30)
+    assert r.returncode == 0, r
+    assert r.stdout == "main lock 0\nmain unlock 0\nworker lock 0\nworker unlock 0\n", r
+
+
 def test_threads_from_dlopened_library():
     wd = scratch("lwtest-dl-")
     lib = build_library(wd, "FAULT_LIB_DL", "fault_dl")
