@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "interpose.h"
+#include "loader.h"
 #include "lockorder.h"
 #include "misuse.h"
 #include "mem.h"
@@ -48,10 +49,12 @@ static void fork_prepare(void) {
   lw_registry_history_fork_prepare();
   lw_misuse_fork_prepare();
   lw_mem_fork_prepare();
+  lw_loader_fork_prepare(); /* last: walks under way take no shim lock */
   lw_shim_leave(inside);
 }
 
 static void fork_parent(void) {
+  lw_loader_fork_parent();
   lw_mem_fork_parent();
   lw_misuse_fork_parent();
   lw_registry_history_fork_parent();
@@ -61,6 +64,7 @@ static void fork_parent(void) {
 }
 
 static void fork_child(void) {
+  lw_loader_fork_child();
   lw_mem_fork_child();
   lw_misuse_fork_child();
   lw_registry_history_fork_child();

@@ -185,6 +185,34 @@ static bool is_join(enum lw_call call) {
          call == LW_CALL_pthread_clockjoin_np || call == LW_CALL_thrd_join;
 }
 
+/*
+ * `seconds` since the epoch as "YYYY-MM-DDTHH:MM:SSZ", by arithmetic. Not
+ * gmtime_r and strftime: both take glibc's time-zone lock, which fork does
+ * not reset, so a child forked while another thread of its parent held it
+ * (the helper's own deadlock check, say) would hang in its exit report.
+ * The date is the proleptic Gregorian calendar counted in 400-year eras of
+ * 146,097 days, with years starting in March so that leap days come last.
+ */
+static void format_utc(char *out, size_t size, int64_t seconds) {
+  int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+  int64_t second_of_day = seconds - days * 86400;
+  int64_t from_march_0000 = days + 719468; /* 1970-01-01 is day 719,468 */
+  int64_t era = (from_march_0000 >= 0 ? from_march_0000 : from_march_0000 - 146096) / 146097;
+  int64_t day_of_era = from_march_0000 - era * 146097; /* [0, 146096] */
+  /* [0, 399]: the era's leap days taken out, then plain 365-day years. */
+  int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  int64_t month_from_march = (5 * day_of_year + 2) / 153; /* [0, 11]: March is 0 */
+  int64_t day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+  int64_t month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+  int64_t year = year_of_era + era * 400 + (month <= 2);
+  /* The modulos cost nothing and tell the compiler each field's width. */
+  snprintf(out, size, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)year % 10000u,
+           (unsigned)month % 13u, (unsigned)day % 32u, (unsigned)(second_of_day / 3600) % 24u,
+           (unsigned)(second_of_day / 60) % 60u, (unsigned)second_of_day % 60u);
+}
+
 static void fill_header(lw_report *r, const char *trigger) {
   r->trigger = trigger;
   r->pid = getpid();
@@ -194,9 +222,7 @@ static void fill_header(lw_report *r, const char *trigger) {
   r->exe = lw_arena_strdup(&r->arena, exe);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  struct tm utc;
-  gmtime_r(&now.tv_sec, &utc);
-  strftime(r->time, sizeof r->time, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  format_utc(r->time, sizeof r->time, now.tv_sec);
   r->uptime_ms = (lw_now_ns() - lw_start_ns) / 1000000u;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "options.h"
 
 #define LW_MAX_TEXT_RANGES 4
@@ -78,7 +79,9 @@ static uint32_t drop_own_frames(uintptr_t *pcs, uintptr_t *sps, uint32_t depth, 
 uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   /* A few extra slots for the shim's own frames at the top. */
   void *raw[LW_STACK_MAX + 8];
+  lw_loader_enter(true);
   int depth = unw_backtrace(raw, (int)LW_ARRAY_SIZE(raw));
+  lw_loader_leave();
   if (depth <= 0)
     return 0;
   uintptr_t all[LW_STACK_MAX + 8];
@@ -89,8 +92,7 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   return kept;
 }
 
-void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
-                             uint32_t max) {
+static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out, uint32_t max) {
   unw_cursor_t cursor;
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
   uint32_t depth = 0;
@@ -116,6 +118,13 @@ void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack
   memcpy(out->sp, sps, out->depth * sizeof *sps);
 }
 
+void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
+                             uint32_t max) {
+  lw_loader_enter(true);
+  unwind_context(context, signal_frame, out, max);
+  lw_loader_leave();
+}
+
 /* ---- signal capture of a running thread ---- */
 
 static int capture_signal;
@@ -132,14 +141,15 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
     ucontext_t *uc = ucontext_raw;
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     /* Interrupted inside the dynamic loader, it may hold the lock that
-     * libunwind's dl_iterate_phdr takes: no stack rather than a deadlock. */
-    if (is_in_loader(pc)) {
+     * libunwind's dl_iterate_phdr takes; or a fork is under way, maybe in
+     * this very thread: no stack rather than a deadlock. */
+    if (is_in_loader(pc) || !lw_loader_enter(false)) {
       t->now_stack.depth = 0;
     } else {
       lw_thread *inside = lw_shim_enter();
-      lw_stack_unwind_context((unw_context_t *)uc, true, &t->now_stack,
-                              (uint32_t)lw_opt.stack_depth);
+      unwind_context((unw_context_t *)uc, true, &t->now_stack, (uint32_t)lw_opt.stack_depth);
       lw_shim_leave(inside);
+      lw_loader_leave();
     }
     atomic_store(&t->capture_state, LW_CAPTURE_DONE);
   }
@@ -173,7 +183,7 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms) {
 }
 
 void lw_stack_init(void) {
-  dl_iterate_phdr(find_text, NULL);
+  lw_loader_iterate(find_text, NULL);
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   /* A real-time signal the program is unlikely to use; SA_RESTART so that
    * restartable calls the thread was in carry on. */

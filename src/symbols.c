@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "loader.h"
 #include "mem.h"
 #include "uthash_config.h"
 
@@ -126,7 +127,7 @@ static int read_load_counts(struct dl_phdr_info *info, size_t size, void *data) 
 void lw_symbols_check_modules(void) {
   static unsigned long long seen[2];
   unsigned long long now[2] = {0, 0};
-  dl_iterate_phdr(read_load_counts, now);
+  lw_loader_iterate(read_load_counts, now);
   if (now[0] == seen[0] && now[1] == seen[1])
     return;
   bool unloaded = now[1] != seen[1];

@@ -15,7 +15,7 @@ UTHASH = "/usr/include"
 SOURCES = {
     "options": ["options.c", "common.c"],
     "suppressions": ["suppress.c", "options.c", "common.c", "mem.c", "buf.c", "analysis.c",
-                     "report_text.c", "symbols.c"],
+                     "report_text.c", "symbols.c", "loader.c"],
 }
 LIBS = {"options": [], "suppressions": ["-ldw", "-lelf", "-ldl"]}
 RUNS = int(os.environ.get("LEAKWATCH_FUZZ_RUNS", "200000"))

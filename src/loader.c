@@ -1,0 +1,53 @@
+/*
+ * loader.c - the loader gate (see loader.h).
+ */
+#define _GNU_SOURCE
+#include "loader.h"
+
+#include <limits.h>
+#include <link.h>
+
+static _Atomic uint32_t users, closed;
+
+void lw_loader_leave(void) {
+  if (atomic_fetch_sub(&users, 1) == 1 && atomic_load(&closed))
+    lw_futex_wake(&users, INT_MAX);
+}
+
+bool lw_loader_enter(bool wait) {
+  for (;;) {
+    if (atomic_load(&closed)) {
+      if (!wait)
+        return false;
+      lw_futex_wait(&closed, 1, NULL);
+      continue;
+    }
+    atomic_fetch_add(&users, 1);
+    if (!atomic_load(&closed))
+      return true;
+    lw_loader_leave(); /* closed meanwhile: let the fork go first */
+  }
+}
+
+int lw_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data) {
+  lw_loader_enter(true);
+  int rc = dl_iterate_phdr(callback, data);
+  lw_loader_leave();
+  return rc;
+}
+
+void lw_loader_fork_prepare(void) {
+  atomic_store(&closed, 1);
+  for (uint32_t inside; (inside = atomic_load(&users)) != 0;)
+    lw_futex_wait(&users, inside, NULL);
+}
+
+void lw_loader_fork_parent(void) {
+  atomic_store(&closed, 0);
+  lw_futex_wake(&closed, INT_MAX);
+}
+
+void lw_loader_fork_child(void) {
+  atomic_store(&users, 0);
+  atomic_store(&closed, 0);
+}
