@@ -13,9 +13,9 @@
  * bare forwarding shim). It looks at the mutex instead. A free normal mutex
  * (lock word and kind both 0) is recorded as held and locked with the real
  * call as a tail call: glibc's lock of a normal mutex has no error return
- * (nptl/pthread_mutex_lock.c), so there is no code to look at. Every other
- * kind (recursive, error-checking, robust, PI, shared, adaptive) takes
- * mutex_lock_other, which checks. A mutex taken in the instant between the
+ * (nptl/pthread_mutex_lock.c), so there is no return code to check. Every
+ * other kind (recursive, error-checking, robust, PI, shared, adaptive, or
+ * destroyed) takes mutex_lock_other, which checks. A mutex taken in the instant between the
  * look and the lock makes the thread block with a held entry it does not
  * own yet: snapshot.c recognises that "hidden" wait by the mutex's owner
  * field, which glibc keeps for every mutex kind.
