@@ -8,9 +8,14 @@
 #include <link.h>
 
 static _Atomic uint32_t users, closed;
+/* This thread's own entries: a fork from a signal handler that interrupted
+ * one of its walks must not wait for itself. */
+static LW_TLS uint32_t own_entries;
 
 void lw_loader_leave(void) {
-  if (atomic_fetch_sub(&users, 1) == 1 && atomic_load(&closed))
+  own_entries--;
+  atomic_fetch_sub(&users, 1);
+  if (atomic_load(&closed)) /* a fork waits for the count to drop */
     lw_futex_wake(&users, INT_MAX);
 }
 
@@ -22,6 +27,7 @@ bool lw_loader_enter(bool wait) {
       lw_futex_wait(&closed, 1, NULL);
       continue;
     }
+    own_entries++;
     atomic_fetch_add(&users, 1);
     if (!atomic_load(&closed))
       return true;
@@ -38,7 +44,7 @@ int lw_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), vo
 
 void lw_loader_fork_prepare(void) {
   atomic_store(&closed, 1);
-  for (uint32_t inside; (inside = atomic_load(&users)) != 0;)
+  for (uint32_t inside; (inside = atomic_load(&users)) != own_entries;)
     lw_futex_wait(&users, inside, NULL);
 }
 
@@ -48,6 +54,6 @@ void lw_loader_fork_parent(void) {
 }
 
 void lw_loader_fork_child(void) {
-  atomic_store(&users, 0);
+  atomic_store(&users, own_entries); /* the walks this thread will finish */
   atomic_store(&closed, 0);
 }

@@ -7,7 +7,9 @@
  * the shim's stack walks held it, in any thread, would hang in its own exit
  * report. So every libunwind call and every dl_iterate_phdr of the shim
  * passes this gate, which fork closes once it holds the shim's locks, and
- * waits empty. Nothing inside the gate may take a shim lock.
+ * waits empty (but for the forking thread's own walks, which a signal
+ * handler that forks may have interrupted). Nothing inside the gate may
+ * take a shim lock.
  */
 #ifndef LW_LOADER_H
 #define LW_LOADER_H
