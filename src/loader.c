@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "loader.h"
 
+#include <dlfcn.h>
 #include <limits.h>
 #include <link.h>
 
@@ -21,7 +22,8 @@ void lw_loader_leave(void) {
 
 bool lw_loader_enter(bool wait) {
   for (;;) {
-    if (atomic_load(&closed)) {
+    /* A thread already inside never waits: the fork is waiting for it. */
+    if (atomic_load(&closed) && own_entries == 0) {
       if (!wait)
         return false;
       lw_futex_wait(&closed, 1, NULL);
@@ -35,11 +37,31 @@ bool lw_loader_enter(bool wait) {
   }
 }
 
-int lw_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data) {
+typedef int (*phdr_callback)(struct dl_phdr_info *, size_t, void *);
+
+/* glibc's dl_iterate_phdr, resolved here at first use rather than with the
+ * other wrapped calls at start-up: walks happen before start-up too (the
+ * constructors of other libraries, libunwind's first use). */
+static int (*_Atomic real_iterate)(phdr_callback, void *);
+
+int lw_loader_iterate(phdr_callback callback, void *data) {
+  int (*real)(phdr_callback, void *) = atomic_load_explicit(&real_iterate, memory_order_acquire);
+  if (!real) {
+    *(void **)&real = dlsym(RTLD_NEXT, "dl_iterate_phdr");
+    atomic_store_explicit(&real_iterate, real, memory_order_release);
+  }
   lw_loader_enter(true);
-  int rc = dl_iterate_phdr(callback, data);
+  int rc = real(callback, data);
   lw_loader_leave();
   return rc;
+}
+
+/* The program's own walks, libunwind's and the C++ runtime's pass the gate
+ * as well: a child forked while any of them held the loader's lock would
+ * hang in its exit report, where its own code might never have needed it.
+ * A walk only waits while a fork is under way, for that fork. */
+LW_EXPORT int dl_iterate_phdr(phdr_callback callback, void *data) {
+  return lw_loader_iterate(callback, data);
 }
 
 void lw_loader_fork_prepare(void) {

@@ -1,15 +1,15 @@
 /*
- * loader.h - the loader gate: the shim's walks of the loaded modules, and
- * fork.
+ * loader.h - the loader gate: walks of the loaded modules, and fork.
  *
- * libunwind finds unwind tables with dl_iterate_phdr, which holds a lock of
- * the dynamic loader that fork does not reset: a child forked while one of
- * the shim's stack walks held it, in any thread, would hang in its own exit
- * report. So every libunwind call and every dl_iterate_phdr of the shim
- * passes this gate, which fork closes once it holds the shim's locks, and
- * waits empty (but for the forking thread's own walks, which a signal
- * handler that forks may have interrupted). Nothing inside the gate may
- * take a shim lock.
+ * dl_iterate_phdr holds a lock of the dynamic loader that fork does not
+ * reset: a child forked while any thread was inside it inherits the lock
+ * taken, and the child's exit report (libunwind walks the modules too)
+ * would hang. So every walk passes this gate: the shim's libunwind calls,
+ * its own dl_iterate_phdr calls, and everyone else's, as the shim exports
+ * dl_iterate_phdr. fork closes the gate once it holds the shim's locks and
+ * waits for it to empty (but for the forking thread's own walks, which a
+ * signal handler that forks may have interrupted). Nothing inside the gate
+ * may take a shim lock.
  */
 #ifndef LW_LOADER_H
 #define LW_LOADER_H
@@ -24,7 +24,8 @@
 bool lw_loader_enter(bool wait);
 void lw_loader_leave(void);
 
-/* dl_iterate_phdr inside the gate: the only way the shim calls it. */
+/* glibc's dl_iterate_phdr inside the gate (the exported dl_iterate_phdr
+ * is this too). */
 struct dl_phdr_info;
 int lw_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data);
 

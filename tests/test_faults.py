@@ -134,6 +134,13 @@ def test_fork_while_another_thread_is_in_time_zone_code():
     check_fork_while_busy("tz")
 
 
+def test_fork_while_another_thread_walks_the_loaded_modules():
+    # dl_iterate_phdr holds the dynamic loader's lock, which fork does not
+    # reset and which the child's exit report needs (libunwind): fork waits
+    # for walks under way, the program's included.
+    check_fork_while_busy("phdr")
+
+
 def test_fork_while_the_shim_unwinds_in_other_threads():
     # Threads keep starting threads, so the shim keeps unwinding creation
     # stacks (libunwind walks the loaded modules under a loader lock that

@@ -2,6 +2,8 @@
  * reset in the child. argv[1] picks the busy thread:
  *   tz:     converts times with localtime_r and gmtime_r in a loop (glibc's
  *           time-zone lock);
+ *   phdr:   walks the loaded modules with dl_iterate_phdr in a loop (the
+ *           dynamic loader's lock, which libunwind also takes);
  *   create: starts threads that each start and join a thread of their own,
  *           in a loop: the shim unwinds each creation stack in a thread
  *           with a cold libunwind cache, so libunwind walks the loaded
@@ -11,6 +13,7 @@
  * for each child at most 3 s: a child must never hang.
  * Output: "children N ok N hung 0 failed 0", status 0, no findings. */
 #define _GNU_SOURCE
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,6 +33,22 @@ static void *clock_thread(void *arg) {
   while (!atomic_load(&stop)) {
     localtime_r(&now, &broken);
     gmtime_r(&now, &broken);
+  }
+  return NULL;
+}
+
+static int count_module(struct dl_phdr_info *info, size_t size, void *count) {
+  (void)info;
+  (void)size;
+  ++*(int *)count;
+  return 0;
+}
+
+static void *phdr_thread(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop)) {
+    int modules = 0;
+    dl_iterate_phdr(count_module, &modules);
   }
   return NULL;
 }
@@ -58,14 +77,21 @@ static void sleep_ms(long ms) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || (strcmp(argv[1], "tz") != 0 && strcmp(argv[1], "create") != 0)) {
-    fprintf(stderr, "usage: %s tz|create [CHILDREN]\n", argv[0]);
+  void *(*busy)(void *) = NULL;
+  if (argc > 1 && strcmp(argv[1], "tz") == 0)
+    busy = clock_thread;
+  else if (argc > 1 && strcmp(argv[1], "phdr") == 0)
+    busy = phdr_thread;
+  else if (argc > 1 && strcmp(argv[1], "create") == 0)
+    busy = create_thread;
+  if (!busy) {
+    fprintf(stderr, "usage: %s tz|phdr|create [CHILDREN]\n", argv[0]);
     return 2;
   }
   int children = argc > 2 ? atoi(argv[2]) : 200;
   int ok = 0, hung = 0, failed = 0;
   pthread_t thread;
-  pthread_create(&thread, NULL, strcmp(argv[1], "tz") == 0 ? clock_thread : create_thread, NULL);
+  pthread_create(&thread, NULL, busy, NULL);
   sleep_ms(10);
   for (int i = 0; i < children && hung + failed < 3; i++) {
     pid_t pid = fork();
