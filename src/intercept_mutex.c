@@ -226,10 +226,8 @@ LW_EXPORT int mtx_unlock(mtx_t *mutex) {
 
 LW_EXPORT int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr) {
   int rc = lw_real.pthread_mutex_init ? lw_real.pthread_mutex_init(mutex, attr) : 0;
-  if (rc == 0 && lw_init_state == LW_INIT_READY) {
-    lw_order_forget(mutex);
-    lw_order_note_init(mutex, LW_CALLER_PC());
-  }
+  if (rc == 0)
+    lw_order_lock_initialised(mutex, LW_CALLER_PC());
   return rc;
 }
 
@@ -238,17 +236,15 @@ LW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *mutex) {
   if (self)
     lw_misuse_destroy(self, mutex, LW_DESTROYED_MUTEX, "pthread_mutex_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_mutex_destroy(mutex);
-  if (rc == 0 && lw_init_state == LW_INIT_READY)
-    lw_order_forget(mutex);
+  if (rc == 0)
+    lw_order_lock_destroyed(mutex);
   return rc;
 }
 
 LW_EXPORT int mtx_init(mtx_t *mutex, int type) {
   int rc = lw_real.mtx_init(mutex, type);
-  if (rc == thrd_success && lw_init_state == LW_INIT_READY) {
-    lw_order_forget(mutex);
-    lw_order_note_init(mutex, LW_CALLER_PC());
-  }
+  if (rc == thrd_success)
+    lw_order_lock_initialised(mutex, LW_CALLER_PC());
   return rc;
 }
 
@@ -257,6 +253,5 @@ LW_EXPORT void mtx_destroy(mtx_t *mutex) {
   if (self)
     lw_misuse_destroy(self, mutex, LW_DESTROYED_MUTEX, "mtx_destroy", LW_CALLER_PC());
   lw_real.mtx_destroy(mutex);
-  if (lw_init_state == LW_INIT_READY)
-    lw_order_forget(mutex);
+  lw_order_lock_destroyed(mutex);
 }

@@ -137,10 +137,8 @@ LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
 
 LW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockattr_t *attr) {
   int rc = lw_real.pthread_rwlock_init(lock, attr);
-  if (rc == 0 && lw_init_state == LW_INIT_READY) {
-    lw_order_forget(lock);
-    lw_order_note_init(lock, LW_CALLER_PC());
-  }
+  if (rc == 0)
+    lw_order_lock_initialised(lock, LW_CALLER_PC());
   return rc;
 }
 
@@ -149,7 +147,7 @@ LW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *lock) {
   if (self)
     lw_misuse_destroy(self, lock, LW_DESTROYED_RWLOCK, "pthread_rwlock_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_rwlock_destroy(lock);
-  if (rc == 0 && lw_init_state == LW_INIT_READY)
-    lw_order_forget(lock);
+  if (rc == 0)
+    lw_order_lock_destroyed(lock);
   return rc;
 }

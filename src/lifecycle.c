@@ -69,7 +69,7 @@ static void fork_child(void) {
   lw_misuse_fork_child();
   lw_registry_history_fork_child();
   lw_order_fork_child();
-  lw_thread *self = lw_self_tracked() ? lw_self : lw_self_inside;
+  lw_thread *self = lw_self_any();
   lw_registry_fork_child(self);
   lw_report_fork_child();
   lw_watch_fork_child();
@@ -111,7 +111,7 @@ static void exit_report(void *unused) {
     return;
   lw_thread *inside = lw_shim_enter();
   lw_verbose(1, "lock-order graph: %zu KiB", lw_order_memory() / 1024);
-  int findings = lw_report_at_exit(inside ? inside : lw_self_inside);
+  int findings = lw_report_at_exit(lw_self_any());
   lw_shim_leave(inside);
   if (findings > 0 && lw_opt.exitcode != 0) {
     fflush(NULL); /* what exit() would have done after us */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "interpose.h"
 #include "mem.h"
 #include "options.h"
 #include "reporting.h"
@@ -505,7 +506,7 @@ void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site) {
   self->order_cache[slot].gate = gate;
 }
 
-void lw_order_forget(const void *object) {
+static void forget(const void *object) {
   if (lw_opt.lock_order == LW_LOCK_ORDER_OFF || !filter_may_have(object))
     return;
   lw_lock_acquire(&order_lock);
@@ -525,7 +526,7 @@ void lw_order_forget(const void *object) {
   lw_lock_release(&order_lock);
 }
 
-void lw_order_note_init(const void *object, uintptr_t init_site) {
+static void note_init(const void *object, uintptr_t init_site) {
   if (lw_opt.lock_order != LW_LOCK_ORDER_CLASS)
     return;
   lw_lock_acquire(&order_lock);
@@ -539,6 +540,18 @@ void lw_order_note_init(const void *object, uintptr_t init_site) {
     c->site = init_site;
   filter_add(object);
   lw_lock_release(&order_lock);
+}
+
+void lw_order_lock_initialised(const void *object, uintptr_t init_site) {
+  if (lw_init_state != LW_INIT_READY)
+    return;
+  forget(object);
+  note_init(object, init_site);
+}
+
+void lw_order_lock_destroyed(const void *object) {
+  if (lw_init_state == LW_INIT_READY)
+    forget(object);
 }
 
 void lw_order_fork_prepare(void) { lw_lock_acquire(&order_lock); }

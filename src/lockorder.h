@@ -43,12 +43,12 @@ static inline bool lw_order_known(const lw_thread *self, const lw_held *top, con
          self->order_cache[slot].gate == gate;
 }
 
-/* A lock at `object` was destroyed or (re)initialised: forget its edges, so
- * a new lock at the same address starts with none. */
-void lw_order_forget(const void *object);
-
-/* Lock class mode: remember where the lock at `object` was initialised. */
-void lw_order_note_init(const void *object, uintptr_t init_site);
+/* A lock at `object` was (re)initialised at `init_site`, or destroyed: its
+ * edges are forgotten, so a new lock at the same address starts with none;
+ * in class mode an initialised lock's class is where it was initialised.
+ * Nothing before start-up is done. */
+void lw_order_lock_initialised(const void *object, uintptr_t init_site);
+void lw_order_lock_destroyed(const void *object);
 
 /* Report the cycles found since the last call (the helper thread, the exit
  * report). Takes the report lock: call without it. */

@@ -242,6 +242,13 @@ static LW_ALWAYS_INLINE lw_thread *lw_self_tracked(void) {
   return self != LW_UNTRACKED ? self : NULL;
 }
 
+/* The calling thread's record whether it runs inside the shim or not; NULL
+ * if it has none. */
+static LW_ALWAYS_INLINE lw_thread *lw_self_any(void) {
+  lw_thread *self = lw_self_tracked();
+  return self ? self : lw_self_inside;
+}
+
 /* Enter/leave code that may call back into the wrappers (libunwind, libdw,
  * libc). Nests: returns the record to give back to lw_shim_leave. */
 static LW_ALWAYS_INLINE lw_thread *lw_shim_enter(void) {

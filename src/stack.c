@@ -135,7 +135,7 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
   (void)signo;
   (void)info;
   int saved_errno = errno;
-  lw_thread *t = lw_self_tracked() ? lw_self : lw_self_inside;
+  lw_thread *t = lw_self_any();
   uint32_t expected = LW_CAPTURE_REQUESTED;
   if (t && atomic_compare_exchange_strong(&t->capture_state, &expected, LW_CAPTURE_RUNNING)) {
     ucontext_t *uc = ucontext_raw;

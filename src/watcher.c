@@ -166,6 +166,21 @@ static void check_long_waits(void) {
   lw_report_unlock();
 }
 
+/* Is wait `seq`, `age` ns old, due for a check after `limit_ns` (0: off)?
+ * Once per wait: `seen_seq` remembers it. If not yet, `next` learns when. */
+static bool check_due(uint64_t limit_ns, uint64_t age, uint64_t seq, uint64_t *seen_seq,
+                      uint64_t *next) {
+  if (!limit_ns || *seen_seq == seq)
+    return false;
+  if (age >= limit_ns) {
+    *seen_seq = seq;
+    return true;
+  }
+  if (limit_ns - age < *next)
+    *next = limit_ns - age;
+  return false;
+}
+
 /* One pass: what is due now, and how long until the next thing is (ns;
  * UINT64_MAX for nothing). Marks what it hands over as seen. */
 static uint64_t watch_once(void) {
@@ -179,22 +194,8 @@ static uint64_t watch_once(void) {
       continue;
     /* Racy reads: a wait that changes under us is looked at again later. */
     uint64_t seq = t->wait.seq, age = lw_age_ns(now, t->wait.start_ns);
-    if (deadlock_ns && t->watch_deadlock_seq != seq) {
-      if (age >= deadlock_ns) {
-        deadlock_due = true;
-        t->watch_deadlock_seq = seq;
-      } else if (deadlock_ns - age < next) {
-        next = deadlock_ns - age;
-      }
-    }
-    if (hang_ns && t->watch_hang_seq != seq) {
-      if (age >= hang_ns) {
-        hang_due = true;
-        t->watch_hang_seq = seq;
-      } else if (hang_ns - age < next) {
-        next = hang_ns - age;
-      }
-    }
+    deadlock_due |= check_due(deadlock_ns, age, seq, &t->watch_deadlock_seq, &next);
+    hang_due |= check_due(hang_ns, age, seq, &t->watch_hang_seq, &next);
   }
   lw_registry_unlock();
   if (deadlock_due)

@@ -1,5 +1,7 @@
 """thread_leak and unjoined_thread at exit (SPEC section 2), checked field by
 field in the JSON report and in the text report."""
+import datetime
+
 from lwtest import assert_clean, assert_in_stack, program, run
 
 
@@ -24,6 +26,17 @@ def test_cond_wait_after_early_return():
     assert "SUMMARY (exit): 1 finding: 1 thread_leak" in r.stderr
     assert r.report["trigger"] == "exit" and r.report["exe"].endswith("leak_cond_early_return")
     assert frame["line"] > 0
+
+
+def test_report_time_is_the_utc_time_of_the_report():
+    # The time is computed by arithmetic (gmtime_r takes a lock that fork
+    # does not reset): it must read as the UTC time around the run.
+    before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    r = run([program("leak_cond_early_return")])
+    after = datetime.datetime.now(datetime.timezone.utc)
+    stamp = datetime.datetime.strptime(r.report["time"], "%Y-%m-%dT%H:%M:%SZ")
+    stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    assert before <= stamp <= after, (before, r.report["time"], after)
 
 
 def test_exitcode_zero_keeps_program_status():
