@@ -85,7 +85,7 @@ static void bench_create_join(unsigned long iters) {
 
 /* ---- mutex_uncontended: lock + unlock of one mutex by one thread ---- */
 
-static void bench_mutex_uncontended(unsigned long iters) {
+static void mutex_lock_unlock_loop(const char *name, unsigned long iters) {
   pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
   volatile unsigned long counter = 0;
 
@@ -96,8 +96,25 @@ static void bench_mutex_uncontended(unsigned long iters) {
     pthread_mutex_unlock(&mu);
   }
   double ns = now_ns() - t0;
-  check(counter == iters, "mutex_uncontended: counter");
-  report("mutex_uncontended", iters, ns);
+  check(counter == iters, "mutex lock/unlock loop: counter");
+  report(name, iters, ns);
+}
+
+static void bench_mutex_uncontended(unsigned long iters) {
+  mutex_lock_unlock_loop("mutex_uncontended", iters);
+}
+
+/* ---- mutex_uncontended_mt: the same, once the process has had a second
+ *      thread. glibc locks a private mutex with a plain store while a
+ *      process has only ever had one thread, with an atomic
+ *      compare-and-swap after: this is the pair a multi-threaded program
+ *      pays for. ---- */
+
+static void bench_mutex_uncontended_mt(unsigned long iters) {
+  pthread_t tid;
+  create_thread(&tid, noop_thread, NULL);
+  pthread_join(tid, NULL);
+  mutex_lock_unlock_loop("mutex_uncontended_mt", iters);
 }
 
 /* ---- mutex_contended: 2 threads, lock / increment / unlock ---- */
@@ -412,6 +429,7 @@ struct workload {
 static const struct workload workloads[] = {
     {"create_join", bench_create_join, 20000},
     {"mutex_uncontended", bench_mutex_uncontended, 40000000},
+    {"mutex_uncontended_mt", bench_mutex_uncontended_mt, 20000000},
     {"mutex_contended", bench_mutex_contended, 8000000},
     {"cond_pingpong", bench_cond_pingpong, 150000},
     {"rwlock_read", bench_rwlock_read, 15000000},

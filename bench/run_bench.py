@@ -47,6 +47,7 @@ class Workload:
 WORKLOADS = [
     Workload("create_join", "c", 20000, 1.25),
     Workload("mutex_uncontended", "c", 40000000, 1.35),
+    Workload("mutex_uncontended_mt", "c", 20000000, 1.35),
     Workload("mutex_contended", "c", 8000000, 1.15),
     Workload("cond_pingpong", "c", 150000, 1.15),
     Workload("rwlock_read", "c", 15000000, 1.3),
@@ -58,8 +59,8 @@ WORKLOADS = [
     Workload("stdmutex", "cxx", 40000000, 1.4),
 ]
 
-# Single-threaded, so callgrind's count is exact and repeatable.
-CALLGRIND_WORKLOADS = ["mutex_uncontended", "rwlock_read", "sem_post_wait", "nested4", "stdmutex"]
+# One thread at a time, so callgrind's count is exact and repeatable.
+CALLGRIND_WORKLOADS = ["mutex_uncontended", "mutex_uncontended_mt", "rwlock_read", "sem_post_wait", "nested4", "stdmutex"]
 
 RESULT_RE = re.compile(r"^workload=\S+ .*$", re.MULTILINE)
 COLLECTED_RE = re.compile(r"^==\d+== Collected : ([\d,]+)", re.MULTILINE)

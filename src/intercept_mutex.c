@@ -8,17 +8,26 @@
  * Return codes are the real call's, untouched: EOWNERDEAD (acquired),
  * EDEADLK, ETIMEDOUT, EAGAIN, ENOTRECOVERABLE...
  *
- * pthread_mutex_lock, the hottest call of all, does not try first: glibc's
- * trylock costs twice its lock (measured: 12.3 vs 7.8 ns a pair through a
- * bare forwarding shim). It looks at the mutex instead. A free normal mutex
- * (lock word and kind both 0) is recorded as held and locked with the real
- * call as a tail call: glibc's lock of a normal mutex has no error return
- * (nptl/pthread_mutex_lock.c), so there is no return code to check. Every
- * other kind (recursive, error-checking, robust, PI, shared, adaptive, or
- * destroyed) takes mutex_lock_other, which checks. A mutex taken in the instant between the
- * look and the lock makes the thread block with a held entry it does not
- * own yet: snapshot.c recognises that "hidden" wait by the mutex's owner
- * field, which glibc keeps for every mutex kind.
+ * pthread_mutex_lock, the hottest call of all, has two fast paths, chosen
+ * by the floor of the thread's held list (registry.h):
+ *  - Alone (the process has had no second thread): glibc's lock of a
+ *    private mutex is then a plain store, its trylock still an atomic
+ *    compare-and-swap, twice the cost (12.3 vs 7.8 ns a pair, measured
+ *    through a bare forwarding shim). So it looks at the mutex instead: a
+ *    free normal mutex (lock word and kind both 0) is recorded as held and
+ *    locked with the real call as a tail call. glibc's lock of a normal
+ *    mutex has no error return (nptl/pthread_mutex_lock.c), so there is no
+ *    return code to check, and no other thread can take it in between (a
+ *    thread the shim did not see created ends "alone" when it is met).
+ *    Every other kind, or a taken mutex, goes to mutex_lock_other.
+ *  - Shared (any other time): glibc's lock and trylock are then the same
+ *    compare-and-swap (69 and 71 instructions a pair), so it tries first,
+ *    like every other wrapper. A look before the compare-and-swap would
+ *    cost a contended lock one more transfer of the mutex's cache line
+ *    between cores (mutex_contended: 1.23 -> 1.07 in one run, bench/), and
+ *    a mutex taken between the look and the lock would block with no wait
+ *    published. The entry is pushed before the try, so nothing is kept
+ *    across the call; a failed try takes it back (mutex_lock_try_failed).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,37 +71,56 @@ static LW_NOINLINE int mutex_lock_not_taken(lw_thread *self, pthread_mutex_t *mu
   return rc;
 }
 
-/* Free, with a lock that cannot fail (see the file comment). The look
- * first asks for the cache line for writing (PREFETCHW, a no-op where the
- * CPU lacks it): under contention a plain load would fetch the line shared
- * and glibc's compare-and-swap then fetch it again exclusive, one more
- * transfer between cores per lock (measured: 1.23-1.29x -> 1.15-1.23x on
- * mutex_contended, same runs; the uncontended pair is unchanged). */
+/* The alone path's look (see the file comment): free and normal. */
 static LW_ALWAYS_INLINE bool mutex_free_and_normal(const pthread_mutex_t *mutex) {
-  __asm__ volatile("prefetchw %0" : : "m"(*(const char *)mutex));
   return (__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) | mutex->__data.__kind) == 0;
 }
 
-/* A thread not met yet, inside the shim, a nested lock (the lock-order
- * graph hears of it, before the thread may block), a mutex that is not
- * normal, or one that looked taken: try, and publish a wait if it is. */
+/* The try took nothing, or took the mutex with a code (`rc`): the entry
+ * the shared path pushed is still on top (a signal handler in between
+ * leaves the list as it found it). EOWNERDEAD keeps it: the caller holds
+ * the mutex. Anything else asks the real lock, behind a published wait:
+ * EBUSY blocks; the rare codes (EINVAL, EAGAIN, ENOTRECOVERABLE) come
+ * back from the lock itself, so the caller sees exactly what glibc's lock
+ * says. */
+static LW_NOINLINE int mutex_lock_try_failed(int rc) {
+  if (rc == EOWNERDEAD)
+    return rc;
+  lw_thread *self = lw_self;
+  lw_held entry = *self->held_top;
+  pthread_mutex_t *mutex = (pthread_mutex_t *)entry.object;
+  lw_held_pop(self, mutex);
+  return mutex_lock_blocking(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, entry.site);
+}
+
+/* The shared path: push, try; out of line, so that the alone path, which
+ * tail-calls, keeps no registers to save. */
+static LW_NOINLINE int mutex_lock_try_first(pthread_mutex_t *mutex, uintptr_t site,
+                                            lw_thread *self, lw_held *top) {
+  lw_held_push_above(self, top, mutex, site);
+  int rc = lw_real.pthread_mutex_trylock(mutex);
+  if (LW_UNLIKELY(rc != 0))
+    return mutex_lock_try_failed(rc);
+  return rc;
+}
+
+/* A thread not met yet, inside the shim, a nested lock the fast path
+ * cannot take (the lock-order graph hears of it, before the thread may
+ * block), a full list, or, alone, a mutex that is not normal or looked
+ * taken: try, and publish a wait if the mutex is busy. */
 static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) {
   lw_thread *self = lw_thread_enter();
   if (!self)
     return lw_real.pthread_mutex_lock(mutex);
   if (lw_holds_listed(self))
     lw_order_acquire(self, mutex, site);
-  lw_held *top = self->held_top;
-  if (lw_held_has_room(self, top) &&
-      __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0) {
-    lw_held_push_above(self, top, mutex, site);
-    int rc = lw_real.pthread_mutex_lock(mutex);
-    if (rc != 0 && rc != EOWNERDEAD) /* EDEADLK, EINVAL, EAGAIN, ENOTRECOVERABLE */
-      lw_held_pop(self, mutex);
+  int rc = lw_real.pthread_mutex_trylock(mutex);
+  if (mutex_acquired(rc)) {
+    lw_held_push(self, mutex, site);
     return rc;
   }
-  /* Taken (or ours, for a recursive or error-checking relock): publish a
-   * wait and let glibc decide; a relock's "wait" ends at once. */
+  /* Taken, ours (a relock), or an error: the real lock decides, as in
+   * mutex_lock_try_failed. */
   return mutex_lock_blocking(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, site);
 }
 
@@ -100,10 +128,21 @@ LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   lw_held *top = self->held_top;
   uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);
-  /* Nested: fast only for an edge this thread has already sent. */
-  if (LW_UNLIKELY(top != &self->held_slots[0]) &&
-      (!lw_held_has_room(self, top) || !lw_order_known(self, top, mutex)))
-    return mutex_lock_other(mutex, site);
+  const void *top_object = top->object;
+  bool alone;
+  if (LW_LIKELY(top_object == LW_HELD_FLOOR_ALONE)) {
+    alone = true;
+  } else if (top_object == LW_HELD_FLOOR) {
+    alone = false;
+  } else {
+    /* Nested (or untracked): fast only for an edge this thread has
+     * already sent. */
+    if (!lw_held_has_room(self, top) || !lw_order_known(self, top, mutex))
+      return mutex_lock_other(mutex, site);
+    alone = lw_held_alone(self);
+  }
+  if (!alone)
+    return mutex_lock_try_first(mutex, site, self, top);
   if (LW_UNLIKELY(!mutex_free_and_normal(mutex)))
     return mutex_lock_other(mutex, site);
   lw_held_push_above(self, top, mutex, site);

@@ -15,16 +15,18 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mem.h"
 
-/* Full (top on the last slot) and matching no lock: see registry.h. */
+/* Full (top on the last slot) and matching no lock or floor: see
+ * registry.h. */
 const lw_thread lw_untracked = {
     .id = LW_NO_THREAD,
     .held_top = (lw_held *)&lw_untracked.held_slots[LW_HELD_MAX],
-    .held_slots = {[LW_HELD_MAX] = {.object = LW_HELD_FLOOR}},
+    .held_slots = {[LW_HELD_MAX] = {.object = LW_HELD_UNTRACKED}},
 };
 /* Every thread starts on the placeholder: the dynamic loader copies this
  * initial value, relocated, into each thread's TLS block. */
@@ -42,6 +44,8 @@ static lw_thread *by_handle; /* uthash on handle */
 static uint32_t next_id = 1; /* T0 is the main thread */
 static uint32_t record_count;
 static uint32_t pin_count; /* reports reading records: no reaping */
+/* No second thread yet: the main record's floor says so (registry.h). */
+static bool single_threaded;
 
 void lw_registry_lock(void) { lw_lock_acquire(&registry_lock); }
 void lw_registry_unlock(void) { lw_lock_release(&registry_lock); }
@@ -138,11 +142,23 @@ void lw_registry_unpin(void) {
   lw_registry_unlock();
 }
 
+/* A second thread is about to exist, or does (registry lock held): no
+ * record keeps the single-threaded floor. Once: nothing makes a process
+ * single-threaded again (a fork child keeps the shared floor; that is
+ * only slower, never wrong). */
+static void leave_single_threaded(void) {
+  if (!single_threaded)
+    return;
+  single_threaded = false;
+  for (lw_thread *t = all_head; t; t = t->next)
+    __atomic_store_n(&t->held_slots[0].object, LW_HELD_FLOOR, __ATOMIC_RELAXED);
+}
+
 static lw_thread *new_record(uint32_t id, uint32_t parent_id) {
   lw_thread *t = lw_mem_alloc(sizeof *t);
   if (!t)
     return NULL;
-  lw_held_init(t);
+  lw_held_init(t, single_threaded);
   t->id = id;
   t->parent_id = parent_id;
   t->create_ns = lw_now_ns();
@@ -154,6 +170,8 @@ void lw_registry_init(void) {
    * another thread, main is adopted when it first enters a wrapper. */
   if (lw_gettid() != getpid())
     return;
+  /* glibc's own answer, threads started before the shim was loaded included. */
+  single_threaded = __libc_single_threaded;
   lw_thread *t = new_record(0, 0);
   if (!t)
     return;
@@ -170,6 +188,7 @@ void lw_registry_init(void) {
 lw_thread *lw_registry_new_thread(lw_thread *parent) {
   lw_registry_lock();
   reap(); /* creation is where old records are recycled: bounded memory */
+  leave_single_threaded();
   lw_thread *t = new_record(next_id, parent ? parent->id : 0);
   if (t && parent) {
     t->ancestors[0] = parent->id;
@@ -194,6 +213,8 @@ void lw_registry_discard(lw_thread *t) {
 lw_thread *lw_registry_adopt_current(void) {
   bool is_main = lw_gettid() == getpid();
   lw_registry_lock();
+  if (!is_main || !__libc_single_threaded)
+    leave_single_threaded(); /* a thread the shim did not see created */
   uint32_t id = is_main ? 0 : next_id++;
   lw_thread *t = new_record(id, 0);
   if (t) {

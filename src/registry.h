@@ -144,11 +144,14 @@ enum lw_capture_state {
 typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   /* --- written on the lock fast path, by the owning thread only ---
    * The locks held, oldest first, are held_slots[1..]; held_slots[0] is a
-   * floor whose object is LW_HELD_FLOOR, which no lock matches. held_top
-   * points at the newest entry, or at the floor. So a lock pushes above the
-   * top and an unlock compares with it, with no count to keep and no bound
-   * to test: the floor turns an unlock away, and a lock only checks for
-   * room on its nested path. Read them with lw_held_list/lw_held_listed. */
+   * floor whose object no lock matches: LW_HELD_FLOOR_ALONE while the
+   * process has had no second thread (only ever on the main thread's
+   * record), LW_HELD_FLOOR after. held_top points at the newest entry, or
+   * at the floor. So a lock pushes above the top and an unlock compares
+   * with it, with no count to keep and no bound to test: the floor turns an
+   * unlock away, and a lock only checks for room on its nested path, and
+   * reads which way to lock from the floor (intercept_mutex.c). Read them
+   * with lw_held_list/lw_held_listed. */
   lw_held *held_top;
   lw_held held_slots[1 + LW_HELD_MAX];
 
@@ -201,13 +204,23 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
 /* The id of no thread (T<id> ids count up from 0). */
 #define LW_NO_THREAD UINT32_MAX
 
-/* The floor entry's object (see lw_thread). */
+/* The floor entry's objects (see lw_thread), and the placeholder's top
+ * entry's: no lock has these addresses. */
 #define LW_HELD_FLOOR ((const void *)UINTPTR_MAX)
+#define LW_HELD_FLOOR_ALONE ((const void *)(UINTPTR_MAX - 1))
+#define LW_HELD_UNTRACKED ((const void *)(UINTPTR_MAX - 2))
 
-/* An empty held list: the top on the floor. */
-static inline void lw_held_init(lw_thread *t) {
-  t->held_slots[0].object = LW_HELD_FLOOR;
+/* An empty held list: the top on the floor. `alone`: the process has one
+ * thread, this one. */
+static inline void lw_held_init(lw_thread *t, bool alone) {
+  t->held_slots[0].object = alone ? LW_HELD_FLOOR_ALONE : LW_HELD_FLOOR;
   t->held_top = &t->held_slots[0];
+}
+
+/* True while `t` is the process's only thread, as far as the shim knows:
+ * nothing else can contend for its locks (only the floor says so). */
+static inline bool lw_held_alone(const lw_thread *t) {
+  return __atomic_load_n(&t->held_slots[0].object, __ATOMIC_RELAXED) == LW_HELD_FLOOR_ALONE;
 }
 
 /* The locks `t` lists, oldest first. */

@@ -204,25 +204,48 @@ def test_mutex_kinds_other_than_normal_are_waits_with_owners():
     check_held(holder, [addr[k] for k in kinds], "kinds_holder")
 
 
-def test_held_list_is_exact_after_nesting_deeper_than_it_keeps():
+# The holder is T1 in a process with threads (the shim's shared path), or
+# main, T0, before the process has any other thread (its single-threaded
+# path: held_list's *_alone modes).
+
+def check_held_list_after_deep_nesting(mode, holder):
     # 20 nested mutexes (the list keeps 16, counts the rest), unlocked out of
     # order and in order, 1,000 times: afterwards the list holds exactly
     # what the thread took since, and a thread blocked on it sees its owner.
-    r, addr = run_blocked("held_list", "deep")
-    assert reported_ids(r) == [1, 2]
-    check_wait(r, 2, "pthread_mutex_lock", addr["second"], top="kind_waiter", owner=1)
-    check_held(r.thread(1), [addr["first"], addr["second"]], "deep_holder")
+    r, addr = run_blocked("held_list", mode)
+    waiter = holder + 1
+    assert reported_ids(r) == ([1, 2] if holder else [1])
+    check_wait(r, waiter, "pthread_mutex_lock", addr["second"], top="kind_waiter", owner=holder)
+    check_held(r.thread(holder), [addr["first"], addr["second"]], "deep_rounds")
     assert r.findings("misuse") == [] and r.findings("abandoned_lock") == []
 
 
-def test_a_lock_that_fails_leaves_no_held_entry():
+def test_held_list_is_exact_after_nesting_deeper_than_it_keeps():
+    check_held_list_after_deep_nesting("deep", 1)
+
+
+def test_held_list_is_exact_after_nesting_deeper_than_it_keeps_single_threaded():
+    check_held_list_after_deep_nesting("deep_alone", 0)
+
+
+def check_failed_lock_lists_nothing(mode, holder):
     # glibc refuses to lock a destroyed mutex (EINVAL), whose lock word
     # looks free: the shim must return the same and list nothing for it.
-    plain = run([program("held_list"), "destroyed"], preload=False)
-    r, addr = run_blocked("held_list", "destroyed")
+    plain = run([program("held_list"), mode], preload=False)
+    r = run([program("held_list"), mode])
+    addr = addresses(r.stdout)
     assert plain.stdout.startswith("lock of a destroyed mutex: EINVAL\n"), plain.stdout
     assert r.stdout.startswith("lock of a destroyed mutex: EINVAL\n"), r.stdout
-    check_held(r.thread(1), [addr["first"]], "destroyed_holder")
+    assert r.stdout.endswith(f"{mode}: main returns\n"), r.stdout
+    check_held(r.thread(holder), [addr["first"]], "destroyed_lock")
+
+
+def test_a_lock_that_fails_leaves_no_held_entry():
+    check_failed_lock_lists_nothing("destroyed", 1)
+
+
+def test_a_lock_that_fails_leaves_no_held_entry_single_threaded():
+    check_failed_lock_lists_nothing("destroyed_alone", 0)
 
 
 # --- C11 ------------------------------------------------------------------------------
@@ -424,17 +447,37 @@ def test_robust_mutex_owner_died():
                         "unlock: 0\nrelock: 0\nunlock: 0\n")
 
 
-def test_errorcheck_mutex_edeadlk_and_eperm():
+# errorcheck and recursive lock first from main alone; "threaded" runs a
+# thread before, so main's locks take the shim's multi-threaded path.
+
+def check_errorcheck(*extra):
     # The unlock by a non-owner is real misuse (a misuse finding is fair).
-    r = assert_same_behaviour([program("mutex_semantics"), "errorcheck"], options={"exitcode": 0})
+    r = assert_same_behaviour([program("mutex_semantics"), "errorcheck", *extra],
+                              options={"exitcode": 0})
     assert r.stdout == "lock: 0\nrelock: EDEADLK\nunlock by another thread: EPERM\nunlock: 0\n"
 
 
-def test_recursive_mutex_three_levels():
-    r = assert_same_behaviour([program("mutex_semantics"), "recursive"])
+def test_errorcheck_mutex_edeadlk_and_eperm():
+    check_errorcheck()
+
+
+def test_errorcheck_mutex_edeadlk_and_eperm_threaded():
+    check_errorcheck("threaded")
+
+
+def check_recursive(*extra):
+    r = assert_same_behaviour([program("mutex_semantics"), "recursive", *extra])
     assert r.stdout == ("lock 1: 0\nlock 2: 0\nlock 3: 0\nunlock 1: 0\nunlock 2: 0\nunlock 3: 0\n"
                         "another thread's trylock: 0\n")
     assert_clean(r)
+
+
+def test_recursive_mutex_three_levels():
+    check_recursive()
+
+
+def test_recursive_mutex_three_levels_threaded():
+    check_recursive("threaded")
 
 
 def test_trylock_on_a_held_mutex_is_ebusy():

@@ -16,7 +16,11 @@
  *          owner 1.
  *   destroyed: T1 destroyed_holder locks a destroyed mutex (glibc says
  *          EINVAL; it prints "lock of a destroyed mutex: <rc>"), then locks
- *          "first" and parks: its held list must be "first" alone. */
+ *          "first" and parks: its held list must be "first" alone.
+ *   deep_alone, destroyed_alone: the same locking done by main (T0) before
+ *          the process has any other thread (the shim's single-threaded
+ *          path), main then holding the locks at exit; deep_alone's T1
+ *          blocks on "second", owner 0. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -62,8 +66,8 @@ static void *kind_waiter(void *mutex) {
   return NULL;
 }
 
-static void *deep_holder(void *arg) {
-  (void)arg;
+/* The deep rounds, then "first" and "second" taken. */
+static __attribute__((noinline)) void deep_rounds(void) {
   /* Visits every index once: 7 and 20 are coprime. */
   for (int round = 0; round < 1000; round++) {
     for (int i = 0; i < DEEP; i++)
@@ -77,16 +81,29 @@ static void *deep_holder(void *arg) {
   }
   pthread_mutex_lock(&first);
   pthread_mutex_lock(&second);
+}
+
+static void *deep_holder(void *arg) {
+  (void)arg;
+  deep_rounds();
   sem_post(&ready);
   park();
   return NULL;
 }
 
-static void *destroyed_holder(void *arg) {
-  pthread_mutex_t *destroyed = arg;
-  int rc = pthread_mutex_lock(destroyed);
+/* A lock of a destroyed mutex, then "first" taken. */
+static __attribute__((noinline)) void destroyed_lock(void) {
+  static pthread_mutex_t destroyed;
+  pthread_mutex_init(&destroyed, NULL);
+  pthread_mutex_destroy(&destroyed);
+  int rc = pthread_mutex_lock(&destroyed);
   printf("lock of a destroyed mutex: %s\n", rc == EINVAL ? "EINVAL" : rc == 0 ? "0" : "other");
   pthread_mutex_lock(&first);
+}
+
+static void *destroyed_holder(void *arg) {
+  (void)arg;
+  destroyed_lock();
   sem_post(&ready);
   park();
   return NULL;
@@ -120,22 +137,26 @@ int main(int argc, char **argv) {
     }
     printf("recursive %p\nerrorcheck %p\nadaptive %p\npi %p\nnever %p\n", (void *)&recursive,
            (void *)&errorcheck, (void *)&adaptive, (void *)&pi, (void *)&never);
-  } else if (strcmp(mode, "deep") == 0) {
+  } else if (strcmp(mode, "deep") == 0 || strcmp(mode, "deep_alone") == 0) {
     for (int i = 0; i < DEEP; i++)
       pthread_mutex_init(&deep[i], NULL);
-    start_thread(deep_holder, NULL);
-    sem_wait(&ready);
+    if (strcmp(mode, "deep") == 0) {
+      start_thread(deep_holder, NULL);
+      sem_wait(&ready);
+    } else {
+      deep_rounds();
+    }
     start_thread(kind_waiter, &second);
     printf("first %p\nsecond %p\n", (void *)&first, (void *)&second);
   } else if (strcmp(mode, "destroyed") == 0) {
-    static pthread_mutex_t destroyed;
-    pthread_mutex_init(&destroyed, NULL);
-    pthread_mutex_destroy(&destroyed);
-    start_thread(destroyed_holder, &destroyed);
+    start_thread(destroyed_holder, NULL);
     sem_wait(&ready);
     printf("first %p\n", (void *)&first);
+  } else if (strcmp(mode, "destroyed_alone") == 0) {
+    destroyed_lock();
+    printf("first %p\n", (void *)&first);
   } else {
-    fprintf(stderr, "usage: %s kinds|deep|destroyed (see the header comment)\n", argv[0]);
+    fprintf(stderr, "usage: %s kinds|deep|deep_alone|destroyed|destroyed_alone\n", argv[0]);
     return 2;
   }
   sleep_ms(50);

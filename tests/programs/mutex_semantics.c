@@ -10,6 +10,9 @@
  *   trylock:   trylock on a mutex held by another thread returns EBUSY.
  *   timedlock_past: pthread_mutex_timedlock with a deadline in the past on
  *              a mutex held by another thread returns ETIMEDOUT.
+ * With "threaded" as argv[2], main first runs a thread to its end, so the
+ * process is no longer single-threaded when main locks (the shim locks
+ * differently then: intercept_mutex.c).
  * Output and status (0) must be the same with and without leakwatch.
  * robust and errorcheck contain real misuse (a thread ends holding a
  * mutex; an unlock by a non-owner), which leakwatch may report; the other
@@ -87,6 +90,8 @@ static void *try_take(void *arg) {
   return NULL;
 }
 
+static void *return_at_once(void *arg) { return arg; }
+
 static void run_thread(void *(*routine)(void *)) {
   pthread_t thread;
   pthread_create(&thread, NULL, routine, NULL);
@@ -97,6 +102,8 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   sem_init(&held, 0, 0);
   sem_init(&release, 0, 0);
+  if (argc > 2 && strcmp(argv[2], "threaded") == 0)
+    run_thread(return_at_once);
   if (strcmp(mode, "robust") == 0) {
     init_mutex(PTHREAD_MUTEX_NORMAL, 1);
     run_thread(lock_and_vanish);
@@ -143,7 +150,8 @@ int main(int argc, char **argv) {
     printf("timedlock after release: %s\n", name(pthread_mutex_timedlock(&mutex, &past)));
     printf("unlock: %s\n", name(pthread_mutex_unlock(&mutex)));
   } else {
-    fprintf(stderr, "usage: %s robust|errorcheck|recursive|trylock|timedlock_past\n", argv[0]);
+    fprintf(stderr, "usage: %s robust|errorcheck|recursive|trylock|timedlock_past [threaded]\n",
+            argv[0]);
     return 2;
   }
   return 0;
