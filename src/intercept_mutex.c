@@ -128,7 +128,8 @@ LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   lw_thread *self = lw_self;
   lw_held *top = self->held_top;
   uintptr_t site = lw_held_site(LW_CALLER_PC(), LW_LOCK_MUTEX);
-  const void *top_object = top->object;
+  /* Atomic: another thread may turn a floor from alone to shared (registry.c). */
+  const void *top_object = __atomic_load_n(&top->object, __ATOMIC_RELAXED);
   bool alone;
   if (LW_LIKELY(top_object == LW_HELD_FLOOR_ALONE)) {
     alone = true;
