@@ -95,8 +95,8 @@ static LW_NOINLINE int mutex_lock_try_failed(int rc) {
 
 /* The shared path: push, try; out of line, so that the alone path, which
  * tail-calls, keeps no registers to save. */
-static LW_NOINLINE int mutex_lock_try_first(pthread_mutex_t *mutex, uintptr_t site,
-                                            lw_thread *self, lw_held *top) {
+static LW_NOINLINE int mutex_lock_try_first(pthread_mutex_t *mutex, uintptr_t site, lw_thread *self,
+                                            lw_held *top) {
   lw_held_push_above(self, top, mutex, site);
   int rc = lw_real.pthread_mutex_trylock(mutex);
   if (LW_UNLIKELY(rc != 0))
