@@ -208,6 +208,7 @@ static uint64_t watch_once(void) {
 static void *helper_main(void *unused) {
   (void)unused;
   lw_self_inside = &internal_marker;
+  const bool live_checks = lw_opt.deadlock_ms || lw_opt.hang_ms;
   for (;;) {
     uint32_t seen = atomic_load(&wake_word);
     if (atomic_load(&retire_requested)) {
@@ -219,12 +220,18 @@ static void *helper_main(void *unused) {
     lw_order_report_pending();
     if (atomic_exchange(&dump_requested, 0))
       lw_report_dump();
-    uint64_t next = (lw_opt.deadlock_ms || lw_opt.hang_ms) ? watch_once() : UINT64_MAX;
+    if (!live_checks) {
+      /* Only dumps and retirement wake the helper: waits must not (each
+       * would pay a futex call to wake it for nothing). */
+      lw_futex_wait(&wake_word, seen, NULL);
+      continue;
+    }
+    uint64_t next = watch_once();
     if (next == UINT64_MAX) {
       /* Idle until a wait begins. A wait that began during the pass above
        * is caught by looking once more after saying so. */
       atomic_store(&idle, 1);
-      if ((lw_opt.deadlock_ms || lw_opt.hang_ms) && watch_once() != UINT64_MAX) {
+      if (watch_once() != UINT64_MAX) {
         atomic_store(&idle, 0);
         continue;
       }

@@ -645,6 +645,40 @@ def test_idle_pool_helper_cpu_short_deadlock_ms():
     check_idle_cpu({"deadlock_ms": 100})
 
 
+def helper_wakeups(pid):
+    """Voluntary context switches of the thread named leakwatch: how often
+    it went to sleep, so how often something woke it."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != "leakwatch":
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read()
+        except FileNotFoundError:
+            continue
+        return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    return None
+
+
+def test_waits_do_not_wake_the_helper_when_live_checks_are_off():
+    """deadlock_ms=0 (hang_ms off): the helper stays for dumps, and the
+    thousands of short waits of a busy queue must not wake it (each wake-up
+    is a futex call in the waiting thread and a pass of the helper)."""
+    proc, _ = start([program("dl_ok_prodcons")], {"deadlock_ms": 0})
+    try:
+        time.sleep(0.35)  # the producers pause 10 x 50 ms: the program runs >= 0.5 s
+        wakeups = helper_wakeups(proc.pid)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    stdout, stderr = finish(proc, 30)
+    assert proc.returncode == 0 and stdout == "sum 40000200000\n" and "leakwatch:" not in stderr, (proc.returncode, stdout, stderr)
+    assert wakeups is not None, "no thread named leakwatch while the program ran"
+    assert wakeups <= 3, f"the helper woke {wakeups} times in 0.35 s with live checks off"
+
+
 def test_evidence_for_waits_without_an_owner():
     """Who could still wake a condition variable or semaphore wait: nobody
     ever signalled it, or the last one who did has exited."""
