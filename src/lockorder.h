@@ -23,9 +23,13 @@ void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site);
  * every thread's cache. */
 extern _Atomic uint32_t lw_order_epoch;
 
+/* Fibonacci hashing: the multiply carries every bit of the pair into the
+ * top five, which pick one of the 32 slots. (The pair is mixed with one
+ * shift and XOR first; a pair that meets another in a slot only costs a
+ * miss, since a slot keeps the whole edge.) */
 static inline uint32_t lw_order_slot(const void *from, const void *to) {
-  uintptr_t h = ((uintptr_t)from >> 3) * 0x9e3779b1u ^ ((uintptr_t)to >> 3);
-  return (uint32_t)(h ^ (h >> 7)) % 32u;
+  uint64_t key = (uint64_t)(uintptr_t)from ^ ((uint64_t)(uintptr_t)to >> 4);
+  return (uint32_t)((key * 0x9e3779b97f4a7c15u) >> 59);
 }
 
 /* True when taking `object` holding the list up to `top` (not the floor)
