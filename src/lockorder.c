@@ -496,14 +496,12 @@ void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site) {
     memset(self->order_cache, 0, sizeof self->order_cache);
     self->order_epoch = epoch;
   }
-  uint32_t slot = lw_order_slot(from->object, object);
-  if (self->order_cache[slot].from == from->object && self->order_cache[slot].to == object &&
-      self->order_cache[slot].gate == gate)
+  if (lw_order_cached(self, from->object, object, gate))
     return;
   add_edge(self, from, object, site, gate);
-  self->order_cache[slot].from = from->object;
-  self->order_cache[slot].to = object;
-  self->order_cache[slot].gate = gate;
+  lw_order_edge *ways = self->order_cache[lw_order_set(from->object, object)];
+  ways[1] = ways[0];
+  ways[0] = (lw_order_edge){from->object, object, gate};
 }
 
 static void forget(const void *object) {

@@ -141,6 +141,13 @@ enum lw_capture_state {
   LW_CAPTURE_DONE
 };
 
+/* One lock-order edge a thread has sent: holding `from` (and `gate`, the
+ * oldest lock held, when it is not `from`), it took `to`. */
+typedef struct {
+  const void *from, *to, *gate;
+} lw_order_edge;
+#define LW_ORDER_SETS 16
+
 typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   /* --- written on the lock fast path, by the owning thread only ---
    * The locks held, oldest first, are held_slots[1..]; held_slots[0] is a
@@ -185,10 +192,9 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   _Atomic uint32_t capture_state;
   lw_stack now_stack;
 
-  /* --- lock-order edges this thread has already sent (lockorder.c) --- */
-  struct {
-    const void *from, *to, *gate;
-  } order_cache[32];
+  /* --- lock-order edges this thread has already sent (lockorder.c):
+   *     16 sets of 2, the newer edge of a set first --- */
+  lw_order_edge order_cache[LW_ORDER_SETS][2];
   uint32_t order_epoch;
   bool history_kept; /* lw_registry_remember_thread was done */
 
@@ -307,6 +313,7 @@ void lw_registry_thread_ended(lw_thread *t);
 /* Joins and detaches name the record *before* the real call: once glibc
  * has let go of a thread, its pthread_t may at once be another new
  * thread's. The id guards against a record recycled meanwhile. */
+
 typedef struct lw_thread_ref {
   lw_thread *record;
   uint32_t id;
