@@ -82,8 +82,7 @@ typedef struct depot_entry {
 } depot_entry;
 
 static lw_lock order_lock = LW_LOCK_INIT;
-_Atomic uint32_t lw_order_epoch = 1;
-int lw_order_mode; /* lw_opt.lock_order, read on the nested-lock fast path */
+_Atomic uint32_t lw_order_generation; /* 0 until lw_order_init turns checking on */
 static _Atomic uint64_t filter[LW_FILTER_WORDS];
 static node *nodes;
 static edge *edges;
@@ -117,7 +116,9 @@ static void order_free(void *p, size_t size) {
 
 size_t lw_order_memory(void) { return memory_used; }
 
-void lw_order_init(void) { lw_order_mode = lw_opt.lock_order; }
+void lw_order_init(void) {
+  atomic_store(&lw_order_generation, lw_opt.lock_order == LW_LOCK_ORDER_OFF ? 0 : 1);
+}
 
 static uint64_t mix(uint64_t x) {
   x ^= x >> 33;
@@ -488,20 +489,19 @@ void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site) {
   const lw_held *from = &held[listed - 1];
   if (lw_held_kind(from) == LW_LOCK_READ && (site >> LW_SITE_KIND_SHIFT) == LW_LOCK_READ)
     return; /* readers do not wait for readers */
-  const void *gate = listed >= 2 ? held[0].object : NULL;
   /* The thread's own cache of edges it has sent since the graph last lost
    * one. */
-  uint32_t epoch = atomic_load_explicit(&lw_order_epoch, memory_order_relaxed);
-  if (self->order_epoch != epoch) {
+  uint32_t generation = atomic_load_explicit(&lw_order_generation, memory_order_relaxed);
+  if (self->order_generation != generation) {
     memset(self->order_cache, 0, sizeof self->order_cache);
-    self->order_epoch = epoch;
+    self->order_generation = generation;
   }
-  if (lw_order_cached(self, from->object, object, gate))
+  if (lw_order_cached(self, from->object, object, held[0].object))
     return;
-  add_edge(self, from, object, site, gate);
+  add_edge(self, from, object, site, listed >= 2 ? held[0].object : NULL);
   lw_order_edge *ways = self->order_cache[lw_order_set(from->object, object)];
   ways[1] = ways[0];
-  ways[0] = (lw_order_edge){from->object, object, gate};
+  ways[0] = (lw_order_edge){from->object, object, held[0].object};
 }
 
 static void forget(const void *object) {
@@ -520,7 +520,8 @@ static void forget(const void *object) {
     if (n)
       delete_node(n);
   }
-  atomic_fetch_add(&lw_order_epoch, 1);
+  uint32_t next = atomic_load(&lw_order_generation) + 1; /* under order_lock */
+  atomic_store(&lw_order_generation, next ? next : 1);
   lw_lock_release(&order_lock);
 }
 

@@ -19,44 +19,51 @@
  * `site`, holding what its held list lists. No-op when lock_order=0. */
 void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site);
 
-/* The graph's generation: bumped when it forgets a lock, which empties
- * every thread's cache. */
-extern _Atomic uint32_t lw_order_epoch;
+/* The graph's generation: 0 while lock-order checking is off; from 1,
+ * bumped (never back to 0) when the graph forgets a lock, which empties
+ * every thread's cache. One word, so the nested-lock fast path reads one
+ * global for both questions. */
+extern _Atomic uint32_t lw_order_generation;
 
 /* Which set of the thread's cache an edge lives in. Fibonacci hashing: the
- * multiply carries every bit of the pair into the top four, which pick one
- * of the 16 sets. Two ways a set, so that two hot edges meeting in one set
- * both stay (with one way, such a pair evicted each other at every lock,
- * and each nested lock took the graph's lock: ~8x slower in the runs where
- * the addresses fell that way). */
+ * multiply carries the low 32 bits of the pair (where a process's locks
+ * differ) into the top four, which pick one of the 16 sets. Two ways a
+ * set, so that two hot edges meeting in one set both stay (with one way,
+ * such a pair evicted each other at every lock, and each nested lock took
+ * the graph's lock: ~8x slower in the runs where the addresses fell that
+ * way). */
 static inline uint32_t lw_order_set(const void *from, const void *to) {
-  uint64_t key = (uint64_t)(uintptr_t)from ^ ((uint64_t)(uintptr_t)to >> 4);
-  return (uint32_t)((key * 0x9e3779b97f4a7c15u) >> 60);
+  uint32_t key = (uint32_t)(uintptr_t)from ^ (uint32_t)((uintptr_t)to >> 4);
+  return (key * 0x9e3779b1u) >> 28;
 }
 
+/* The cache keys an edge by its two locks and the oldest lock held (`from`
+ * itself when it is the only one): the graph keeps an edge per gate. */
 static inline bool lw_order_edge_is(const lw_order_edge *edge, const void *from, const void *to,
-                                    const void *gate) {
-  return edge->from == from && edge->to == to && edge->gate == gate;
+                                    const void *oldest) {
+  return edge->from == from && edge->to == to && edge->oldest == oldest;
 }
 
-/* True when the thread's cache holds the edge (and is of the graph's
- * current generation). */
+/* True when the thread's cache holds the edge. The caller has checked the
+ * generation. */
 static inline bool lw_order_cached(const lw_thread *self, const void *from, const void *to,
-                                   const void *gate) {
+                                   const void *oldest) {
   const lw_order_edge *ways = self->order_cache[lw_order_set(from, to)];
-  return self->order_epoch == atomic_load_explicit(&lw_order_epoch, memory_order_relaxed) &&
-         (lw_order_edge_is(&ways[0], from, to, gate) || lw_order_edge_is(&ways[1], from, to, gate));
+  /* Likely in the first way: a set's newer edge, and the only one of most
+   * sets. */
+  return LW_LIKELY(lw_order_edge_is(&ways[0], from, to, oldest)) ||
+         lw_order_edge_is(&ways[1], from, to, oldest);
 }
 
 /* True when taking `object` holding the list up to `top` (not the floor)
- * adds nothing new: the thread has sent this edge already (or the option
- * is off). Inline: the nested lock's fast path. */
+ * adds nothing new: the thread has sent this edge already (or checking is
+ * off). Inline: the nested lock's fast path. */
 static inline bool lw_order_known(const lw_thread *self, const lw_held *top, const void *object) {
-  extern int lw_order_mode;
-  if (!lw_order_mode)
+  uint32_t generation = atomic_load_explicit(&lw_order_generation, memory_order_relaxed);
+  if (!generation)
     return true;
-  const void *gate = top > &self->held_slots[1] ? self->held_slots[1].object : NULL;
-  return lw_order_cached(self, top->object, object, gate);
+  return self->order_generation == generation &&
+         lw_order_cached(self, top->object, object, self->held_slots[1].object);
 }
 
 /* A lock at `object` was (re)initialised at `init_site`, or destroyed: its

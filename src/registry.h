@@ -141,10 +141,10 @@ enum lw_capture_state {
   LW_CAPTURE_DONE
 };
 
-/* One lock-order edge a thread has sent: holding `from` (and `gate`, the
- * oldest lock held, when it is not `from`), it took `to`. */
+/* One lock-order edge a thread has sent: holding `from` (and `oldest`, the
+ * first lock of its held list), it took `to`. */
 typedef struct {
-  const void *from, *to, *gate;
+  const void *from, *to, *oldest;
 } lw_order_edge;
 #define LW_ORDER_SETS 16
 
@@ -195,8 +195,8 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
   /* --- lock-order edges this thread has already sent (lockorder.c):
    *     16 sets of 2, the newer edge of a set first --- */
   lw_order_edge order_cache[LW_ORDER_SETS][2];
-  uint32_t order_epoch;
-  bool history_kept; /* lw_registry_remember_thread was done */
+  uint32_t order_generation; /* of the graph, when the cache was last emptied */
+  bool history_kept;         /* lw_registry_remember_thread was done */
 
   /* --- the watcher's bookkeeping: the last wait it checked (watcher.c) --- */
   uint64_t watch_deadlock_seq;
