@@ -42,8 +42,8 @@ static inline uint32_t lw_order_set(const void *from, const void *to) {
  * oldest lock when two or more are held, else none). One key stands for
  * two gates only when the oldest lock was relocked on top ([A, B, A], then
  * A -> C under gate A, against A -> C alone); sending only one of them
- * loses nothing, since a gate suppresses a cycle only when it is held
- * across every edge of it, and no edge into A is ever taken holding A. */
+ * loses nothing, since the graph never counts as a gate one of the edge's
+ * own locks (lockorder.c, add_edge). */
 static inline bool lw_order_edge_is(const lw_order_edge *edge, const void *from, const void *to,
                                     const void *oldest) {
   return edge->from == from && edge->to == to && edge->oldest == oldest;
