@@ -56,8 +56,10 @@ static inline bool lw_order_cached(const lw_thread *self, const void *from, cons
   const lw_order_edge *ways = self->order_cache[lw_order_set(from, to)];
   /* Likely in the first way: a set's newer edge, and the only one of most
    * sets. */
-  return LW_LIKELY(lw_order_edge_is(&ways[0], from, to, oldest)) ||
-         lw_order_edge_is(&ways[1], from, to, oldest);
+  if (LW_LIKELY(ways[0].from == from) && LW_LIKELY(ways[0].to == to) &&
+      LW_LIKELY(ways[0].oldest == oldest))
+    return true;
+  return lw_order_edge_is(&ways[1], from, to, oldest);
 }
 
 /* True when taking `object` holding the list up to `top` (not the floor)
