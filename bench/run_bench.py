@@ -163,8 +163,9 @@ def bench_workload(work, binary, args, envs):
                                                             fmt_ns(fields["ns_per_op"]), extra),
                       file=sys.stderr)
     result = {"work": work, "iters": iters}
+    ns_per_op = {}
     for side, runs in sides.items():
-        values = [r["ns_per_op"] for r in runs]
+        values = ns_per_op[side] = [r["ns_per_op"] for r in runs]
         result[side] = statistics.median(values)
         result[side + "_spread"] = spread(values)
         result[side + "_runs"] = runs
@@ -173,8 +174,7 @@ def bench_workload(work, binary, args, envs):
             result[side + "_ratio"] = (result[side] / result["base"] if result["base"] > 0
                                        else float("inf"))
     result["ratio"] = result["shim_ratio"]
-    result["ratio_interval"] = ratio_interval([r["ns_per_op"] for r in sides["shim"]],
-                                              [r["ns_per_op"] for r in sides["base"]])
+    result["ratio_interval"] = ratio_interval(ns_per_op["shim"], ns_per_op["base"])
     return result
 
 

@@ -313,7 +313,6 @@ void lw_registry_thread_ended(lw_thread *t);
 /* Joins and detaches name the record *before* the real call: once glibc
  * has let go of a thread, its pthread_t may at once be another new
  * thread's. The id guards against a record recycled meanwhile. */
-
 typedef struct lw_thread_ref {
   lw_thread *record;
   uint32_t id;

@@ -601,23 +601,30 @@ def test_sigalrm_handler_posting_semaphore_is_not_asleep():
 # the helper thread's cost
 # ---------------------------------------------------------------------------
 
-def helper_cpu_ticks(pid):
-    """utime + stime (clock ticks) of the threads named leakwatch."""
-    ticks, found = 0, 0
+def helper_files(pid, name):
+    """The text of /proc/PID/task/TID/NAME of each thread named leakwatch."""
+    texts = []
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                comm = f.read().strip()
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                stat = f.read()
+                if f.read().strip() != "leakwatch":
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/{name}") as f:
+                texts.append(f.read())
         except FileNotFoundError:
             continue
-        if comm != "leakwatch":
-            continue
+    return texts
+
+
+def helper_cpu_ticks(pid):
+    """utime + stime (clock ticks) of the threads named leakwatch, and how
+    many there are."""
+    ticks = 0
+    stats = helper_files(pid, "stat")
+    for stat in stats:
         fields = stat[stat.rindex(")") + 2:].split()
         ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-        found += 1
-    return ticks, found
+    return ticks, len(stats)
 
 
 def check_idle_cpu(options):
@@ -648,15 +655,7 @@ def test_idle_pool_helper_cpu_short_deadlock_ms():
 def helper_wakeups(pid):
     """Voluntary context switches of the thread named leakwatch: how often
     it went to sleep, so how often something woke it."""
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if f.read().strip() != "leakwatch":
-                    continue
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                status = f.read()
-        except FileNotFoundError:
-            continue
+    for status in helper_files(pid, "status"):
         return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
     return None
 
