@@ -39,13 +39,14 @@
 /* Codes that mean "the caller now holds the mutex". */
 static inline bool mutex_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
-/* lw_real's lock entries are never NULL: before resolution they succeed
- * trivially (interpose.c). The timed ones are resolved before any second
- * thread can exist. */
+/* Every lw_real entry is callable at every moment (interpose.h). */
 
+/* Blocks in the real call behind a published wait; on success the mutex
+ * is listed. `order`: tell the lock-order graph after the mutex is taken
+ * (a kind that cannot be tried first, see mutex_try_differs). */
 static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mutex,
                                            enum lw_call call, const struct timespec *abstime,
-                                           clockid_t clock, uintptr_t site) {
+                                           clockid_t clock, uintptr_t site, bool order) {
   bool began = lw_wait_begin(self, call, mutex, NULL, abstime != NULL, LW_NO_THREAD);
   int rc;
   if (call == LW_CALL_pthread_mutex_lock)
@@ -55,20 +56,43 @@ static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mut
   else
     rc = lw_real.pthread_mutex_clocklock(mutex, clock, abstime);
   lw_wait_end(self, began);
-  if (mutex_acquired(rc))
+  if (mutex_acquired(rc)) {
+    if (order && lw_holds_listed(self))
+      lw_order_acquire(self, mutex, site);
     lw_held_push(self, mutex, site);
+  }
   return rc;
 }
 
-/* The try did not take the mutex: `rc` says why. */
-static LW_NOINLINE int mutex_lock_not_taken(lw_thread *self, pthread_mutex_t *mutex, int rc,
+/*
+ * The kinds whose trylock and lock disagree: robust (a not-recoverable
+ * robust mutex's trylock returns ENOTRECOVERABLE but leaves the lock word
+ * taken, so the lock after it would hang where glibc's lock alone returns
+ * at once), priority-inheritance and priority-protect (the try and the
+ * lock check the ceiling and the scheduler differently). These go
+ * straight to the real lock, behind a published wait. glibc keeps the
+ * kind in __kind: PTHREAD_MUTEX_ROBUST_NORMAL_NP (16),
+ * PTHREAD_MUTEX_PRIO_INHERIT_NP (32), PTHREAD_MUTEX_PRIO_PROTECT_NP (64).
+ * A statically initialised mutex is never one of them.
+ */
+#define LW_MUTEX_KINDS_TRY_DIFFERS (16 | 32 | 64)
+static LW_ALWAYS_INLINE bool mutex_try_differs(const pthread_mutex_t *mutex) {
+  return mutex->__data.__kind & LW_MUTEX_KINDS_TRY_DIFFERS;
+}
+
+/* The try did not take the mutex (`rc`, not EOWNERDEAD: no robust mutex
+ * is tried): the real lock decides, behind a published wait. EBUSY
+ * blocks; the rare codes (EINVAL, EAGAIN, EDEADLK) come back from the
+ * lock itself, so the caller sees exactly what glibc's lock says. Only
+ * now, with the thread about to block, does the lock-order graph hear of
+ * the edge: before a try that succeeds, the work would widen the window
+ * between two acquisitions (a latent ABBA would become a certain one). */
+static LW_NOINLINE int mutex_lock_not_taken(lw_thread *self, pthread_mutex_t *mutex,
                                             enum lw_call call, const struct timespec *abstime,
                                             clockid_t clock, uintptr_t site) {
-  if (rc == EBUSY)
-    return mutex_lock_blocking(self, mutex, call, abstime, clock, site);
-  if (rc == EOWNERDEAD)
-    lw_held_push(self, mutex, site);
-  return rc;
+  if (lw_holds_listed(self))
+    lw_order_acquire(self, mutex, site);
+  return mutex_lock_blocking(self, mutex, call, abstime, clock, site, false);
 }
 
 /* The alone path's look (see the file comment): free and normal. */
@@ -76,52 +100,50 @@ static LW_ALWAYS_INLINE bool mutex_free_and_normal(const pthread_mutex_t *mutex)
   return (__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) | mutex->__data.__kind) == 0;
 }
 
-/* The try took nothing, or took the mutex with a code (`rc`): the entry
- * the shared path pushed is still on top (a signal handler in between
- * leaves the list as it found it). EOWNERDEAD keeps it: the caller holds
- * the mutex. Anything else asks the real lock, behind a published wait:
- * EBUSY blocks; the rare codes (EINVAL, EAGAIN, ENOTRECOVERABLE) come
- * back from the lock itself, so the caller sees exactly what glibc's lock
- * says. */
-static LW_NOINLINE int mutex_lock_try_failed(int rc) {
-  if (rc == EOWNERDEAD)
-    return rc;
+/* The try took nothing: the entry the shared path pushed is still on top
+ * (a signal handler in between leaves the list as it found it). Take it
+ * back, and let the real lock decide. */
+static LW_NOINLINE int mutex_lock_try_failed(void) {
   lw_thread *self = lw_self;
   lw_held entry = *self->held_top;
   pthread_mutex_t *mutex = (pthread_mutex_t *)entry.object;
   lw_held_pop(self, mutex);
-  return mutex_lock_blocking(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, entry.site);
+  return mutex_lock_not_taken(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, entry.site);
 }
 
+static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site);
+
 /* The shared path: push, try; out of line, so that the alone path, which
- * tail-calls, keeps no registers to save. */
+ * tail-calls, keeps no registers to save. The kind is read from the line
+ * the try is about to take anyway. */
 static LW_NOINLINE int mutex_lock_try_first(pthread_mutex_t *mutex, uintptr_t site, lw_thread *self,
                                             lw_held *top) {
+  if (LW_UNLIKELY(mutex_try_differs(mutex)))
+    return mutex_lock_other(mutex, site);
   lw_held_push_above(self, top, mutex, site);
   int rc = lw_real.pthread_mutex_trylock(mutex);
   if (LW_UNLIKELY(rc != 0))
-    return mutex_lock_try_failed(rc);
+    return mutex_lock_try_failed();
   return rc;
 }
 
 /* A thread not met yet, inside the shim, a nested lock the fast path
- * cannot take (the lock-order graph hears of it, before the thread may
- * block), a full list, or, alone, a mutex that is not normal or looked
+ * cannot take (the lock-order graph hears of it), a full list, a kind that
+ * cannot be tried first, or, alone, a mutex that is not normal or looked
  * taken: try, and publish a wait if the mutex is busy. */
 static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) {
   lw_thread *self = lw_thread_enter();
   if (!self)
     return lw_real.pthread_mutex_lock(mutex);
+  if (mutex_try_differs(mutex))
+    return mutex_lock_blocking(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, site, true);
+  int rc = lw_real.pthread_mutex_trylock(mutex);
+  if (rc != 0) /* taken, ours (a relock), or an error */
+    return mutex_lock_not_taken(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, site);
   if (lw_holds_listed(self))
     lw_order_acquire(self, mutex, site);
-  int rc = lw_real.pthread_mutex_trylock(mutex);
-  if (mutex_acquired(rc)) {
-    lw_held_push(self, mutex, site);
-    return rc;
-  }
-  /* Taken, ours (a relock), or an error: the real lock decides, as in
-   * mutex_lock_try_failed. */
-  return mutex_lock_blocking(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, site);
+  lw_held_push(self, mutex, site);
+  return rc;
 }
 
 LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
@@ -168,10 +190,13 @@ static LW_ALWAYS_INLINE int mutex_lock_timed(pthread_mutex_t *mutex, enum lw_cal
                ? lw_real.pthread_mutex_timedlock(mutex, abstime)
                : lw_real.pthread_mutex_clocklock(mutex, clock, abstime);
   uintptr_t site = lw_held_site(call_pc, LW_LOCK_MUTEX);
-  lw_order_acquire(self, mutex, site);
+  if (mutex_try_differs(mutex))
+    return mutex_lock_blocking(self, mutex, call, abstime, clock, site, true);
   int rc = lw_real.pthread_mutex_trylock(mutex);
   if (rc != 0)
-    return mutex_lock_not_taken(self, mutex, rc, call, abstime, clock, site);
+    return mutex_lock_not_taken(self, mutex, call, abstime, clock, site);
+  if (lw_holds_listed(self))
+    lw_order_acquire(self, mutex, site);
   lw_held_push(self, mutex, site);
   return 0;
 }
@@ -215,24 +240,29 @@ static LW_NOINLINE int mtx_lock_blocking(lw_thread *self, mtx_t *mutex, enum lw_
   return rc;
 }
 
+/* As for pthread mutexes: try first, and tell the lock-order graph after
+ * the try took the lock, or before blocking. An mtx_t is never robust,
+ * priority-inheriting or priority-protected. */
 static LW_ALWAYS_INLINE int mtx_lock_tracked(lw_thread *self, mtx_t *mutex, enum lw_call call,
                                              const struct timespec *abstime, uintptr_t site) {
+  int rc = lw_real.mtx_trylock(mutex);
+  if (LW_UNLIKELY(rc != thrd_success)) {
+    if (rc != thrd_busy)
+      return rc;
+    if (lw_holds_listed(self))
+      lw_order_acquire(self, mutex, site);
+    return mtx_lock_blocking(self, mutex, call, abstime, site);
+  }
   if (lw_holds_listed(self))
     lw_order_acquire(self, mutex, site);
-  int rc = lw_real.mtx_trylock(mutex);
-  if (LW_LIKELY(rc == thrd_success)) {
-    lw_held_push(self, mutex, site);
-    return rc;
-  }
-  if (rc == thrd_busy)
-    return mtx_lock_blocking(self, mutex, call, abstime, site);
+  lw_held_push(self, mutex, site);
   return rc;
 }
 
 LW_EXPORT int mtx_lock(mtx_t *mutex) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return lw_real.mtx_lock ? lw_real.mtx_lock(mutex) : thrd_success;
+    return lw_real.mtx_lock(mutex);
   return mtx_lock_tracked(self, mutex, LW_CALL_mtx_lock, NULL,
                           lw_held_site(LW_CALLER_PC(), LW_LOCK_MTX));
 }
@@ -240,7 +270,7 @@ LW_EXPORT int mtx_lock(mtx_t *mutex) {
 LW_EXPORT int mtx_timedlock(mtx_t *__restrict mutex, const struct timespec *__restrict abstime) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return lw_real.mtx_timedlock ? lw_real.mtx_timedlock(mutex, abstime) : thrd_success;
+    return lw_real.mtx_timedlock(mutex, abstime);
   return mtx_lock_tracked(self, mutex, LW_CALL_mtx_timedlock, abstime,
                           lw_held_site(LW_CALLER_PC(), LW_LOCK_MTX));
 }
@@ -248,7 +278,7 @@ LW_EXPORT int mtx_timedlock(mtx_t *__restrict mutex, const struct timespec *__re
 LW_EXPORT int mtx_trylock(mtx_t *mutex) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return lw_real.mtx_trylock ? lw_real.mtx_trylock(mutex) : thrd_success;
+    return lw_real.mtx_trylock(mutex);
   int rc = lw_real.mtx_trylock(mutex);
   if (rc == thrd_success)
     lw_held_push(self, mutex, lw_held_site(LW_CALLER_PC(), LW_LOCK_MTX));
@@ -258,14 +288,14 @@ LW_EXPORT int mtx_trylock(mtx_t *mutex) {
 LW_EXPORT int mtx_unlock(mtx_t *mutex) {
   if (LW_UNLIKELY(!lw_held_pop_top(lw_self, mutex)))
     lw_misuse_unlock_not_on_top(mutex, LW_LOCK_MTX, LW_CALLER_PC());
-  return lw_real.mtx_unlock ? lw_real.mtx_unlock(mutex) : thrd_success;
+  return lw_real.mtx_unlock(mutex);
 }
 
 /* ---- life and death of a mutex: a new one at an old address must not
  *      inherit the old one's lock-order edges ---- */
 
 LW_EXPORT int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr) {
-  int rc = lw_real.pthread_mutex_init ? lw_real.pthread_mutex_init(mutex, attr) : 0;
+  int rc = lw_real.pthread_mutex_init(mutex, attr);
   if (rc == 0)
     lw_order_lock_initialised(mutex, LW_CALLER_PC());
   return rc;

@@ -46,17 +46,21 @@ static LW_ALWAYS_INLINE int rwlock_try_lock(pthread_rwlock_t *lock, enum lw_lock
                               : lw_real.pthread_rwlock_trywrlock(lock);
 }
 
-/* The try did not take the lock: `rc` says why. */
+/* The try did not take the lock: `rc` says why. Only a thread about to
+ * block tells the lock-order graph first (a successful try tells it after:
+ * no work between two acquisitions). */
 static LW_NOINLINE int rwlock_lock_not_taken(lw_thread *self, pthread_rwlock_t *lock, int rc,
                                              enum lw_call call, enum lw_lock_kind kind,
                                              clockid_t clock, const struct timespec *abstime,
                                              uintptr_t call_pc) {
-  if (rc == EBUSY)
-    return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc);
-  return rc; /* EAGAIN (too many readers), EDEADLK... */
+  if (rc != EBUSY)
+    return rc; /* EAGAIN (too many readers), EDEADLK... */
+  if (lw_holds_listed(self))
+    lw_order_acquire(self, lock, lw_held_site(call_pc, kind));
+  return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc);
 }
 
-/* A nested lock (the lock-order graph hears of it first) or a thread not
+/* A nested lock (the lock-order graph hears of it) or a thread not
  * tracked now. */
 static LW_NOINLINE int rwlock_lock_other(pthread_rwlock_t *lock, enum lw_call call,
                                          enum lw_lock_kind kind, clockid_t clock,
@@ -64,10 +68,11 @@ static LW_NOINLINE int rwlock_lock_other(pthread_rwlock_t *lock, enum lw_call ca
   lw_thread *self = lw_thread_enter();
   if (!self)
     return rwlock_block(lock, call, clock, abstime);
-  lw_order_acquire(self, lock, lw_held_site(call_pc, kind));
   int rc = rwlock_try_lock(lock, kind);
   if (rc != 0)
     return rwlock_lock_not_taken(self, lock, rc, call, kind, clock, abstime, call_pc);
+  if (lw_holds_listed(self))
+    lw_order_acquire(self, lock, lw_held_site(call_pc, kind));
   lw_held_push(self, lock, lw_held_site(call_pc, kind));
   return 0;
 }

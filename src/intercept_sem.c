@@ -32,19 +32,17 @@ static LW_NOINLINE int sem_wait_blocking(lw_thread *self, sem_t *sem, enum lw_ca
 
 static LW_ALWAYS_INLINE int sem_wait_tracked(sem_t *sem, enum lw_call call, clockid_t clock,
                                              const struct timespec *abstime) {
-  if (LW_LIKELY(lw_real.sem_trywait != NULL)) {
-    /* The try is right for any thread, tracked or not: only a thread that
-     * would block needs its record. */
-    int saved_errno = errno;
-    if (lw_real.sem_trywait(sem) == 0)
-      return 0;
-    if (errno != EAGAIN)
-      return -1; /* EINVAL: the program sees what sem_wait would say */
-    errno = saved_errno;
-    lw_thread *self = lw_thread_enter();
-    if (self)
-      return sem_wait_blocking(self, sem, call, clock, abstime);
-  }
+  /* The try is right for any thread, tracked or not: only a thread that
+   * would block needs its record. */
+  int saved_errno = errno;
+  if (lw_real.sem_trywait(sem) == 0)
+    return 0;
+  if (errno != EAGAIN)
+    return -1; /* EINVAL: the program sees what sem_wait would say */
+  errno = saved_errno;
+  lw_thread *self = lw_thread_enter();
+  if (self)
+    return sem_wait_blocking(self, sem, call, clock, abstime);
   if (call == LW_CALL_sem_wait)
     return lw_real.sem_wait(sem);
   if (call == LW_CALL_sem_timedwait)

@@ -92,7 +92,7 @@ LW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
                              void *arg) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return lw_real.pthread_create ? lw_real.pthread_create(thread, attr, start, arg) : EAGAIN;
+    return lw_real.pthread_create(thread, attr, start, arg);
   int detach_state = PTHREAD_CREATE_JOINABLE;
   if (attr)
     pthread_attr_getdetachstate(attr, &detach_state);
@@ -113,7 +113,7 @@ LW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
 LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
   lw_thread *self = lw_thread_enter();
   if (!self)
-    return lw_real.thrd_create ? lw_real.thrd_create(thread, start, arg) : thrd_error;
+    return lw_real.thrd_create(thread, start, arg);
   lw_thread *t = prepare_record(self, false);
   if (!t)
     return lw_real.thrd_create(thread, start, arg);

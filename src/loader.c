@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "loader.h"
 
+#include "interpose.h"
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <link.h>
@@ -39,19 +41,9 @@ bool lw_loader_enter(bool wait) {
 
 typedef int (*phdr_callback)(struct dl_phdr_info *, size_t, void *);
 
-/* glibc's dl_iterate_phdr, resolved here at first use rather than with the
- * other wrapped calls at start-up: walks happen before start-up too (the
- * constructors of other libraries, libunwind's first use). */
-static int (*_Atomic real_iterate)(phdr_callback, void *);
-
 int lw_loader_iterate(phdr_callback callback, void *data) {
-  int (*real)(phdr_callback, void *) = atomic_load_explicit(&real_iterate, memory_order_acquire);
-  if (!real) {
-    *(void **)&real = dlsym(RTLD_NEXT, "dl_iterate_phdr");
-    atomic_store_explicit(&real_iterate, real, memory_order_release);
-  }
   lw_loader_enter(true);
-  int rc = real(callback, data);
+  int rc = lw_real.dl_iterate_phdr(callback, data);
   lw_loader_leave();
   return rc;
 }

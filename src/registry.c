@@ -32,6 +32,9 @@ const lw_thread lw_untracked = {
  * initial value, relocated, into each thread's TLS block. */
 LW_TLS lw_thread *lw_self = LW_UNTRACKED;
 LW_TLS lw_thread *lw_self_inside;
+LW_TLS uint32_t lw_shim_depth;
+LW_TLS int lw_shim_saved_errno;
+LW_TLS int lw_shim_saved_cancel_state;
 
 #define LW_CALL_NAME(name) #name,
 const char *const lw_call_names[LW_CALL_COUNT] = {LW_CALLS(LW_CALL_NAME)};

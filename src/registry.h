@@ -10,6 +10,7 @@
 #ifndef LW_REGISTRY_H
 #define LW_REGISTRY_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <sys/types.h>
 
@@ -268,9 +269,29 @@ static LW_ALWAYS_INLINE lw_thread *lw_self_any(void) {
   return self ? self : lw_self_inside;
 }
 
-/* Enter/leave code that may call back into the wrappers (libunwind, libdw,
- * libc). Nests: returns the record to give back to lw_shim_leave. */
+/*
+ * Enter/leave the shim's own work: anything that may call back into the
+ * wrappers (libunwind, libdw, libc), take a shim lock, write a report. The
+ * one scope every such piece of work runs in, so that the program cannot
+ * tell it ran:
+ *  - wrappers called from inside pass straight through (lw_self);
+ *  - cancellation is disabled: libunwind validates addresses with read and
+ *    write, a report writes files, and a deferred cancel pending on the
+ *    thread must not act inside a call that is no cancellation point
+ *    (pthread_mutex_lock is none);
+ *  - errno is what it was: the program sees glibc's errno, not ours.
+ * Nests (the outermost scope does the work), also in a signal handler.
+ * Returns the record to give back to lw_shim_leave.
+ */
+extern LW_TLS uint32_t lw_shim_depth;
+extern LW_TLS int lw_shim_saved_errno;
+extern LW_TLS int lw_shim_saved_cancel_state;
+
 static LW_ALWAYS_INLINE lw_thread *lw_shim_enter(void) {
+  if (lw_shim_depth++ == 0) {
+    lw_shim_saved_errno = errno;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &lw_shim_saved_cancel_state);
+  }
   lw_thread *self = lw_self_tracked();
   if (self) {
     lw_self_inside = self;
@@ -282,6 +303,10 @@ static LW_ALWAYS_INLINE void lw_shim_leave(lw_thread *self) {
   if (self) {
     lw_self = self;
     lw_self_inside = NULL;
+  }
+  if (--lw_shim_depth == 0) {
+    pthread_setcancelstate(lw_shim_saved_cancel_state, NULL);
+    errno = lw_shim_saved_errno;
   }
 }
 
