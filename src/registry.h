@@ -55,7 +55,10 @@
   X(mtx_trylock)                                                                                   \
   X(cnd_wait)                                                                                      \
   X(cnd_timedwait)                                                                                 \
-  X(thrd_join)
+  X(thrd_join)                                                                                     \
+  X(futex)                                                                                         \
+  X(futex_lock_pi)                                                                                 \
+  X(futex_waitv)
 
 #define LW_CALL_ENUM(name) LW_CALL_##name,
 enum lw_call { LW_CALLS(LW_CALL_ENUM) LW_CALL_COUNT };
