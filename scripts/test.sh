@@ -6,7 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # Real programs the tests run under the shim (tests/test_realprograms.py),
 # strace to count the threads they start, util-linux for mount (a tiny
 # tmpfs in tests/test_faults.py).
-test_packages=(pigz xz-utils zstd pbzip2 coreutils python3 redis-server redis-tools strace util-linux)
+test_packages=(pigz xz-utils zstd pbzip2 coreutils python3 redis-server redis-tools strace util-linux
+               rustc ripgrep libglib2.0-dev)
 "$root/scripts/setup.sh" "${test_packages[@]}" ${LEAKWATCH_TEST_PACKAGES:-}
 "$root/scripts/build.sh"
 cd "${LEAKWATCH_BUILD_DIR:-$root/build}"

@@ -181,7 +181,10 @@ static int count_tasks(void) {
 }
 
 /* A handler the program installed could post a semaphore or signal a
- * condition variable from a signal: then sleeping threads may yet wake. */
+ * condition variable from a signal: then sleeping threads may yet wake.
+ * Handlers of the signals a thread raises on itself by faulting (Rust's
+ * runtime and many others catch SIGSEGV and SIGBUS to report a stack
+ * overflow) cannot: a thread blocked in a wait does not fault. */
 static bool program_catches_signals(void) {
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -202,6 +205,9 @@ static bool program_catches_signals(void) {
       caught &= ~(1ull << (ours[i] - 1));
   /* glibc's own (SIGCANCEL, SIGSETXID) are 32 and 33. */
   caught &= ~((1ull << 31) | (1ull << 32));
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
+  for (size_t i = 0; i < LW_ARRAY_SIZE(faults); i++)
+    caught &= ~(1ull << (faults[i] - 1));
   return caught != 0;
 }
 

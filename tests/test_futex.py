@@ -1,9 +1,11 @@
 """Futex waits made through libc's syscall() (C++20's latch, barrier,
 counting_semaphore and atomic::wait; GLib; Rust's standard library): seen
 as waits, checked field by field."""
+import os
+import subprocess
 import time
 
-from lwtest import assert_in_stack, functions, program, run
+from lwtest import BUILD, SOURCE, assert_in_stack, functions, program, run
 
 CXX20_WAITERS = {
     "wait_on_latch": "std::latch::wait",
@@ -64,3 +66,76 @@ def test_exit_grace_does_not_wait_for_threads_blocked_in_futex_waits():
     elapsed = time.monotonic() - started
     assert len(r.findings("thread_leak")) == 4, r
     assert elapsed < 6, f"exit took {elapsed:.1f} s: the grace waited for futex waiters"
+
+
+# --- GLib: GAsyncQueue, GThreadPool, GMutex/GCond wait on futexes ---------------
+
+def test_glib_consumer_left_in_async_queue_pop_is_blocked():
+    r = run([program("glib_waits"), "leak"])
+    assert r.returncode == 66 and r.stdout == "returning\n", r
+    (leak,) = r.findings("thread_leak")
+    t = r.thread(leak["threads"][0])
+    assert t["name"] == "consumer" and t["state"] == "blocked", t
+    assert t["wait"]["call"] == "futex"
+    stack = functions(t["wait"]["stack"])
+    assert "g_async_queue_pop" in stack and "consume_forever" in stack, stack
+
+
+def test_glib_pool_shut_down_is_clean_20_runs():
+    for attempt in range(20):
+        r = run([program("glib_waits"), "clean"],
+                options={"suppressions": SOURCE / "suppressions" / "glib.supp"})
+        assert r.returncode == 0 and r.stdout == "pool 500500 queue 5050\n", (attempt, r)
+        assert r.report["findings"] == [], (attempt, r.report["findings"])
+
+
+# --- Rust's standard library: Mutex, mpsc, thread::park ------------------------
+
+RUSTC = "/usr/bin/rustc"  # Debian's rustc, no cargo
+
+
+def rust_program(name):
+    """tests/rust/NAME.rs built once per build tree with Debian's rustc."""
+    source = SOURCE / "tests" / "rust" / f"{name}.rs"
+    out = BUILD / "tests" / "rust" / name
+    if not out.exists() or out.stat().st_mtime < source.stat().st_mtime:
+        assert os.path.exists(RUSTC), "Debian's rustc is not installed (scripts/test.sh installs it)"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([RUSTC, "-g", "-C", "opt-level=1", "-o", str(out) + ".tmp", str(source)],
+                       check=True, capture_output=True, text=True)
+        os.replace(str(out) + ".tmp", out)
+    return str(out)
+
+
+def test_rust_threads_blocked_on_channel_and_mutex_are_blocked_leaks():
+    r = run([rust_program("waits"), "leak"])
+    assert r.returncode == 66 and r.stdout == "returning\n", r
+    leaked = [r.thread(i) for f in r.findings("thread_leak") for i in f["threads"]]
+    assert len(leaked) == 3, [f["message"] for f in r.findings()]
+    by_function = {}
+    for t in leaked:
+        assert t["state"] == "blocked" and t["wait"]["call"] == "futex", t
+        stack = " ".join(f or "" for f in functions(t["wait"]["stack"]))
+        for user in ("wait_on_channel", "hold_forever", "wait_on_mutex"):
+            if f"waits::{user}" in stack:
+                by_function[user] = stack
+    assert sorted(by_function) == ["hold_forever", "wait_on_channel", "wait_on_mutex"], by_function
+    assert "Receiver" in by_function["wait_on_channel"] and "recv" in by_function["wait_on_channel"]
+    assert "lock_contended" in by_function["wait_on_mutex"]
+
+
+def test_rust_primitives_used_correctly_are_clean_20_runs():
+    binary = rust_program("waits")
+    for attempt in range(20):
+        r = run([binary, "clean"])
+        assert r.returncode == 0 and r.stdout.startswith("total 4000 received "), (attempt, r)
+        assert r.report["findings"] == [], (attempt, r.report["findings"])
+
+
+def test_rust_mutex_deadlock_is_found_live():
+    r = run([rust_program("waits"), "deadlock"],
+            options={"deadlock_ms": 300, "deadlock_action": "exit"}, timeout=30)
+    (finding,) = r.findings("deadlock")
+    assert "all threads are asleep" in finding["message"], finding
+    workers = [r.thread(i) for i in finding["threads"] if i != 0]
+    assert len(workers) == 2 and all(t["wait"]["call"] == "futex" for t in workers), workers
