@@ -74,6 +74,13 @@ else()
 endif()
 leakwatch_pc_path(LEAKWATCH_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 leakwatch_pc_path(LEAKWATCH_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
+# /usr's library directories are the loader's own; any other prefix gets
+# its libdir as the program's run path (see leakwatch.pc.in).
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(LEAKWATCH_PC_RPATH "")
+else()
+  set(LEAKWATCH_PC_RPATH "-Wl,-rpath,\${libdir}")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/leakwatch.pc.in ${PROJECT_BINARY_DIR}/leakwatch.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/leakwatch.pc DESTINATION ${LEAKWATCH_PKGCONFIG_INSTALL_DIR})
 

@@ -375,3 +375,66 @@ def test_build_tree_command():
         "build/leakwatch is stale: re-run cmake"
     maps = sh([command, "run", "--", "cat", "/proc/self/maps"])
     assert maps_library(maps) == (BUILD / "libleakwatch.so").resolve(), describe(maps)
+
+
+def test_pkg_config_binary_runs_from_a_prefix_without_library_path():
+    """A prefix outside /usr: pkg-config's Libs carry the libdir as the run
+    path, so the program starts with no LD_LIBRARY_PATH (it used to fail
+    with 'libleakwatch.so.0: cannot open shared object file')."""
+    with Prefix() as p:
+        flags = shlex.split(p.pkg_config("--cflags", "--libs"))
+        assert f"-Wl,-rpath,{p.pkg_config('--variable=libdir')}" in flags, flags
+        binary = p.compile(NO_LEAK_C, "no_leak_rpath", flags)
+        proc = run_binary(binary)
+        assert_active(proc, 1, status=0)
+
+
+def test_debian_package():
+    """cpack -G DEB from a /usr build with the tests off: the package has
+    the library under the multiarch libdir, the command, the header, the
+    pkg-config and CMake files, the man page and the suppressions, depends
+    on the Debian libraries the shim uses, and a consumer extracted next to
+    it builds with pkg-config and with find_package."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="lwdeb-"))
+    try:
+        build = root / "build"
+        sh(["cmake", "-S", SOURCE, "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+            "-DCMAKE_INSTALL_PREFIX=/usr", "-DLEAKWATCH_BUILD_TESTS=OFF"], timeout=120)
+        sh(["cmake", "--build", build, "-j2"], timeout=300)
+        # The tool only: no test program, example or benchmark was built.
+        assert not (build / "tests").exists() and not (build / "bench").exists()
+        sh(["cpack", "-G", "DEB"], cwd=build, timeout=120)
+        (deb,) = build.glob(f"leakwatch_{project_version()}_*.deb")
+        info = sh(["dpkg-deb", "--field", deb, "Depends"]).stdout
+        for dependency in ("libunwind8", "libdw1", "python3", "libc6"):
+            assert dependency in info, info
+        system = root / "system"  # a chroot-like directory
+        sh(["dpkg-deb", "-x", deb, system])
+        multiarch = sh(["gcc", "-print-multiarch"]).stdout.strip() or "x86_64-linux-gnu"
+        libdir = system / "usr" / "lib" / multiarch
+        for path in (libdir / "libleakwatch.so", libdir / "libleakwatch.so.0",
+                     libdir / "pkgconfig" / "leakwatch.pc",
+                     libdir / "cmake" / "leakwatch" / "leakwatchConfig.cmake",
+                     system / "usr" / "bin" / "leakwatch", system / "usr" / "include" / "leakwatch.h",
+                     system / "usr" / "share" / "man" / "man1" / "leakwatch.1",
+                     system / "usr" / "share" / "leakwatch" / "suppressions" / "glib.supp"):
+            assert path.exists(), path
+        # /usr is the loader's own: no run path in the package's Libs.
+        pc_env = clean_env(PKG_CONFIG_PATH=libdir / "pkgconfig")
+        flags = shlex.split(sh(["pkg-config", "--cflags", "--libs", "leakwatch"], env=pc_env).stdout)
+        assert not any("rpath" in f for f in flags), flags
+        work = root / "work"
+        work.mkdir()
+        binary = work / "no_leak"
+        sh(["gcc", "-std=c11", "-pthread", "-o", binary, NO_LEAK_C, *flags])
+        assert_active(run_binary(binary, LD_LIBRARY_PATH=libdir), 1, status=0)
+        consumer = work / "consumer"
+        sh(["cmake", "-S", CONSUMER, "-B", consumer, f"-DCMAKE_PREFIX_PATH={system / 'usr'}",
+            "-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF"], timeout=120)
+        sh(["cmake", "--build", consumer, "-j2", "--target", "test_no_leak"], timeout=120)
+        assert_active(run_binary(consumer / "test_no_leak", LD_LIBRARY_PATH=libdir), 1, status=0)
+        # The packaged command finds the packaged library next to it.
+        proc = sh([system / "usr" / "bin" / "leakwatch", "run", "--", "true"], check=False)
+        assert proc.returncode == 0, describe(proc)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
