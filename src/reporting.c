@@ -205,8 +205,22 @@ static bool counts_for_verify(const lw_report_thread *t, void *unused) {
   return t->in_scope;
 }
 
+/* The threads `report`'s findings name are the test framework's business
+ * now (it has failed the test): expected from here on, like threads alive
+ * at leakwatch_ignore_current(), so neither a later verify call nor the
+ * exit report counts them again. */
+static void hand_over_reported(const lw_report *report) {
+  lw_registry_lock();
+  for (uint32_t f = 0; f < report->nfindings; f++)
+    for (uint32_t k = 0; k < report->findings[f].nthreads; k++)
+      for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t))
+        if (t->id == report->findings[f].threads[k])
+          atomic_fetch_or(&t->flags, LW_THREAD_IGNORED);
+  lw_registry_unlock();
+}
+
 int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
-                     unsigned timeout_ms) {
+                     unsigned timeout_ms, lw_buf *text) {
   const uint64_t deadline = lw_now_ns() + (uint64_t)timeout_ms * 1000000u;
   uint64_t pause_ns = 1000000; /* 1 ms, doubling to 100 ms, like goleak */
   for (;;) {
@@ -243,8 +257,16 @@ int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_se
   lw_registry_unlock();
   report.when = "at verify";
   lw_analysis_leaks(&report, counts_for_verify, NULL);
-  lw_report_emit(&report);
+  if (!text) {
+    lw_report_emit(&report);
+  } else if (report.nfindings > 0) {
+    finish(&report); /* symbols, messages, suppressions: as emit does */
+    if (counted_findings(&report) > 0)
+      lw_report_write_text(text, &report);
+  }
   int leaked = counted_findings(&report);
+  if (leaked > 0)
+    hand_over_reported(&report);
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
   return leaked;
