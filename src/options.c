@@ -9,10 +9,13 @@
 #define _GNU_SOURCE
 #include "options.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -186,11 +189,47 @@ int lw_options_parse(const char *text, lw_options *opts, void (*complain)(const 
 
 static void complain_to_stderr(const char *message) { lw_warn("%s", message); }
 
-void lw_options_init(void) {
-  /* A setuid program must not take orders from its caller's environment. */
-  const char *text = secure_getenv("LEAKWATCH_OPTIONS");
-  lw_options_parse(text, &lw_opt, complain_to_stderr);
+/*
+ * LEAKWATCH_OPTIONS, also when the shim starts before libc has set up
+ * environ: an executable's .preinit_array runs before libc's initialiser,
+ * and getenv then finds nothing. The kernel's copy of the same environment
+ * is in /proc/self/environ. A setuid program (AT_SECURE) takes no orders
+ * from its caller's environment either way.
+ */
+static const char *options_text(void) {
+  static const char key[] = "LEAKWATCH_OPTIONS=";
+  static char value[8192];
+  if (getauxval(AT_SECURE))
+    return NULL;
+  if (environ)
+    return getenv("LEAKWATCH_OPTIONS");
+  int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  /* Entries are NUL-terminated; keep the current one's start in `entry`. */
+  char chunk[4096], entry[sizeof key - 1 + sizeof value];
+  size_t entry_len = 0;
+  bool found = false;
+  for (ssize_t got; !found && (got = read(fd, chunk, sizeof chunk)) > 0;) {
+    for (ssize_t i = 0; i < got && !found; i++) {
+      if (chunk[i] != '\0') {
+        if (entry_len < sizeof entry - 1)
+          entry[entry_len++] = chunk[i];
+        continue;
+      }
+      entry[entry_len] = '\0';
+      if (entry_len >= sizeof key - 1 && memcmp(entry, key, sizeof key - 1) == 0) {
+        snprintf(value, sizeof value, "%s", entry + sizeof key - 1);
+        found = true;
+      }
+      entry_len = 0;
+    }
+  }
+  close(fd);
+  return found ? value : NULL;
 }
+
+void lw_options_init(void) { lw_options_parse(options_text(), &lw_opt, complain_to_stderr); }
 
 #define LW_HELP_LINE(type, name, def, lo, hi, help)                                                \
   used += (size_t)snprintf(buf + (used < size ? used : size), used < size ? size - used : 0,       \
