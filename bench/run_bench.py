@@ -57,6 +57,9 @@ WORKLOADS = [
     Workload("nested4_8threads", "c", 4000000, 1.5, min_iters=80),
     # 100,000 distinct mutexes whatever the scale: the RSS numbers are the point.
     Workload("many_mutexes", "c", 100000, None, scaled=False),
+    # 100,000 new lock-order edge pairs whatever the scale: how the graph
+    # grows is the point (a ratio that grows with the count is quadratic).
+    Workload("nested_pairs", "c", 100000, None, scaled=False),
     Workload("stdmutex", "cxx", 40000000, 1.4),
     # syscall() is wrapped for futex waits: any other number must cost nothing measurable.
     Workload("syscall_getpid", "cxx", 20000000, 1.05),
