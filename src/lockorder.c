@@ -26,6 +26,7 @@
 
 #include "interpose.h"
 #include "mem.h"
+#include "once.h"
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
@@ -90,8 +91,6 @@ static class_entry *classes;
 static depot_entry *depot;
 static uint32_t visit_generation;
 static size_t memory_used;
-static uint64_t reported[256];
-static unsigned nreported;
 
 /* Cycles found on a lock path wait here for the helper thread (or the exit
  * report): symbolizing them there could run inside a signal handler that
@@ -421,14 +420,8 @@ static LW_NOINLINE void add_edge(lw_thread *self, const lw_held *from_entry, con
     c->anchor = UINT32_MAX;
   }
   lw_mem_free(path, length * sizeof *path);
-  bool already = false;
-  for (unsigned i = 0; i < nreported && i < 256; i++)
-    already |= reported[i] == signature;
-  if (gated || already) {
+  if (gated || !lw_once_first(LW_ONCE_LOCK_ORDER, signature))
     ncycle = 0;
-  } else {
-    reported[nreported++ % 256] = signature;
-  }
 out:
   if (ncycle && npending < LW_PENDING_MAX) {
     pending[npending].edges = cycle;
@@ -555,4 +548,7 @@ void lw_order_lock_destroyed(const void *object) {
 
 void lw_order_fork_prepare(void) { lw_lock_acquire(&order_lock); }
 void lw_order_fork_parent(void) { lw_lock_release(&order_lock); }
-void lw_order_fork_child(void) { order_lock.word = 0; }
+void lw_order_fork_child(void) {
+  order_lock.word = 0;
+  npending = 0; /* cycles the parent found: its findings, not the child's */
+}

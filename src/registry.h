@@ -128,10 +128,11 @@ enum lw_thread_flag {
   LW_THREAD_ENDED = 1u << 2,   /* its start routine returned, or it exited */
   LW_THREAD_DETACHED = 1u << 3,
   LW_THREAD_JOINED = 1u << 4,
-  LW_THREAD_ADOPTED = 1u << 5, /* created before or outside the shim's sight */
-  LW_THREAD_IGNORED = 1u << 6, /* alive at leakwatch_ignore_current() */
-  LW_THREAD_CREATED = 1u << 7, /* pthread_create returned to the creator */
-  LW_THREAD_C11 = 1u << 8,     /* created by thrd_create */
+  LW_THREAD_ADOPTED = 1u << 5,     /* created before or outside the shim's sight */
+  LW_THREAD_IGNORED = 1u << 6,     /* alive at leakwatch_ignore_current() */
+  LW_THREAD_CREATED = 1u << 7,     /* pthread_create returned to the creator */
+  LW_THREAD_C11 = 1u << 8,         /* created by thrd_create */
+  LW_THREAD_HELD_AT_END = 1u << 9, /* ended holding locks: judged when joined */
 };
 
 enum lw_capture_state {
@@ -310,6 +311,14 @@ lw_thread *lw_registry_find(pthread_t handle);
 
 /* Events; each takes the registry lock itself. */
 void lw_registry_thread_ended(lw_thread *t);
+
+/* A round of `t`'s thread-specific-data destructors, on its own thread;
+ * `value` is the end key's value, `t` plus the round. Returns the value to
+ * set the key to again for one more round, or NULL. See registry.c. */
+void *lw_registry_end_round(void *value);
+static inline lw_thread *lw_registry_record_of(void *value) {
+  return (lw_thread *)((uintptr_t)value & ~(uintptr_t)(LW_CACHELINE - 1));
+}
 /* Joins and detaches name the record *before* the real call: once glibc
  * has let go of a thread, its pthread_t may at once be another new
  * thread's. The id guards against a record recycled meanwhile. */
