@@ -339,7 +339,12 @@ void lw_registry_thread_joined(lw_thread_ref ref) {
   }
   pin_count++;
   lw_registry_unlock();
+  /* The joiner may have a cancel pending: the report writes, and must not
+   * end it inside the shim, after glibc's join has succeeded. */
+  int cancel_state;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   lw_lifecycle_thread_ending(t);
+  pthread_setcancelstate(cancel_state, NULL);
   lw_registry_unpin(); /* and reap */
 }
 
