@@ -340,11 +340,13 @@ void lw_registry_thread_joined(lw_thread_ref ref) {
   pin_count++;
   lw_registry_unlock();
   /* The joiner may have a cancel pending: the report writes, and must not
-   * end it inside the shim, after glibc's join has succeeded. */
-  int cancel_state;
+   * end it inside the shim, after glibc's join has succeeded; nor change
+   * its errno. */
+  int cancel_state, saved_errno = errno;
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   lw_lifecycle_thread_ending(t);
   pthread_setcancelstate(cancel_state, NULL);
+  errno = saved_errno;
   lw_registry_unpin(); /* and reap */
 }
 
