@@ -1,6 +1,9 @@
 """thread_leak and unjoined_thread at exit (SPEC section 2), checked field by
 field in the JSON report and in the text report."""
 import datetime
+import os
+import re
+import tempfile
 
 from lwtest import assert_clean, assert_in_stack, program, run
 
@@ -135,3 +138,42 @@ def test_robust_mutex_is_not_abandoned_the_other_lock_is():
     finding = the_abandoned(r)
     assert finding["message"].startswith(f"T1 (die_holding_robust) ended holding 1 lock: {values['M']} "), finding
     assert "lock 130\nconsistent 0\n" in r.stdout, r.stdout
+
+
+# ---------------------------------------------------------------------------
+# symbols after setuid and chroot (issue 17)
+# ---------------------------------------------------------------------------
+
+def leak_text(r):
+    """The text of the thread_leak finding on stderr (the JSON file cannot
+    be written by a process that dropped root or left the file system)."""
+    start = r.stderr.find("leakwatch: thread_leak: ")
+    assert start >= 0, r.stderr
+    return r.stderr[start:]
+
+
+def test_frames_keep_their_names_after_setuid():
+    """A root process drops to nobody: /proc/self/maps and /proc/self/exe
+    become root's, yet the frames and the start routine keep their names
+    (the loader's list of modules, the program's path read at load)."""
+    if os.getuid() != 0:
+        return  # needs root to drop it; CI runs as root
+    r = run([program("cw_setuid"), "setuid"], options={"json_path": ""}, timeout=30)
+    assert r.stdout == "dropped 0\nleaking\n", r.stdout
+    text = leak_text(r)
+    assert "T1 (leaked_worker) still blocked in pthread_cond_wait at exit" in text, text
+    assert re.search(r"#0 +0x[0-9a-f]+ in leaked_worker \S*cw_setuid\.c:\d+", text), text
+    assert re.search(r"#0 +0x[0-9a-f]+ in start_leak \S*cw_setuid\.c:\d+", text), text
+    assert "(?+" not in text.split("\n\n")[0], text
+
+
+def test_bare_frames_after_chroot_are_explained():
+    """After chroot into an empty directory no module can be opened: the
+    frames are bare, and a warning says why."""
+    if os.getuid() != 0:
+        return
+    root = tempfile.mkdtemp(prefix="lwroot-")
+    r = run([program("cw_setuid"), "chroot", root], options={"json_path": ""}, timeout=30)
+    assert r.stdout == "dropped 0\nleaking\n", r.stdout
+    assert "leakwatch: cannot open " in r.stderr and "(after chroot?)" in r.stderr, r.stderr
+    assert "still blocked in pthread_cond_wait at exit" in leak_text(r)
