@@ -350,6 +350,24 @@ void lw_registry_thread_joined(lw_thread_ref ref) {
   lw_registry_unpin(); /* and reap */
 }
 
+void lw_registry_judge_unjoined(void) {
+  /* One at a time: each report runs outside the registry lock, pinned. */
+  for (;;) {
+    lw_registry_lock();
+    lw_thread *t = all_head;
+    while (t &&
+           !(atomic_fetch_and(&t->flags, ~(uint32_t)LW_THREAD_HELD_AT_END) & LW_THREAD_HELD_AT_END))
+      t = t->next;
+    if (t)
+      pin_count++;
+    lw_registry_unlock();
+    if (!t)
+      return;
+    lw_lifecycle_thread_ending(t);
+    lw_registry_unpin();
+  }
+}
+
 void lw_registry_thread_detached(lw_thread_ref ref) {
   lw_registry_lock();
   lw_thread *t = resolve(ref);

@@ -328,6 +328,9 @@ typedef struct lw_thread_ref {
 } lw_thread_ref;
 lw_thread_ref lw_registry_ref(pthread_t handle);
 void lw_registry_thread_joined(lw_thread_ref ref);
+/* At exit, before the report: threads that ended holding locks and were
+ * never joined have them judged now (abandoned_lock). */
+void lw_registry_judge_unjoined(void);
 void lw_registry_thread_detached(lw_thread_ref ref);
 
 /* Iteration, registry lock held. */
