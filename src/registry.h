@@ -128,11 +128,12 @@ enum lw_thread_flag {
   LW_THREAD_ENDED = 1u << 2,   /* its start routine returned, or it exited */
   LW_THREAD_DETACHED = 1u << 3,
   LW_THREAD_JOINED = 1u << 4,
-  LW_THREAD_ADOPTED = 1u << 5,     /* created before or outside the shim's sight */
-  LW_THREAD_IGNORED = 1u << 6,     /* alive at leakwatch_ignore_current() */
-  LW_THREAD_CREATED = 1u << 7,     /* pthread_create returned to the creator */
-  LW_THREAD_C11 = 1u << 8,         /* created by thrd_create */
-  LW_THREAD_HELD_AT_END = 1u << 9, /* ended holding locks: judged when joined */
+  LW_THREAD_ADOPTED = 1u << 5, /* created before or outside the shim's sight */
+  LW_THREAD_IGNORED = 1u << 6, /* alive at leakwatch_ignore_current() */
+  LW_THREAD_CREATED = 1u << 7, /* pthread_create returned to the creator */
+  LW_THREAD_C11 = 1u << 8,     /* created by thrd_create */
+  /* ended holding locks: judged when joined (registry.c) */
+  LW_THREAD_HELD_AT_END = 1u << 9,
 };
 
 enum lw_capture_state {
