@@ -24,6 +24,7 @@
 #include "lockorder.h"
 #include "misuse.h"
 #include "mem.h"
+#include "once.h"
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
@@ -48,6 +49,7 @@ static void fork_prepare(void) {
   lw_order_fork_prepare();
   lw_registry_history_fork_prepare();
   lw_misuse_fork_prepare();
+  lw_once_fork_prepare();
   lw_mem_fork_prepare();
   lw_loader_fork_prepare(); /* last: walks under way take no shim lock */
   lw_shim_leave(inside);
@@ -56,6 +58,7 @@ static void fork_prepare(void) {
 static void fork_parent(void) {
   lw_loader_fork_parent();
   lw_mem_fork_parent();
+  lw_once_fork_parent();
   lw_misuse_fork_parent();
   lw_registry_history_fork_parent();
   lw_order_fork_parent();
@@ -63,9 +66,14 @@ static void fork_parent(void) {
   lw_report_fork_parent();
 }
 
+/* The child keeps of its parent only what is true for it: the locks its
+ * one thread holds, the lock-order graph (the code's orders). What was
+ * reported, and the findings kept for the exit report, were the
+ * parent's: the child reports what it does itself. */
 static void fork_child(void) {
   lw_loader_fork_child();
   lw_mem_fork_child();
+  lw_once_fork_child();
   lw_misuse_fork_child();
   lw_registry_history_fork_child();
   lw_order_fork_child();

@@ -50,6 +50,7 @@
 
 #include "interpose.h"
 #include "mem.h"
+#include "once.h"
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
@@ -137,8 +138,6 @@ static class_entry *classes;
 static depot_entry *depot;
 static uint32_t visit_generation;
 static size_t memory_used;
-static uint64_t reported[256];
-static unsigned nreported;
 
 /* Cycles found on a lock path wait here for the helper thread (or the exit
  * report): symbolizing them there could run inside a signal handler that
@@ -815,12 +814,8 @@ static cycle_edge *cycle_copy(edge *e, const void *gate, uint32_t *count) {
     memcpy(c->stack, step->stack, c->depth * sizeof *c->stack);
     c->anchor = UINT32_MAX;
   }
-  bool already = false;
-  for (unsigned i = 0; i < nreported && i < 256; i++)
-    already |= reported[i] == signature;
-  if (gated || already)
+  if (gated || !lw_once_first(LW_ONCE_LOCK_ORDER, signature))
     goto none;
-  reported[nreported++ % 256] = signature;
   lw_mem_free(path, length * sizeof *path);
   *count = length;
   return cycle;
@@ -1011,4 +1006,7 @@ void lw_order_lock_destroyed(const void *object) {
 
 void lw_order_fork_prepare(void) { lw_lock_acquire(&order_lock); }
 void lw_order_fork_parent(void) { lw_lock_release(&order_lock); }
-void lw_order_fork_child(void) { order_lock.word = 0; }
+void lw_order_fork_child(void) {
+  order_lock.word = 0;
+  npending = 0; /* cycles the parent found: its findings, not the child's */
+}

@@ -16,6 +16,7 @@
 
 #include "options.h"
 #include "lockorder.h"
+#include "once.h"
 #include "suppress.h"
 #include "watcher.h"
 
@@ -23,7 +24,12 @@ static lw_lock report_lock = LW_LOCK_INIT;
 
 void lw_report_fork_prepare(void) { lw_lock_acquire(&report_lock); }
 void lw_report_fork_parent(void) { lw_lock_release(&report_lock); }
-void lw_report_fork_child(void) { report_lock.word = 0; }
+static uint32_t nkept_findings, nkept_threads; /* kept for the exit report (below) */
+
+void lw_report_fork_child(void) {
+  report_lock.word = 0;
+  nkept_findings = nkept_threads = 0; /* the parent's findings, not the child's */
+}
 
 /* Open a report file: never through a symlink, private to the user. */
 static int open_output(const char *path, int extra_flags) {
@@ -279,9 +285,9 @@ void lw_report_unlock(void) { lw_lock_release(&report_lock); }
 
 static lw_arena kept_arena; /* never released: these live as long as the process */
 static lw_finding *kept_findings;
-static uint32_t nkept_findings, kept_findings_capacity;
+static uint32_t kept_findings_capacity;
 static lw_report_thread *kept_threads;
-static uint32_t nkept_threads, kept_threads_capacity;
+static uint32_t kept_threads_capacity;
 
 static lw_frames keep_frames(lw_frames frames) {
   lw_frames copy = {0, NULL};
@@ -466,10 +472,6 @@ static void emit_live_event(lw_report *r, const char *kind) {
 
 /* ---- abandoned locks ---- */
 
-#define LW_MAX_ABANDON_SITES 64
-static uintptr_t abandon_sites[LW_MAX_ABANDON_SITES];
-static unsigned nabandon_sites;
-
 void lw_report_abandoned(lw_thread *t) {
   lw_lock_acquire(&report_lock);
   /* Once per acquisition site: a loop of threads that all forget the same
@@ -477,15 +479,8 @@ void lw_report_abandoned(lw_thread *t) {
   bool fresh = false;
   const lw_held *held = lw_held_list(t);
   uint32_t listed = lw_held_listed(t);
-  for (uint32_t i = 0; i < listed; i++) {
-    bool seen = false;
-    for (unsigned k = 0; k < nabandon_sites && k < LW_MAX_ABANDON_SITES; k++)
-      seen |= abandon_sites[k] == held[i].site;
-    if (!seen) {
-      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = held[i].site;
-      fresh = true;
-    }
-  }
+  for (uint32_t i = 0; i < listed; i++)
+    fresh |= lw_once_first(LW_ONCE_ABANDONED, held[i].site);
   if (!fresh) {
     lw_lock_release(&report_lock);
     return;

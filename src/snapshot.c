@@ -302,8 +302,11 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
         out->state = LW_STATE_RUNNING;
       continue;
     }
-    if (out->state == LW_STATE_EXITED)
+    if (out->state == LW_STATE_EXITED) {
+      if (r->only == t)
+        copy_held(raw, t); /* what it ended holding (abandoned_lock) */
       continue;
+    }
     if (out->adopted && out->tid && syscall(SYS_tgkill, getpid(), out->tid, 0) != 0 &&
         errno == ESRCH) {
       out->state = LW_STATE_EXITED; /* an adopted thread that ended unseen */
@@ -353,7 +356,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
         out->stack = frames;
     }
     uint32_t kept = raw->nheld;
-    if (kept && out->state != LW_STATE_EXITED) {
+    if (kept && (out->state != LW_STATE_EXITED || r->only)) {
       out->held = lw_arena_alloc(&r->arena, kept * sizeof *out->held);
       raw->held_of = lw_arena_alloc(&r->arena, kept * sizeof *raw->held_of);
       for (uint32_t k = 0; out->held && raw->held_of && k < kept; k++) {

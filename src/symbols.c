@@ -60,7 +60,8 @@
   X(dwfl_module_getsrc)                                                                            \
   X(dwfl_module_info)                                                                              \
   X(dwfl_report_begin)                                                                             \
-  X(dwfl_report_end)
+  X(dwfl_report_end)                                                                               \
+  X(dwfl_report_elf)
 
 #define LW_LIBDW_POINTER(name) __typeof__(name) *name;
 static struct { LW_LIBDW_FUNCTIONS(LW_LIBDW_POINTER) } libdw;
@@ -161,6 +162,28 @@ static char *intern(const char *text) {
   return copy;
 }
 
+/* The program's own file, read at load: after setuid the process is not
+ * dumpable and /proc/self/exe (like /proc/self/maps) is root's. */
+static char exe_path[PATH_MAX];
+
+__attribute__((constructor)) static void remember_exe_path(void) {
+  ssize_t length = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+  exe_path[length > 0 ? length : 0] = '\0';
+}
+
+/* One loaded module, as the dynamic loader lists it: by its path, at its
+ * load bias. The vDSO and modules without a path are skipped. */
+static int report_loaded(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  unsigned *unreadable = data;
+  const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
+  if (path[0] != '/')
+    return 0;
+  if (!libdw.dwfl_report_elf(dwfl, path, path, -1, info->dlpi_addr, false))
+    ++*unreadable;
+  return 0;
+}
+
 static void report_modules(void) {
   if (!dwfl) {
     if (!load_libdw())
@@ -170,8 +193,21 @@ static void report_modules(void) {
       return;
   }
   libdw.dwfl_report_begin(dwfl);
-  libdw.dwfl_linux_proc_report(dwfl,
-                               lw_gettid()) /* /proc/PID/maps is empty once main has exited */;
+  /* /proc/PID/maps of a thread: the process's is empty once main has
+   * exited. Unreadable after setuid (the process is no longer dumpable):
+   * then the loader's own list of modules, which needs no /proc. */
+  if (libdw.dwfl_linux_proc_report(dwfl, lw_gettid()) != 0) {
+    static bool warned;
+    unsigned unreadable = 0;
+    lw_loader_iterate(report_loaded, &unreadable);
+    if (unreadable && !warned) {
+      /* After chroot the modules' paths name other files, or none. */
+      warned = true;
+      lw_warn("cannot open %u of the program's modules by their paths (after chroot?): "
+              "their frames show addresses only",
+              unreadable);
+    }
+  }
   libdw.dwfl_report_end(dwfl, NULL, NULL);
 }
 

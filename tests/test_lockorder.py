@@ -471,3 +471,24 @@ def test_random_nesting_then_one_pair_reversed_is_one_inversion():
                         rf"(T0 took 0x[0-9a-f]+ then 0x[0-9a-f]+; )*T0 took 0x[0-9a-f]+ then {a}; "
                         r"they can deadlock", finding["message"]), finding
     live_edges(r, finding["message"])
+
+
+# fork (issue 17): a child keeps none of its parent's findings
+# ---------------------------------------------------------------------------
+
+def test_fork_child_keeps_none_of_the_parents_findings_20_runs():
+    """The parent has a lock-order inversion, then forks; the child does
+    nothing wrong: it reports nothing and exits 0 (not exitcode), 20 runs
+    in a row. The parent still reports its inversion, once."""
+    bad = []
+    for _ in range(20):
+        r = run([program("cw_cases"), "fork_clean"], timeout=30)
+        parent = r.report["pid"] if r.report else None
+        children = [pid for pid in r.json_files if pid != parent]
+        child_findings = [f for pid in children for f in r.json_files[pid]["findings"]]
+        child_text = [line for line in r.stderr.splitlines()
+                      if line.startswith("==") and parent and not line.startswith(f"=={parent}==")]
+        if ("child status 0\n" not in r.stdout or len(children) != 1 or child_findings or child_text
+                or [f["kind"] for f in r.findings()] != ["lock_order_inversion"] or r.returncode != 66):
+            bad.append(r)
+    assert not bad, f"{len(bad)} of 20 runs: {bad[0]!r}"
