@@ -118,6 +118,7 @@ static void exit_report(void *unused) {
   if (lw_init_state != LW_INIT_READY)
     return;
   lw_thread *inside = lw_shim_enter();
+  lw_registry_judge_unjoined(); /* locks of joinable threads nobody joined */
   lw_verbose(1, "lock-order graph: %zu KiB", lw_order_memory() / 1024);
   int findings = lw_report_at_exit(lw_self_any());
   lw_shim_leave(inside);
