@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # strace to count the threads they start, util-linux for mount (a tiny
 # tmpfs in tests/test_faults.py).
 test_packages=(pigz xz-utils zstd pbzip2 coreutils python3 redis-server redis-tools strace util-linux
-               rustc ripgrep ffmpeg libglib2.0-dev libglib2.0-bin pkg-config)
+               rustc ripgrep ffmpeg libglib2.0-dev libglib2.0-bin pkg-config libgtest-dev)
 "$root/scripts/setup.sh" "${test_packages[@]}" ${LEAKWATCH_TEST_PACKAGES:-}
 "$root/scripts/build.sh"
 cd "${LEAKWATCH_BUILD_DIR:-$root/build}"
