@@ -31,7 +31,6 @@
 #include "suppress.h"
 #include "watcher.h"
 
-extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
 uint64_t lw_start_ns;
 uint64_t lw_tick_resolution_ns;
@@ -110,8 +109,11 @@ void lw_lifecycle_thread_ending(lw_thread *t) {
   lw_shim_leave(inside);
 }
 
-/* The report at exit: after every destructor (see the file comment). */
-static void exit_report(void *unused) {
+/* The report at exit: after every destructor (see the file comment).
+ * `status` is what the program exits with: exitcode replaces only a 0, so
+ * a program that fails on its own keeps its status (the findings are still
+ * reported). */
+static void exit_report(int status, void *unused) {
   (void)unused;
   if (atomic_exchange(&exit_report_done, 1))
     return;
@@ -122,7 +124,7 @@ static void exit_report(void *unused) {
   lw_verbose(1, "lock-order graph: %zu KiB", lw_order_memory() / 1024);
   int findings = lw_report_at_exit(lw_self_any());
   lw_shim_leave(inside);
-  if (findings > 0 && lw_opt.exitcode != 0) {
+  if (findings > 0 && lw_opt.exitcode != 0 && status == 0) {
     fflush(NULL); /* what exit() would have done after us */
     _exit(lw_opt.exitcode);
   }
@@ -131,6 +133,8 @@ static void exit_report(void *unused) {
 __attribute__((constructor(101))) static void lw_constructor(void) { lw_init_ensure(); }
 
 __attribute__((destructor(101))) static void lw_destructor(void) {
-  if (__cxa_atexit(exit_report, NULL, NULL) != 0)
-    exit_report(NULL); /* exit handlers already done: report now */
+  /* on_exit: like __cxa_atexit with no DSO handle (our own __cxa_finalize
+   * does not run it), and the handler is told the exit status. */
+  if (on_exit(exit_report, NULL) != 0)
+    exit_report(0, NULL); /* exit handlers already done: report now */
 }

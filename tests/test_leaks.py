@@ -10,7 +10,9 @@ from lwtest import assert_clean, assert_in_stack, program, run
 
 def test_cond_wait_after_early_return():
     r = run([program("leak_cond_early_return")])
-    assert r.returncode == 66, r  # exitcode on findings
+    # The program fails on its own (status 3): it keeps its status; exitcode
+    # replaces only a 0. The findings are reported all the same.
+    assert r.returncode == 3, r
     assert r.stdout == "returning early\n"
     (leak,) = r.findings("thread_leak")
     (thread_id,) = leak["threads"]
@@ -40,6 +42,12 @@ def test_report_time_is_the_utc_time_of_the_report():
     stamp = datetime.datetime.strptime(r.report["time"], "%Y-%m-%dT%H:%M:%SZ")
     stamp = stamp.replace(tzinfo=datetime.timezone.utc)
     assert before <= stamp <= after, (before, r.report["time"], after)
+
+
+def test_status_zero_with_findings_becomes_exitcode():
+    r = run([program("leak_cond_early_return"), "0"])
+    assert r.returncode == 66, r
+    assert len(r.findings("thread_leak")) == 1
 
 
 def test_exitcode_zero_keeps_program_status():

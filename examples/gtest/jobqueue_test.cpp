@@ -63,3 +63,22 @@ TEST_F(LeakCheck, DISABLED_LeaksItsWorkers) {
   queue->Push([] {});
   queue->Abandon(); // the bug: the workers wait forever
 }
+
+// A death test whose child leaves workers behind and exits 3 on its own:
+// leakwatch keeps the status (exitcode replaces only a 0), so the death
+// test sees 3, in both death test styles.
+static void ExitWithWorkersLeft() {
+  JobQueue *queue = new JobQueue(2);
+  queue->Abandon();
+  exit(3);
+}
+
+TEST(JobQueueDeathTest, ExitStatusIsKeptFast) {
+  GTEST_FLAG_SET(death_test_style, "fast");
+  EXPECT_EXIT(ExitWithWorkersLeft(), ::testing::ExitedWithCode(3), "");
+}
+
+TEST(JobQueueDeathTest, ExitStatusIsKeptThreadsafe) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitWithWorkersLeft(), ::testing::ExitedWithCode(3), "");
+}
