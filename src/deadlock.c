@@ -77,8 +77,14 @@ static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
     int call = t->wait.call_id;
     if (is_join_wait(call)) {
       int target = t->wait.has_owner ? index_of(r, t->wait.owner) : -1;
-      if (target >= 0 && r->threads[target].state != LW_STATE_EXITED)
+      if (target >= 0 && r->threads[target].state != LW_STATE_EXITED) {
         add_edge(n, (uint32_t)target);
+      } else if (target >= 0) {
+        /* The thread it joins has ended: the join returns as soon as the
+         * kernel has let the thread go, which on a loaded machine can take
+         * a while; it is not asleep. */
+        n->blocked = false;
+      }
       continue;
     }
     if (!is_mutex_wait(call) && !is_write_wait(call) && !is_read_wait(call))
