@@ -235,6 +235,25 @@ static bool process_shared(const lw_report_wait *w) {
   }
 }
 
+/* True when the kernel has thread `tid` runnable: woken (by a signal of
+ * its condition variable, the end of the thread it joins...) but not yet
+ * run, so its wait still looks current. On a loaded machine that lasts
+ * seconds. */
+static bool kernel_runnable(int tid) {
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t got = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (got <= 0)
+    return false;
+  text[got] = '\0';
+  const char *after_name = strrchr(text, ')'); /* the name may hold anything */
+  return after_name && after_name[1] == ' ' && after_name[2] == 'R';
+}
+
 static void all_asleep(lw_report *r, const node *nodes) {
   uint32_t alive = 0;
   for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -252,6 +271,9 @@ static void all_asleep(lw_report *r, const node *nodes) {
     return;
   if (program_catches_signals())
     return;
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    if (r->threads[i].state != LW_STATE_EXITED && kernel_runnable(r->threads[i].tid))
+      return;
   uint32_t ids[alive];
   uint32_t n = 0;
   for (uint32_t i = 0; i < r->nthreads; i++)

@@ -696,3 +696,14 @@ def test_evidence_for_waits_without_an_owner():
     assert "(no thread has ever signalled or posted it)" in text
     assert "(last signalled by T2, which has exited)" in text, text
     assert "(last signalled by T0 (main thread))" in text, text
+
+
+def test_join_of_a_thread_that_has_ended_is_not_asleep():
+    # The joined thread has returned but its key destructor still runs for
+    # 1.5 s: main alone is blocked, in a join that will return. Under load
+    # this looked like "all threads are asleep" in a clean producer-consumer
+    # program.
+    r = run([program("dl_ok_join_slow_exit")], options={"deadlock_ms": 200})
+    assert r.stdout == "joined\n" and r.returncode == 0, r
+    assert r.report["findings"] == [], r.report["findings"]
+    assert "leakwatch:" not in r.stderr, r.stderr
