@@ -684,7 +684,7 @@ def test_report_text_synthetic():
     expected = [
         "==4242== leakwatch: deadlock: T1 and T2 wait for each other",
         "  T1 waits for 0x5555000a0000, held by T2",
-        "  T1 'say \"hi\" \\ {x}\nnext' (transfer), tid 4243: blocked in pthread_mutex_lock on "
+        "  T1 'say \"hi\" \\ {x}\\x0anext' (transfer), tid 4243: blocked in pthread_mutex_lock on "
         "0x5555000a0000, owned by T2 'teller' (transfer) (itself blocked in pthread_mutex_lock on "
         "0x5555000b0000) for 1.5 s, holding 0x5555000b0000",
         "  T2 'teller' (transfer), tid 4244, detached: blocked in pthread_mutex_lock on 0x5555000b0000",
@@ -693,7 +693,7 @@ def test_report_text_synthetic():
         "  created by T0 (main thread) at:",
         "    #1  0x7f0000002000 in __libc_start_main+0x10 (/usr/lib/libc.so.6)",
         "  T3 (auditor), tid 4245: blocked in pthread_join on 0x7f00000c0000, waiting for "
-        "T1 'say \"hi\" \\ {x}\nnext' (transfer) (itself blocked in pthread_mutex_lock on "
+        "T1 'say \"hi\" \\ {x}\\x0anext' (transfer) (itself blocked in pthread_mutex_lock on "
         "0x5555000a0000) for 900 ms, holding nothing",
         "    (no stack)",
         "  T5 (done), tid 4247: finished 2.1 s ago, never joined",
@@ -1198,3 +1198,27 @@ def test_report_escapes_control_characters():
     text = leakwatch("report", path).stdout
     assert "T1 '\\x1b[2J\\x0a==1== fake' (transfer\\x9b31m)" in text, text
     assert "  line two\\x85" in text.splitlines(), text
+
+
+def test_run_json_dev_stdout():
+    """`leakwatch run --json /dev/stdout` replaced the /dev/stdout link with
+    a regular file (as root), and then said no JSON had been written. The
+    JSON goes to the program's stdout, the link stays, and no note. Run in a
+    mount namespace with a scratch /dev, so old code damages only a copy."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or not unshare:
+        print("SKIP run --json /dev/stdout: needs root and unshare")
+        return
+    target = os.path.join(BUILD, "tests", "programs", "fault_report_io")
+    script = ("mount -t tmpfs -o size=1m tmpfs /dev && mknod -m 666 /dev/null c 1 3 && "
+              "ln -s /proc/self/fd/1 /dev/stdout && ln -s /proc/self/fd/2 /dev/stderr && "
+              f"{script_path()} run --json /dev/stdout {target} leak; status=$?; "
+              "if [ -L /dev/stdout ]; then echo still-a-link >&2; fi; exit $status")
+    result = subprocess.run([unshare, "--mount", "sh", "-c", script], capture_output=True, text=True,
+                            env=base_env(), timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 66, result
+    assert "still-a-link" in result.stderr, result.stderr
+    assert "note:" not in result.stderr and "cannot write" not in result.stderr, result.stderr
+    assert result.stdout.count("main returns 0\n") == 1, result.stdout[-300:]
+    report = json.loads(result.stdout.replace("main returns 0\n", ""))
+    assert [f["kind"] for f in report["findings"]] == ["thread_leak"], report["findings"]
