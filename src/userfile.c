@@ -110,6 +110,7 @@ static bool owned_regular(lw_userfile *f, const struct stat *st) {
 static bool open_temporary(lw_userfile *f) {
   if ((size_t)snprintf(f->temp, sizeof f->temp, "%s.tmp.%d", f->path, getpid()) >= sizeof f->temp)
     return refuse(f, "the path is too long");
+  unlink(f->temp); /* left by an earlier process with our pid, killed mid-write */
   f->fd = open(f->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (f->fd < 0) {
     int error = errno;
