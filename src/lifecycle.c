@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "lifecycle.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,7 +31,6 @@
 #include "stack.h"
 #include "suppress.h"
 #include "watcher.h"
-
 
 uint64_t lw_start_ns;
 uint64_t lw_tick_resolution_ns;
@@ -128,6 +128,44 @@ static void exit_report(int status, void *unused) {
     fflush(NULL); /* what exit() would have done after us */
     _exit(lw_opt.exitcode);
   }
+}
+
+/*
+ * exit() from several threads at once. glibc 2.36 lets every caller run the
+ * exit handlers still listed and then _exit: the first caller to find the
+ * list empty ends the process (with its own status) while another thread is
+ * still inside _dl_fini, where our destructor registers the report, and
+ * marks the list closed so the registration fails. So exit is interposed:
+ * the first thread to call it goes on; a later caller on another thread
+ * waits for good (the process is ending under it), out of the report, as
+ * exit does under a lock in newer glibc. A nested exit on the first thread
+ * (from an exit handler) goes on. The owner is tagged with the pid: a child
+ * forked while a thread was exiting starts with no owner.
+ */
+static _Atomic uint64_t exit_owner; /* pid << 32 | tid of the exiting thread */
+static _Atomic uint32_t exit_parked;
+
+static __attribute__((noreturn)) void exit_park(void) {
+  lw_thread *self = lw_self_any();
+  if (self)
+    atomic_fetch_or(&self->flags, LW_THREAD_IGNORED); /* exiting, not leaked */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+  for (;;)
+    lw_futex_wait(&exit_parked, 0, NULL);
+}
+
+LW_EXPORT void exit(int status) {
+  const uint64_t pid = (uint64_t)getpid();
+  const uint64_t me = pid << 32 | (uint32_t)lw_gettid();
+  uint64_t seen = atomic_load(&exit_owner);
+  while (seen != me) {
+    if (seen != 0 && seen >> 32 == pid)
+      exit_park();
+    if (atomic_compare_exchange_weak(&exit_owner, &seen, me))
+      break;
+  }
+  lw_real.exit(status);
+  __builtin_unreachable();
 }
 
 __attribute__((constructor(101))) static void lw_constructor(void) { lw_init_ensure(); }

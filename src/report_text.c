@@ -10,11 +10,16 @@
 
 void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
   lw_buf_printf(out, "T%u", t->id);
-  if (t->name && *t->name)
-    lw_buf_printf(out, " '%s'", t->name);
-  if (t->start)
-    lw_buf_printf(out, " (%s)", t->start);
-  else if (t->is_main)
+  if (t->name && *t->name) {
+    lw_buf_puts(out, " '");
+    lw_buf_text(out, t->name, false);
+    lw_buf_puts(out, "'");
+  }
+  if (t->start) {
+    lw_buf_puts(out, " (");
+    lw_buf_text(out, t->start, false);
+    lw_buf_puts(out, ")");
+  } else if (t->is_main)
     lw_buf_puts(out, " (main thread)");
 }
 
@@ -22,14 +27,22 @@ void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
  * or (module+offset): the one frame format of every report. */
 static void write_frame(lw_buf *out, const char *indent, uint32_t index, const lw_frame *f) {
   lw_buf_printf(out, "%s#%-2u 0x%012" PRIxPTR " in ", indent, index, f->pc);
+  const char *module = f->module ? f->module : "?";
   if (f->function) {
-    lw_buf_puts(out, f->function);
-    if (f->file && f->line > 0)
-      lw_buf_printf(out, " %s:%d%s", f->file, f->line, f->inlined ? " (inlined)" : "");
-    else
-      lw_buf_printf(out, "+0x%" PRIx64 " (%s)", f->offset, f->module ? f->module : "?");
+    lw_buf_text(out, f->function, false);
+    if (f->file && f->line > 0) {
+      lw_buf_puts(out, " ");
+      lw_buf_text(out, f->file, false);
+      lw_buf_printf(out, ":%d%s", f->line, f->inlined ? " (inlined)" : "");
+    } else {
+      lw_buf_printf(out, "+0x%" PRIx64 " (", f->offset);
+      lw_buf_text(out, module, false);
+      lw_buf_puts(out, ")");
+    }
   } else {
-    lw_buf_printf(out, "(%s+0x%" PRIx64 ")", f->module ? f->module : "?", f->offset);
+    lw_buf_puts(out, "(");
+    lw_buf_text(out, module, false);
+    lw_buf_printf(out, "+0x%" PRIx64 ")", f->offset);
   }
   lw_buf_puts(out, "\n");
 }
@@ -178,8 +191,10 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
     uint32_t alive = 0;
     for (uint32_t i = 0; i < r->nthreads; i++)
       alive += r->threads[i].state != LW_STATE_EXITED;
-    lw_buf_printf(out, "==%d== leakwatch: dump of %s (pid %d), %u threads, up %.1f s\n\n", r->pid,
-                  r->exe ? r->exe : "?", r->pid, alive, (double)r->uptime_ms / 1000.0);
+    lw_buf_printf(out, "==%d== leakwatch: dump of ", r->pid);
+    lw_buf_text(out, r->exe ? r->exe : "?", false);
+    lw_buf_printf(out, " (pid %d), %u threads, up %.1f s\n\n", r->pid, alive,
+                  (double)r->uptime_ms / 1000.0);
     for (uint32_t i = 0; i < r->nthreads; i++) {
       write_thread_block(out, r, &r->threads[i]);
       lw_buf_puts(out, "\n");
@@ -189,9 +204,13 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
     const lw_finding *f = &r->findings[i];
     if (f->shown_live && !dump)
       continue; /* printed when it happened; counted in the summary below */
-    lw_buf_printf(out, "==%d== leakwatch: %s: %s\n", r->pid, f->kind, f->message);
+    /* Messages and details quote names from the program: one line each,
+     * no control characters. */
+    lw_buf_printf(out, "==%d== leakwatch: %s: ", r->pid, f->kind);
+    lw_buf_text(out, f->message ? f->message : "", false);
+    lw_buf_puts(out, "\n");
     if (f->details)
-      lw_buf_puts(out, f->details);
+      lw_buf_text(out, f->details, true);
     if (f->subject && !dump)
       write_thread_block(out, r, f->subject);
     else if (f->all_threads_shown && !dump)

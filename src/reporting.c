@@ -1,7 +1,8 @@
 /*
  * reporting.c - make a report and send it out: text to log_path (default
- * stderr), JSON to json_path, written to a temporary file and renamed so a
- * reader sees all of it or nothing.
+ * stderr), JSON to json_path. Both are opened by userfile.c's one rule: a
+ * regular file's JSON is written to a temporary file and renamed, so a
+ * reader sees all of it or nothing; a FIFO or device gets it directly.
  */
 #define _GNU_SOURCE
 #include "reporting.h"
@@ -18,6 +19,7 @@
 #include "lockorder.h"
 #include "once.h"
 #include "suppress.h"
+#include "userfile.h"
 #include "watcher.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
@@ -31,48 +33,48 @@ void lw_report_fork_child(void) {
   nkept_findings = nkept_threads = 0; /* the parent's findings, not the child's */
 }
 
-/* Open a report file: never through a symlink, private to the user. */
-static int open_output(const char *path, int extra_flags) {
-  return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | extra_flags, 0600);
+/* The text report on the stderr the process started with; nowhere if fd 2
+ * is now the program's own file. */
+static void emit_text_to_stderr(const lw_buf *text) {
+  if (lw_userfile_std_intact(STDERR_FILENO))
+    lw_write_all(STDERR_FILENO, text->data, text->len);
 }
 
 static void emit_text(const lw_buf *text) {
-  int fd = STDERR_FILENO;
-  bool own = false;
-  if (lw_opt.log_path[0]) {
-    char path[LW_PATH_MAX];
-    if (lw_options_expand_path(lw_opt.log_path, getpid(), path, sizeof path)) {
-      fd = open_output(path, O_APPEND);
-      own = fd >= 0;
-      if (!own) {
-        lw_warn("cannot open log_path '%s' (%s); the report goes to stderr", path, strerror(errno));
-        fd = STDERR_FILENO;
-      }
-    }
+  if (!lw_opt.log_path[0]) {
+    emit_text_to_stderr(text);
+    return;
   }
-  lw_write_all(fd, text->data, text->len);
-  if (own)
-    close(fd);
+  char path[LW_PATH_MAX];
+  if (!lw_options_expand_path(lw_opt.log_path, getpid(), path, sizeof path)) {
+    lw_warn("log_path is too long; the report goes to stderr");
+    emit_text_to_stderr(text);
+    return;
+  }
+  lw_userfile f;
+  bool ok = lw_userfile_open(&f, "log_path", path, LW_USERFILE_APPEND);
+  ok = lw_userfile_write(&f, text->data, text->len) && ok;
+  if (!lw_userfile_close(&f, ok)) {
+    lw_warn("cannot write the report to log_path '%s' (%s); the report goes to stderr", path,
+            f.why);
+    emit_text_to_stderr(text);
+  }
 }
 
 static void emit_json(const lw_buf *json) {
-  char path[LW_PATH_MAX], temp[LW_PATH_MAX + 32];
+  char path[LW_PATH_MAX];
   if (!lw_options_expand_path(lw_opt.json_path, getpid(), path, sizeof path)) {
     lw_warn("json_path is too long; no JSON report written");
     return;
   }
-  snprintf(temp, sizeof temp, "%s.tmp.%d", path, getpid());
-  int fd = open_output(temp, O_EXCL | O_TRUNC);
-  bool ok = fd >= 0 && !json->failed && lw_write_all(fd, json->data, json->len);
-  int saved_errno = errno;
-  if (fd >= 0)
-    ok = (close(fd) == 0) && ok;
-  if (ok && rename(temp, path) == 0)
-    return;
-  if (fd >= 0)
-    unlink(temp);
-  lw_warn("cannot write the JSON report to '%s' (%s); no JSON report written", path,
-          json->failed ? "out of memory" : strerror(saved_errno ? saved_errno : errno));
+  lw_userfile f;
+  bool ok = lw_userfile_open(&f, "json_path", path, LW_USERFILE_REPLACE);
+  if (ok && json->failed)
+    ok = false, snprintf(f.why, sizeof f.why, "out of memory");
+  ok = ok && lw_userfile_write(&f, json->data, json->len);
+  if (!lw_userfile_close(&f, ok))
+    lw_warn("cannot write the JSON report to json_path '%s' (%s); no JSON report written", path,
+            f.why);
 }
 
 /* Symbols and messages, for a report that will be shown. */
@@ -403,25 +405,42 @@ void lw_report_add_remembered(lw_report *r) {
 
 /* ---- dumps ---- */
 
-/* /tmp/leakwatch-<uid>: ours alone, or refused. */
+/*
+ * /tmp/leakwatch-<uid>: ours alone, or refused. The rule, and each message,
+ * is word for word the one of `leakwatch dump` (check_dump_directory in
+ * scripts/leakwatch), which reads what we write there: a directory, not a
+ * symbolic link, owned by the process's user, with no permission at all for
+ * group or others (anyone who can list it can watch for dumps to appear).
+ */
 static bool dump_directory(char *out, size_t size) {
   snprintf(out, size, "/tmp/leakwatch-%u", (unsigned)getuid());
-  if (mkdir(out, 0700) != 0 && errno != EEXIST)
-    return false;
-  struct stat st;
-  if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-      (st.st_mode & 077) != 0) {
-    lw_warn("%s is not a private directory of this user: no dump written", out);
+  if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+    lw_warn("cannot create dump directory %s: %s", out, strerror(errno));
     return false;
   }
-  return true;
+  struct stat st;
+  char why[96];
+  if (lstat(out, &st) != 0)
+    snprintf(why, sizeof why, "%s", strerror(errno));
+  else if (S_ISLNK(st.st_mode))
+    snprintf(why, sizeof why, "a symbolic link");
+  else if (!S_ISDIR(st.st_mode))
+    snprintf(why, sizeof why, "not a directory");
+  else if (st.st_uid != getuid())
+    snprintf(why, sizeof why, "owned by uid %u, not %u", (unsigned)st.st_uid, (unsigned)getuid());
+  else if (st.st_mode & 077)
+    snprintf(why, sizeof why, "open to other users (mode %o)", (unsigned)(st.st_mode & 07777));
+  else
+    return true;
+  lw_warn("unsafe dump directory %s: %s", out, why);
+  return false;
 }
 
 static void write_atomically(const char *path, const lw_buf *content) {
   char temp[LW_PATH_MAX + 32];
   snprintf(temp, sizeof temp, "%s.tmp", path);
   unlink(temp);
-  int fd = open_output(temp, O_EXCL | O_TRUNC);
+  int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
   bool ok = !content->failed && lw_write_all(fd, content->data, content->len);

@@ -691,6 +691,16 @@ void scenario_pthread_exit(void) {
   join_helper(helper(exits_42, NULL), "pthread_exit(42), joined");
 }
 
+/* exit as the first call: the process ends with its status, stdout
+ * flushed, and the exit handlers run, as without the shim. */
+static void said_goodbye(void) { puts("atexit handler ran"); }
+
+void scenario_exit(void) {
+  atexit(said_goodbye); /* not wrapped: no call into the shim */
+  puts("exit(7)");
+  exit(7);
+}
+
 void scenario_pthread_setname_np(void) {
   errno = SENTINEL;
   show("pthread_setname_np", pthread_setname_np(glibc.pthread_self(), "firstcall"));
