@@ -317,9 +317,10 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       unw_getcontext(&context);
       lw_stack_unwind_context(&context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
       raw->has_stack = true;
-    } else if (!r->no_signals && lw_stack_capture_thread(t, 100)) {
-      raw->stack = t->now_stack;
-      raw->has_stack = true;
+    } else {
+      /* no_signals still unwinds a thread blocked in a system call: that
+       * one is read from memory, never signalled. */
+      raw->has_stack = lw_stack_capture_thread(t, 100, !r->no_signals, &raw->stack, &out->syscall);
     }
     copy_held(raw, t);
   }

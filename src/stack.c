@@ -6,6 +6,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <link.h>
 #include <signal.h>
 #include <string.h>
@@ -92,6 +95,26 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   return kept;
 }
 
+/*
+ * The registers /proc/self/task/TID/syscall does not show (rbp, rbx,
+ * r12-r15) point into this block, whose every word holds the address of
+ * its middle. A frame that needs one of them (a frame-pointer-based CFA
+ * with rbp never saved below it) finds a return address inside the block,
+ * where the walk ends, rather than reading a wild address; an expression
+ * that dereferences one lands in the block again.
+ */
+#define LW_UNKNOWN_WORDS 1024
+static uintptr_t unknown_register_block[LW_UNKNOWN_WORDS];
+
+static uintptr_t unknown_register(void) {
+  return (uintptr_t)&unknown_register_block[LW_UNKNOWN_WORDS / 2];
+}
+
+static bool is_unknown_register(uintptr_t value) {
+  return value >= (uintptr_t)unknown_register_block &&
+         value < (uintptr_t)(unknown_register_block + LW_UNKNOWN_WORDS);
+}
+
 static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out, uint32_t max) {
   unw_cursor_t cursor;
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
@@ -102,7 +125,7 @@ static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *
     return;
   do {
     unw_word_t ip = 0, sp = 0;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0 || is_unknown_register(ip))
       break;
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
     pcs[depth] = ip;
@@ -156,9 +179,10 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
   errno = saved_errno;
 }
 
-bool lw_stack_capture_thread(lw_thread *t, int timeout_ms) {
-  int tid = atomic_load(&t->tid);
-  if (!capture_signal || tid == 0)
+/* Ask thread `t`, running in user space, to unwind itself into
+ * t->now_stack; waits up to timeout_ms. */
+static bool capture_by_signal(lw_thread *t, int tid, int timeout_ms) {
+  if (!capture_signal)
     return false;
   atomic_store(&t->capture_state, LW_CAPTURE_REQUESTED);
   if (syscall(SYS_tgkill, getpid(), tid, capture_signal) != 0) {
@@ -182,8 +206,117 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms) {
   return true;
 }
 
+/* One reading of /proc/self/task/TID/syscall. */
+typedef struct syscall_file {
+  char text[256]; /* as read: two readings that agree saw the same call */
+  enum lw_thread_where where;
+  long number;
+  uint64_t args[6];
+  uintptr_t sp, pc;
+} syscall_file;
+
+/* The file holds "running" (on a CPU now), "-1 SP PC" (off a CPU, but not
+ * in a system call: preempted, or in a page fault), or "NR A1 ... A6 SP PC"
+ * (the number in decimal, the rest in hex). False if unreadable. */
+static bool read_syscall_file(int tid, syscall_file *out) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t got;
+  do
+    got = read(fd, out->text, sizeof out->text - 1);
+  while (got < 0 && errno == EINTR);
+  close(fd);
+  if (got <= 0)
+    return false;
+  out->text[got] = '\0';
+  out->where = LW_WHERE_USER;
+  out->number = -1;
+  if (strncmp(out->text, "running", 7) == 0)
+    return true;
+  char *cursor = out->text, *end;
+  out->number = strtol(cursor, &end, 10);
+  if (end == cursor)
+    return false;
+  unsigned long long fields[8];
+  int count = 0;
+  for (cursor = end; count < 8; cursor = end) {
+    fields[count] = strtoull(cursor, &end, 16);
+    if (end == cursor)
+      break;
+    count++;
+  }
+  if (out->number < 0) {
+    if (count != 2)
+      return false;
+    out->sp = (uintptr_t)fields[0];
+    out->pc = (uintptr_t)fields[1];
+    return true;
+  }
+  if (count != 8)
+    return false;
+  out->where = LW_WHERE_SYSCALL;
+  for (int i = 0; i < 6; i++)
+    out->args[i] = fields[i];
+  out->sp = (uintptr_t)fields[6];
+  out->pc = (uintptr_t)fields[7];
+  return true;
+}
+
+/* Unwind a thread blocked in a system call from its stack pointer and
+ * program counter alone. Its stack is our memory and holds still while
+ * the call blocks; the caller checks afterwards that it still does. */
+static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) {
+  unw_context_t context;
+  unw_getcontext(&context); /* a well-formed context; the registers are replaced */
+  greg_t *regs = ((ucontext_t *)&context)->uc_mcontext.gregs;
+  for (int i = 0; i < NGREG; i++)
+    regs[i] = (greg_t)unknown_register();
+  regs[REG_RSP] = (greg_t)at->sp;
+  regs[REG_RIP] = (greg_t)at->pc;
+  lw_loader_enter(true);
+  /* As a signal frame: the pc is where the call resumes, not a return
+   * address, so the caller's function is looked up at the pc itself. */
+  unwind_context(&context, true, out, max);
+  lw_loader_leave();
+}
+
+bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_stack *out,
+                             lw_report_syscall *where) {
+  int tid = atomic_load(&t->tid);
+  where->where = LW_WHERE_UNKNOWN;
+  if (tid == 0)
+    return false;
+  /* A thread that moves between the readings is looked at again. */
+  for (int attempt = 0; attempt < 4; attempt++) {
+    syscall_file before, after;
+    if (!read_syscall_file(tid, &before))
+      return false; /* ended, or no such file: nothing tells a signal is safe */
+    if (before.where == LW_WHERE_USER) {
+      where->where = LW_WHERE_USER;
+      if (!may_signal || !capture_by_signal(t, tid, timeout_ms))
+        return false;
+      *out = t->now_stack;
+      return true;
+    }
+    unwind_blocked(&before, out, (uint32_t)lw_opt.stack_depth);
+    if (!read_syscall_file(tid, &after) || strcmp(before.text, after.text) != 0)
+      continue;
+    where->where = LW_WHERE_SYSCALL;
+    where->number = before.number;
+    memcpy(where->args, before.args, sizeof where->args);
+    return true;
+  }
+  out->depth = 0;
+  return false;
+}
+
 void lw_stack_init(void) {
   lw_loader_iterate(find_text, NULL);
+  for (int i = 0; i < LW_UNKNOWN_WORDS; i++)
+    unknown_register_block[i] = unknown_register();
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   /* A real-time signal the program is unlikely to use; SA_RESTART so that
    * restartable calls the thread was in carry on. */
