@@ -48,6 +48,13 @@ typedef struct lw_report_wait {
   const void *mutex; /* NULL if none */
   bool has_owner;
   uint32_t owner;
+  /* The owner came from glibc's owner field, not from its held list (it
+   * holds more locks than the list keeps, say): where it took this lock
+   * is not known. */
+  bool owner_unlisted;
+  /* glibc's owner field when it names a thread of another process (a
+   * process-shared lock), with that thread's process if /proc tells. */
+  int owner_tid, owner_pid;
   uint64_t waited_ms;
   bool timed;
   uint64_t seq;

@@ -696,3 +696,51 @@ def test_evidence_for_waits_without_an_owner():
     assert "(no thread has ever signalled or posted it)" in text
     assert "(last signalled by T2, which has exited)" in text, text
     assert "(last signalled by T0 (main thread))" in text, text
+
+
+# ---------------------------------------------------------------------------
+# owners past the held list's capacity (issue 16 item 9)
+# ---------------------------------------------------------------------------
+
+def check_deep_abba(report, values, depth):
+    """T1 holds `depth` locks, A the deepest, and wants B; T2 holds B and
+    wants A. The cycle is found whatever the depth; past the held list's
+    16 entries the report says what it lost."""
+    a, b = values["A"], values["B"]
+    (finding,) = [f for f in report["findings"] if f["kind"] == "deadlock"]
+    assert finding["threads"] == [1, 2], finding
+    assert_cycle_message(finding["message"], "2 threads wait for each other: ",
+                         [(1, f"mutex {b}"), (2, f"mutex {a}")])
+    threads = {t["id"]: t for t in report["threads"]}
+    t1, t2 = threads[1], threads[2]
+    assert t1["wait"]["object"] == b and t1["wait"]["owner"] == 2, t1["wait"]
+    assert t2["wait"]["object"] == a and t2["wait"]["owner"] == 1, t2["wait"]
+    held = [h["object"] for h in t1["held"]]
+    if depth > 16:
+        assert len(held) == 16 and a not in held, held
+        assert finding["details"] == (
+            f"  T1 owns mutex {a} (glibc's owner field says so) but does not list it: leakwatch "
+            f"keeps 16 held locks a thread, so where it took this one, and its stack, are not known\n"), finding
+    else:
+        assert a in held and "details" not in finding, (held, finding)
+
+
+def test_deadlock_found_past_the_held_list_capacity_live():
+    for depth in (17, 40):
+        r = run([program("stk_deep_abba"), str(depth)], options=FAST, timeout=20)
+        assert r.returncode == 66, r
+        assert r.report["trigger"] == "deadlock", r.report["findings"]
+        values, _ = printed(r)
+        check_deep_abba(r.report, values, depth)
+        assert "but does not list it" in r.stderr, r.stderr[-3000:]
+
+
+def test_deadlock_found_past_the_held_list_capacity_at_exit():
+    for depth in (17, 40, 3):
+        r = run([program("stk_deep_abba"), str(depth), "500"], options={"deadlock_ms": 0}, timeout=20)
+        assert r.returncode == 66, r
+        assert r.report["trigger"] == "exit", r.report["trigger"]
+        values, _ = printed(r)
+        check_deep_abba(r.report, values, depth)
+        kinds = [f["kind"] for f in r.report["findings"]]
+        assert kinds.count("deadlock") == 1 and kinds.count("thread_leak") == 2, kinds
