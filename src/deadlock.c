@@ -83,6 +83,8 @@ static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
     }
     if (!is_mutex_wait(call) && !is_write_wait(call) && !is_read_wait(call))
       continue;
+    if (t->wait.owner_tid)
+      continue; /* owned by another process: no edge in this one */
     for (uint32_t k = 0; k < r->nthreads; k++) {
       const lw_report_thread *holder = &r->threads[k];
       for (uint32_t h = 0; h < holder->nheld; h++) {

@@ -41,6 +41,7 @@ typedef struct raw_thread {
   uint16_t wait_call;
   uint32_t wait_target;
   int owner_tid;          /* glibc's owner field of the lock waited for, read while pinned */
+  bool process_shared;    /* that lock is process-shared: its owner field decides */
   lw_create_stack create; /* copied: the record may be freed after the snapshot */
   uintptr_t start_address;
   lw_held *held_of; /* per report held entry: the raw entry it came from */
@@ -189,8 +190,9 @@ static bool wait_has_owner(enum lw_call call) {
  * thread holds, and even in another process for a process-shared lock.
  * Read while the waiter is pinned: the object is alive.
  */
-static int owner_field(enum lw_call call, const void *object) {
+static int owner_field(enum lw_call call, const void *object, bool *process_shared) {
   int tid = 0;
+  *process_shared = false;
   switch (call) {
   case LW_CALL_pthread_mutex_lock:
   case LW_CALL_pthread_mutex_timedlock:
@@ -198,6 +200,8 @@ static int owner_field(enum lw_call call, const void *object) {
   case LW_CALL_mtx_lock:
   case LW_CALL_mtx_timedlock:
     tid = __atomic_load_n(&((const pthread_mutex_t *)object)->__data.__owner, __ATOMIC_RELAXED);
+    /* PTHREAD_MUTEX_PSHARED_BIT of __kind */
+    *process_shared = (((const pthread_mutex_t *)object)->__data.__kind & 128) != 0;
     break;
   case LW_CALL_pthread_rwlock_rdlock:
   case LW_CALL_pthread_rwlock_wrlock:
@@ -207,6 +211,7 @@ static int owner_field(enum lw_call call, const void *object) {
   case LW_CALL_pthread_rwlock_clockwrlock:
     tid = (int)__atomic_load_n(&((const pthread_rwlock_t *)object)->__data.__cur_writer,
                                __ATOMIC_RELAXED);
+    *process_shared = ((const pthread_rwlock_t *)object)->__data.__shared != 0;
     break;
   default:
     break;
@@ -361,7 +366,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       if (!wait_has_owner(w->call) && !is_join(w->call) && w->call != LW_CALL_pthread_barrier_wait)
         out->wait.evidence = (int)lw_evidence_lookup(w->object, &out->wait.signalled_by);
       raw->wait_target = w->target_id;
-      raw->owner_tid = owner_field(w->call, w->object);
+      raw->owner_tid = owner_field(w->call, w->object, &raw->process_shared);
       if (!r->no_stacks) {
         lw_stack_unwind_context(&w->context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
         raw->has_stack = true;
@@ -441,6 +446,11 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != LW_NO_THREAD) {
       out->wait.has_owner = true;
       out->wait.owner = raw->wait_target;
+    } else if (out->has_wait && wait_has_owner(raw->wait_call) && raw->process_shared &&
+               raw->owner_tid) {
+      /* Another process may own it, and a held list copied by fork from
+       * the thread that locked it before forking would name us. */
+      owner_from_field(r, out, raw->owner_tid);
     } else if (out->has_wait && wait_has_owner(raw->wait_call)) {
       for (uint32_t k = 0; k < n; k++) {
         if (holds_exclusively(&raws[k], out->wait.object)) {
