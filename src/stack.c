@@ -1,5 +1,7 @@
 /*
- * stack.c - libunwind capture, own-frame filtering, signal capture.
+ * stack.c - libunwind capture, own-frame filtering, and the stacks of other
+ * threads: from memory for one blocked in a system call, by a signal for
+ * one running in user space.
  */
 #define _GNU_SOURCE
 #include "stack.h"
