@@ -14,6 +14,7 @@
 #include <link.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -267,22 +268,106 @@ static bool read_syscall_file(int tid, syscall_file *out) {
   return true;
 }
 
+/* Our own memory, read without the risk of a fault: fails instead. */
+static size_t read_own(uintptr_t address, void *buffer, size_t size) {
+  struct iovec local = {buffer, size}, remote = {(void *)address, size};
+  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  return got > 0 ? (size_t)got : 0;
+}
+
+/* True if `ra` is the return address of a direct call (e8 rel32) to
+ * `target`. */
+static bool returns_from_call_to(uintptr_t ra, uintptr_t target) {
+  unsigned char code[5];
+  if (read_own(ra - 5, code, sizeof code) != sizeof code || code[0] != 0xe8)
+    return false;
+  int32_t relative;
+  memcpy(&relative, code + 1, sizeof relative);
+  return ra + (uintptr_t)(intptr_t)relative == target;
+}
+
+/*
+ * A function that keeps a frame pointer (CFA = rbp + 16) cannot be stepped
+ * out of without rbp, which the kernel does not show. Its frame record
+ * (the caller's rbp, then the return address) lies above its stack
+ * pointer `sp`, at an unknown distance: take the first pair whose return
+ * address follows a direct call to this very function `start` and whose
+ * saved rbp is 0 or higher up the stack. Stale words of an earlier call
+ * could match only if they were a direct call to the same function, left
+ * inside its present frame.
+ */
+static bool find_frame_record(uintptr_t sp, uintptr_t start, uintptr_t record[2], uintptr_t *at) {
+  uintptr_t window[1024];
+  size_t words = read_own(sp, window, sizeof window) / sizeof *window;
+  for (size_t i = 0; start && i + 1 < words; i++) {
+    uintptr_t address = sp + i * sizeof *window;
+    uintptr_t saved = window[i], ra = window[i + 1];
+    if (saved != 0 && (saved <= address || saved - address > ((uintptr_t)1 << 24)))
+      continue;
+    if (!returns_from_call_to(ra, start))
+      continue;
+    record[0] = saved;
+    record[1] = ra;
+    *at = address;
+    return true;
+  }
+  return false;
+}
+
 /* Unwind a thread blocked in a system call from its stack pointer and
  * program counter alone. Its stack is our memory and holds still while
- * the call blocks; the caller checks afterwards that it still does. */
+ * the call blocks; the caller checks afterwards that it still does. The
+ * walk goes in legs: each ends where a frame needs a register nobody
+ * knows, and the next starts from that frame's frame record, if found. */
 static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) {
-  unw_context_t context;
-  unw_getcontext(&context); /* a well-formed context; the registers are replaced */
-  greg_t *regs = ((ucontext_t *)&context)->uc_mcontext.gregs;
-  for (int i = 0; i < NGREG; i++)
-    regs[i] = (greg_t)unknown_register();
-  regs[REG_RSP] = (greg_t)at->sp;
-  regs[REG_RIP] = (greg_t)at->pc;
+  uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
+  uint32_t depth = 0;
+  uintptr_t sp = at->sp, pc = at->pc, rbp = unknown_register();
   lw_loader_enter(true);
-  /* As a signal frame: the pc is where the call resumes, not a return
-   * address, so the caller's function is looked up at the pc itself. */
-  unwind_context(&context, true, out, max);
+  for (int leg = 0; leg < 16 && depth < LW_ARRAY_SIZE(pcs); leg++) {
+    unw_context_t context;
+    unw_getcontext(&context); /* a well-formed context; the registers are replaced */
+    greg_t *regs = ((ucontext_t *)&context)->uc_mcontext.gregs;
+    for (int i = 0; i < NGREG; i++)
+      regs[i] = (greg_t)unknown_register();
+    regs[REG_RSP] = (greg_t)sp;
+    regs[REG_RIP] = (greg_t)pc;
+    regs[REG_RBP] = (greg_t)rbp;
+    unw_cursor_t cursor;
+    /* The first leg as a signal frame: its pc is where the call resumes,
+     * not a return address. */
+    if (unw_init_local2(&cursor, &context, leg == 0 ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
+      break;
+    bool stuck = false;
+    uintptr_t start = 0;
+    for (;;) {
+      unw_word_t ip = 0, frame_sp = 0;
+      if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+        break;
+      if (is_unknown_register(ip)) {
+        stuck = true;
+        break;
+      }
+      unw_get_reg(&cursor, UNW_REG_SP, &frame_sp);
+      unw_proc_info_t info;
+      start = unw_get_proc_info(&cursor, &info) == 0 ? (uintptr_t)info.start_ip : 0;
+      pcs[depth] = ip;
+      sps[depth] = frame_sp;
+      if (++depth == LW_ARRAY_SIZE(pcs) || unw_step(&cursor) <= 0)
+        break;
+    }
+    uintptr_t record[2], record_at;
+    if (!stuck || depth == 0 || !find_frame_record(sps[depth - 1], start, record, &record_at))
+      break;
+    rbp = record[0] ? record[0] : unknown_register();
+    pc = record[1];
+    sp = record_at + 2 * sizeof(uintptr_t);
+  }
   lw_loader_leave();
+  out->first_exact = depth > 0 && !lw_stack_is_own(pcs[0]);
+  out->depth = drop_own_frames(pcs, sps, depth, max);
+  memcpy(out->pc, pcs, out->depth * sizeof *pcs);
+  memcpy(out->sp, sps, out->depth * sizeof *sps);
 }
 
 bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_stack *out,
