@@ -297,19 +297,27 @@ static bool returns_from_call_to(uintptr_t ra, uintptr_t target) {
  * inside its present frame.
  */
 static bool find_frame_record(uintptr_t sp, uintptr_t start, uintptr_t record[2], uintptr_t *at) {
-  uintptr_t window[1024];
-  size_t words = read_own(sp, window, sizeof window) / sizeof *window;
-  for (size_t i = 0; start && i + 1 < words; i++) {
-    uintptr_t address = sp + i * sizeof *window;
-    uintptr_t saved = window[i], ra = window[i + 1];
-    if (saved != 0 && (saved <= address || saved - address > ((uintptr_t)1 << 24)))
-      continue;
-    if (!returns_from_call_to(ra, start))
-      continue;
-    record[0] = saved;
-    record[1] = ra;
-    *at = address;
-    return true;
+  /* 32 KiB of frame at most, read 2 KiB at a time: the reporting thread
+   * may run on a small stack. Chunks overlap by a word, for pairs that
+   * straddle two. */
+  uintptr_t window[256];
+  for (uintptr_t base = sp; start && base < sp + 32 * 1024;
+       base += (LW_ARRAY_SIZE(window) - 1) * sizeof *window) {
+    size_t words = read_own(base, window, sizeof window) / sizeof *window;
+    for (size_t i = 0; i + 1 < words; i++) {
+      uintptr_t address = base + i * sizeof *window;
+      uintptr_t saved = window[i], ra = window[i + 1];
+      if (saved != 0 && (saved <= address || saved - address > ((uintptr_t)1 << 24)))
+        continue;
+      if (!returns_from_call_to(ra, start))
+        continue;
+      record[0] = saved;
+      record[1] = ra;
+      *at = address;
+      return true;
+    }
+    if (words < LW_ARRAY_SIZE(window))
+      break; /* the end of the stack's mapping */
   }
   return false;
 }
