@@ -391,7 +391,18 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_s
       return false; /* ended, or no such file: nothing tells a signal is safe */
     if (before.where == LW_WHERE_USER) {
       where->where = LW_WHERE_USER;
-      if (!may_signal || !capture_by_signal(t, tid, timeout_ms))
+      if (!may_signal)
+        return false;
+      /* "running" also covers a thread on its way into a call: look once
+       * more a moment later, and signal only if it is still in user space
+       * (a thread about to sleep is asleep by then). */
+      struct timespec moment = {0, 1000000};
+      nanosleep(&moment, NULL);
+      if (!read_syscall_file(tid, &after))
+        return false;
+      if (after.where != LW_WHERE_USER)
+        continue;
+      if (!capture_by_signal(t, tid, timeout_ms))
         return false;
       *out = t->now_stack;
       return true;
