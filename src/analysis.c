@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "registry.h"
 #include "report.h"
 #include "reporting.h"
 
@@ -151,9 +152,18 @@ static void long_wait_message(lw_report *r, lw_finding *f) {
                     (unsigned long)(uintptr_t)owner->wait.object);
     else
       lw_buf_puts(&text, " is running");
+  } else if (t->wait.owner_tid) {
+    /* A process-shared lock: only that process can let go of it. */
+    lw_buf_printf(&text, "; it is owned by another process: thread %d of pid %d", t->wait.owner_tid,
+                  t->wait.owner_pid);
   } else if (!t->wait.has_owner) {
     lw_buf_puts(&text, "; nothing owns it: somebody must signal or post it");
   }
+  if (owner && owner != t && t->wait.owner_unlisted)
+    lw_buf_printf(&text,
+                  " (found by glibc's owner field: the owner holds more locks than the %u "
+                  "leakwatch lists, so where it took this one is not known)",
+                  (unsigned)LW_HELD_MAX);
   f->message = lw_arena_strdup(&r->arena, text.data ? text.data : "");
   lw_buf_free(&text);
 }

@@ -89,6 +89,8 @@ static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
     }
     if (!is_mutex_wait(call) && !is_write_wait(call) && !is_read_wait(call))
       continue;
+    if (t->wait.owner_tid)
+      continue; /* owned by another process: no edge in this one */
     for (uint32_t k = 0; k < r->nthreads; k++) {
       const lw_report_thread *holder = &r->threads[k];
       for (uint32_t h = 0; h < holder->nheld; h++) {
@@ -98,6 +100,13 @@ static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
           continue; /* readers share */
         add_edge(n, k);
       }
+    }
+    /* An owner no held list names (past the list's capacity, or taken
+     * where the shim did not see it), known from glibc's owner field. */
+    if (n->nedges == 0 && t->wait.has_owner) {
+      int owner = index_of(r, t->wait.owner);
+      if (owner >= 0 && r->threads[owner].state != LW_STATE_EXITED)
+        add_edge(n, (uint32_t)owner);
     }
   }
 }
@@ -285,6 +294,27 @@ static void all_asleep(lw_report *r, const node *nodes) {
                                             "untimed wait and nothing can wake them");
 }
 
+/* What the cycle of `component` lost where an owner's held list did not
+ * name its lock (it holds more than LW_HELD_MAX): the edge stays, from
+ * glibc's owner field, but where the lock was taken is unknown. NULL if
+ * nothing was lost. */
+static char *unlisted_owners(lw_report *r, const node *nodes, int component) {
+  lw_buf text = {0};
+  for (uint32_t v = 0; v < r->nthreads; v++) {
+    const lw_report_wait *w = &r->threads[v].wait;
+    if (nodes[v].component != component || !w->owner_unlisted)
+      continue;
+    lw_buf_printf(&text,
+                  "  T%u owns %s 0x%" PRIxPTR " (glibc's owner field says so) but does not list "
+                  "it: leakwatch keeps %u held locks a thread, so where it took this one, and "
+                  "its stack, are not known\n",
+                  w->owner, object_kind(w->call_id), (uintptr_t)w->object, (unsigned)LW_HELD_MAX);
+  }
+  char *details = text.data ? lw_arena_strdup(&r->arena, text.data) : NULL;
+  lw_buf_free(&text);
+  return details;
+}
+
 int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asleep) {
   if (r->nthreads == 0)
     return 0;
@@ -365,6 +395,8 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
       lw_buf_printf(&text, " (and %u more blocked behind them)", n - in_cycle);
     lw_finding *f = lw_report_add_finding(r, "deadlock", text.data, ids, n);
     lw_buf_free(&text);
+    if (f)
+      f->details = unlisted_owners(r, nodes, c);
     if (f) {
       f->all_threads_shown = true;
       f->core = in_cycle;

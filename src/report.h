@@ -48,6 +48,13 @@ typedef struct lw_report_wait {
   const void *mutex; /* NULL if none */
   bool has_owner;
   uint32_t owner;
+  /* The owner came from glibc's owner field, not from its held list (it
+   * holds more locks than the list keeps, say): where it took this lock
+   * is not known. */
+  bool owner_unlisted;
+  /* glibc's owner field when it names a thread of another process (a
+   * process-shared lock), with that thread's process if /proc tells. */
+  int owner_tid, owner_pid;
   uint64_t waited_ms;
   bool timed;
   uint64_t seq;
@@ -55,6 +62,16 @@ typedef struct lw_report_wait {
   int evidence;          /* enum lw_evidence, for objects without an owner */
   uint32_t signalled_by; /* with LW_EVIDENCE_LAST */
 } lw_report_wait;
+
+/* Where a thread not in a wrapped wait was when its stack was taken, from
+ * /proc/self/task/TID/syscall: in a system call (its number and the six
+ * argument registers), or in user space. */
+enum lw_thread_where { LW_WHERE_UNKNOWN, LW_WHERE_USER, LW_WHERE_SYSCALL };
+typedef struct lw_report_syscall {
+  int where; /* enum lw_thread_where */
+  long number;
+  uint64_t args[6];
+} lw_report_syscall;
 
 typedef struct lw_report_thread {
   uint32_t id;
@@ -77,7 +94,8 @@ typedef struct lw_report_thread {
   lw_report_wait wait;
   uint32_t nheld;
   lw_report_held *held;
-  lw_frames stack; /* current stack of a running thread, when it could be had */
+  lw_frames stack;           /* current stack of a running thread, when it could be had */
+  lw_report_syscall syscall; /* of a thread not in a wrapped wait */
 } lw_report_thread;
 
 typedef struct lw_finding {

@@ -60,6 +60,9 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
       lw_buf_printf(out, ", \"mutex\": \"0x%" PRIxPTR "\"", (uintptr_t)w->mutex);
     if (w->has_owner)
       lw_buf_printf(out, ", \"owner\": %u", w->owner);
+    else if (w->owner_tid)
+      lw_buf_printf(out, ", \"owner_process\": {\"pid\": %d, \"tid\": %d}", w->owner_pid,
+                    w->owner_tid);
     if (w->evidence == 1 /* LW_EVIDENCE_NEVER */)
       lw_buf_puts(out, ", \"signalled_by\": null");
     else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)

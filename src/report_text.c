@@ -126,6 +126,9 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
         else
           lw_buf_puts(out, " (running)");
       }
+    } else if (w->owner_tid) {
+      lw_buf_printf(out, ", owned by another process (thread %d of pid %d)", w->owner_tid,
+                    w->owner_pid);
     }
     lw_buf_puts(out, " for ");
     write_duration(out, w->waited_ms);

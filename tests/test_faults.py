@@ -838,3 +838,56 @@ def test_exit_from_three_threads_reports_once():
         assert r.report is not None, attempt
         assert [(f["kind"], r.thread(f["threads"][0])["start"]) for f in r.findings()] == \
             [("thread_leak", "parked")], (attempt, r.report["findings"])
+
+
+# --- stacks and owners (issue 16) ---------------------------------------------
+
+def test_fork_never_hangs_against_thread_creation():
+    # One thread creates and joins threads that each create and join one
+    # (each creation stack is a capture inside the loader gate, and
+    # libunwind re-enters the gate through dl_iterate_phdr); another forks
+    # 200 children that _exit at once. A thread inside the gate that waited
+    # on it again, while a fork waits for the gate to empty, spun forever
+    # (about 1 run in 2 before the fix).
+    # The program tells a hang (no fork completes for 15 s) from a slow,
+    # loaded machine itself; the timeout here is a last resort.
+    started = time.monotonic()
+    for attempt in range(30):
+        if attempt >= 8 and time.monotonic() - started > 80:
+            print(f"only {attempt} runs in {time.monotonic() - started:.0f} s: the machine is loaded")
+            break
+        try:
+            proc = subprocess.run([program("stk_fork_create"), "200"], env=shim_env({}),
+                                  capture_output=True, text=True, timeout=100, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"run {attempt}: fork against thread creation hung")
+        assert proc.returncode == 0 and proc.stdout == "forks 200 creates some\n", \
+            (attempt, proc.returncode, proc.stdout, proc.stderr[-3000:])
+        assert "leakwatch:" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_exit_report_never_wakes_a_sleeping_watchdog():
+    # main returns while T1 sleeps in sleep(10). The exit report must read
+    # T1's stack from memory, not signal it: a signal ended the sleep at
+    # once, T1 printed "watchdog timer expired" and called exit(0), and the
+    # process ended with 0 and no report instead of 66.
+    r = run([program("stk_sleepers"), "watchdog"], timeout=30)
+    assert r.stdout == "ready\n", r
+    assert r.returncode == 66, r
+    assert r.report is not None and r.report["trigger"] == "exit", r
+    (leak,) = [f for f in r.report["findings"] if f["kind"] == "thread_leak"]
+    assert leak["threads"] == [1], leak
+    watchdog = [t for t in r.report["threads"] if t["id"] == 1][0]
+    assert watchdog["name"] == "watchdog" and watchdog["state"] == "running", watchdog
+    frames = watchdog["stack"]
+    names = [f["function"] for f in frames]
+    assert "watchdog_wait" in names, names
+    index = names.index("watchdog_wait")
+    # Above it only the C library: sleep and the calls it makes.
+    assert index > 0 and "sleep" in names[:index], names
+    for frame in frames[:index]:
+        assert "libc.so" in frame["module"], frame
+    frame = frames[index]
+    assert frame["module"].endswith("stk_sleepers"), frame
+    assert frame.get("file", "").endswith("stk_sleepers.c") and frame.get("line", 0) > 0, frame
+    assert "leakwatch: thread_leak: T1 'watchdog'" in r.stderr or "T1 'watchdog'" in r.stderr, r.stderr
