@@ -140,7 +140,10 @@ static bool load_libdw(void) {
   void *library = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
   lw_loader_leave();
   if (!library) {
-    lw_verbose(1, "no libdw (%s): frames name exported functions only", dlerror());
+    /* Not installed, or the process has left the file system it started
+     * in: say once why frames are bare. */
+    lw_warn("cannot open libdw.so.1 (not installed, or after chroot?): frames show exported "
+            "functions only");
     return false;
   }
 #define LW_LIBDW_RESOLVE(name)                                                                     \
