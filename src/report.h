@@ -71,6 +71,12 @@ typedef struct lw_report_syscall {
   int where; /* enum lw_thread_where */
   long number;
   uint64_t args[6];
+  /* What it waits on (syscalls.c), for LW_WHERE_SYSCALL: */
+  const char *name;      /* "read", "epoll_wait"...; NULL for a call not in the table */
+  int fd;                /* the descriptor that matters, or -1 */
+  const char *fd_target; /* what it is: "pipe:[4711]", "socket:[...]", a path; NULL */
+  int64_t timeout_ms;    /* the timeout asked for, or -1 (none, or untimed) */
+  int64_t pid;           /* the child a wait4/waitid waits for (-1: any), or 0 */
 } lw_report_syscall;
 
 typedef struct lw_report_thread {

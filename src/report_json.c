@@ -76,6 +76,25 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
     lw_buf_puts(out, ",\n      \"stack\": ");
     write_frames(out, &t->stack);
   }
+  if (!t->has_wait && t->state == LW_STATE_RUNNING && t->syscall.where == LW_WHERE_SYSCALL) {
+    /* In a system call leakwatch does not wrap: which, and on what. */
+    const lw_report_syscall *c = &t->syscall;
+    lw_buf_puts(out, ",\n      \"syscall\": {\"name\": ");
+    if (c->name)
+      lw_buf_json_string(out, c->name);
+    else
+      lw_buf_printf(out, "\"syscall %ld\"", c->number);
+    lw_buf_printf(out, ", \"number\": %ld", c->number);
+    if (c->fd >= 0) {
+      lw_buf_printf(out, ", \"fd\": %d, \"fd_target\": ", c->fd);
+      lw_buf_json_string(out, c->fd_target);
+    }
+    if (c->timeout_ms >= 0)
+      lw_buf_printf(out, ", \"timeout_ms\": %" PRId64, c->timeout_ms);
+    if (c->pid)
+      lw_buf_printf(out, ", \"pid\": %" PRId64, c->pid);
+    lw_buf_puts(out, "}");
+  }
   lw_buf_puts(out, ",\n      \"held\": [");
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];

@@ -94,6 +94,32 @@ static void write_evidence(lw_buf *out, const lw_report *r, const lw_report_wait
   }
 }
 
+/* "in read on fd 3 (pipe:[4711])", "in epoll_wait on fd 5 (anon_inode:[eventpoll]), timeout
+ * 1.0 s", "in nanosleep, timeout 10 s", "in wait4 for pid 123": a system call leakwatch does not
+ * wrap. */
+static void write_syscall(lw_buf *out, const lw_report_syscall *c) {
+  if (c->name)
+    lw_buf_printf(out, "in %s", c->name);
+  else
+    lw_buf_printf(out, "in system call %ld", c->number);
+  if (c->fd >= 0) {
+    lw_buf_printf(out, " on fd %d", c->fd);
+    if (c->fd_target) {
+      lw_buf_puts(out, " (");
+      lw_buf_text(out, c->fd_target, false);
+      lw_buf_puts(out, ")");
+    }
+  }
+  if (c->pid > 0)
+    lw_buf_printf(out, " for pid %" PRId64, c->pid);
+  else if (c->pid < 0)
+    lw_buf_puts(out, " for any child");
+  if (c->timeout_ms >= 0) {
+    lw_buf_puts(out, ", timeout ");
+    write_duration(out, (uint64_t)c->timeout_ms);
+  }
+}
+
 /* "blocked in pthread_cond_wait on 0x… (mutex 0x…) for 2.4 s, holding nothing" */
 static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_thread *t) {
   if (t->state == LW_STATE_EXITED) {
@@ -133,6 +159,10 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
     lw_buf_puts(out, " for ");
     write_duration(out, w->waited_ms);
     write_evidence(out, r, w);
+  } else if (t->syscall.where == LW_WHERE_SYSCALL) {
+    write_syscall(out, &t->syscall);
+  } else if (t->syscall.where == LW_WHERE_USER) {
+    lw_buf_puts(out, "running");
   } else {
     lw_buf_puts(out, "running (or in a call leakwatch does not see)");
   }

@@ -18,6 +18,7 @@
 #include "options.h"
 #include "lockorder.h"
 #include "once.h"
+#include "stack.h"
 #include "suppress.h"
 #include "userfile.h"
 #include "watcher.h"
@@ -115,8 +116,9 @@ static int counted_findings(const lw_report *r) {
 /*
  * Give threads that are still running exit_grace_ms to finish. Stop early
  * when there is nothing left to wait for: every remaining thread blocked in
- * an untimed wait, unchanged for a while (a thread woken just before exit
- * needs a moment to leave its wait).
+ * an untimed wait or in a system call (read, accept, sleep...), unchanged
+ * for a quarter of the grace (a thread woken just before exit needs a
+ * moment to leave its wait).
  */
 static void exit_grace(lw_thread *reporter) {
   const uint64_t deadline = lw_now_ns() + (uint64_t)lw_opt.exit_grace_ms * 1000000u;
@@ -132,7 +134,10 @@ static void exit_grace(lw_thread *reporter) {
         continue;
       any_left = true;
       uint32_t state = atomic_load(&t->wait.state);
-      if (state == LW_WAIT_IDLE || t->wait.timed)
+      uint64_t in_call = 0;
+      if (state == LW_WAIT_IDLE && lw_stack_in_syscall(atomic_load(&t->tid), &in_call))
+        signature = signature * 31 + in_call; /* blocked in read, sleep...: as a wait */
+      else if (state == LW_WAIT_IDLE || t->wait.timed)
         any_running = true;
       signature = signature * 31 + t->wait.seq + t->id;
     }

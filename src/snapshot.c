@@ -27,6 +27,7 @@
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
+#include "syscalls.h"
 #include "symbols.h"
 #include "evidence.h"
 
@@ -400,6 +401,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       /* no_signals still unwinds a thread blocked in a system call: that
        * one is read from memory, never signalled. */
       raw->has_stack = lw_stack_capture_thread(t, 100, !r->no_signals, &raw->stack, &out->syscall);
+      if (out->syscall.where == LW_WHERE_SYSCALL)
+        lw_syscalls_describe(r, &out->syscall);
     }
     copy_held(raw, t);
   }

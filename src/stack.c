@@ -378,6 +378,14 @@ static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) 
   memcpy(out->sp, sps, out->depth * sizeof *sps);
 }
 
+bool lw_stack_in_syscall(int tid, uint64_t *signature) {
+  syscall_file now;
+  if (tid == 0 || !read_syscall_file(tid, &now) || now.where != LW_WHERE_SYSCALL)
+    return false;
+  *signature = (uint64_t)now.number * 31 + now.sp * 17 + now.pc;
+  return true;
+}
+
 bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_stack *out,
                              lw_report_syscall *where) {
   int tid = atomic_load(&t->tid);
