@@ -59,6 +59,7 @@ typedef struct lw_report_wait {
   bool timed;
   uint64_t seq;
   lw_frames stack;
+  const char *through;   /* a futex wait: the library function that made it, or NULL */
   int evidence;          /* enum lw_evidence, for objects without an owner */
   uint32_t signalled_by; /* with LW_EVIDENCE_LAST */
 } lw_report_wait;

@@ -63,6 +63,10 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
     else if (w->owner_tid)
       lw_buf_printf(out, ", \"owner_process\": {\"pid\": %d, \"tid\": %d}", w->owner_pid,
                     w->owner_tid);
+    if (w->through) {
+      lw_buf_puts(out, ", \"through\": ");
+      lw_buf_json_string(out, w->through);
+    }
     if (w->evidence == 1 /* LW_EVIDENCE_NEVER */)
       lw_buf_puts(out, ", \"signalled_by\": null");
     else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)

@@ -130,8 +130,13 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
   }
   if (t->has_wait) {
     const lw_report_wait *w = &t->wait;
-    lw_buf_printf(out, "%s in %s on 0x%" PRIxPTR, w->timed ? "waiting (timed)" : "blocked", w->call,
-                  (uintptr_t)w->object);
+    lw_buf_printf(out, "%s in %s", w->timed ? "waiting (timed)" : "blocked", w->call);
+    if (w->through) {
+      lw_buf_puts(out, " (");
+      lw_buf_text(out, w->through, false);
+      lw_buf_puts(out, ")");
+    }
+    lw_buf_printf(out, " on 0x%" PRIxPTR, (uintptr_t)w->object);
     if (w->mutex)
       lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
     if (w->has_owner) {

@@ -473,6 +473,35 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
   r->nraw = n;
 }
 
+/* A futex wait is made by a library (libstdc++'s std::latch, GLib's
+ * g_cond_wait, Rust's futex_wait): the first frame outside libc, which made
+ * the syscall() call, says which; past the standard library's reserved
+ * helpers (std::__detail::__platform_wait...), to the call the program
+ * made (std::latch::wait). NULL for other waits. */
+/* "void std::__detail::__platform_wait<int>(...)": a name in the standard
+ * library's reserved namespace, before its template arguments and
+ * parameters (std::barrier<std::__empty_completion> is not one). */
+static bool is_library_detail(const char *function) {
+  size_t name_length = strcspn(function, "<(");
+  const char *detail = strstr(function, "std::__");
+  return detail && (size_t)(detail - function) < name_length;
+}
+
+static const char *library_call(int call, const lw_frames *stack) {
+  if (call != LW_CALL_futex && call != LW_CALL_futex_lock_pi && call != LW_CALL_futex_waitv)
+    return NULL;
+  for (uint32_t i = 0; i < stack->count; i++) {
+    const lw_frame *f = &stack->frames[i];
+    const char *base = f->module ? strrchr(f->module, '/') : NULL;
+    if (base && strncmp(base, "/libc.so", 8) == 0)
+      continue;
+    if (f->function && is_library_detail(f->function) && i + 1 < stack->count)
+      continue;
+    return f->function;
+  }
+  return NULL;
+}
+
 void lw_snapshot_symbolize(lw_report *r) {
   raw_thread *raws = r->raw;
   if (!raws || r->symbolized)
@@ -486,10 +515,12 @@ void lw_snapshot_symbolize(lw_report *r) {
     out->create_stack = symbolize(r, raw->create.pc, raw->create.depth, false);
     if (raw->has_stack) {
       lw_frames frames = symbolize(r, raw->stack.pc, raw->stack.depth, raw->stack.first_exact);
-      if (out->has_wait)
+      if (out->has_wait) {
         out->wait.stack = frames;
-      else
+        out->wait.through = library_call(out->wait.call_id, &frames);
+      } else {
         out->stack = frames;
+      }
     }
     for (uint32_t k = 0; k < out->nheld; k++)
       held_stack(r, raw, &raw->held_of[k], &out->held[k]);
