@@ -709,3 +709,37 @@ def test_gio_cat():
         row("gio cat", c.timing(), c.shims[0].report)
     finally:
         shutil.rmtree(wd, ignore_errors=True)
+
+
+# --- ripgrep (Rust) -----------------------------------------------------------------
+
+def test_ripgrep():
+    # ripgrep searches 200 files with 2 worker threads (Rust's standard
+    # library: threads, channels and mutexes waiting on futexes through
+    # syscall()). Its output order depends on the threads, so the lines are
+    # compared sorted. Every worker is joined. Expected findings: none.
+    need("rg")
+    wd = workdir()
+    try:
+        text = make_text(os.path.join(wd, "all.txt"), size=2 * 1024 * 1024)
+        os.unlink(os.path.join(wd, "all.txt"))
+        tree = os.path.join(wd, "tree")
+        os.mkdir(tree)
+        lines = text.splitlines(keepends=True)
+        for i in range(200):
+            pathlib.Path(tree, f"part{i:03}.txt").write_bytes(b"".join(lines[i::200]))
+        argv = ["rg", "-j2", "--no-config", "-c", "[aeiou]{3}", "tree"]
+        check_threaded(argv, 2, workdir=wd)
+        # The threads decide the order of the lines: compare them sorted.
+        runs = [run_once(argv, shim=shim, workdir=wd) for _ in range(3) for shim in (False, True)]
+        expected = sorted(runs[0].stdout.splitlines())
+        assert len(expected) == 200, runs[0].stdout[:500]
+        for o in runs:
+            assert o.returncode == 0 and o.stderr == b"", o
+            assert sorted(o.stdout.splitlines()) == expected, o
+        for o in runs[1::2]:
+            expect_clean(o)
+        c = Comparison(runs[0::2], runs[1::2], runs[1::2])
+        row("rg -j2 (200 files)", c.timing(), c.shims[0].report)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
