@@ -19,6 +19,7 @@
 #include "lockorder.h"
 #include "once.h"
 #include "stack.h"
+#include "syscalls.h"
 #include "suppress.h"
 #include "userfile.h"
 #include "watcher.h"
@@ -116,8 +117,8 @@ static int counted_findings(const lw_report *r) {
 /*
  * Give threads that are still running exit_grace_ms to finish. Stop early
  * when there is nothing left to wait for: every remaining thread blocked in
- * an untimed wait or in a system call (read, accept, sleep...), unchanged
- * for a quarter of the grace (a thread woken just before exit needs a
+ * an untimed wait or in an untimed system call (read, accept, pause...),
+ * unchanged for a quarter of the grace (a thread woken just before exit needs a
  * moment to leave its wait).
  */
 static void exit_grace(lw_thread *reporter) {
@@ -135,10 +136,12 @@ static void exit_grace(lw_thread *reporter) {
       any_left = true;
       uint32_t state = atomic_load(&t->wait.state);
       uint64_t in_call = 0;
-      if (state == LW_WAIT_IDLE && lw_stack_in_syscall(atomic_load(&t->tid), &in_call))
-        signature = signature * 31 + in_call; /* blocked in read, sleep...: as a wait */
+      lw_report_syscall call;
+      if (state == LW_WAIT_IDLE && lw_stack_in_syscall(atomic_load(&t->tid), &call, &in_call) &&
+          lw_syscalls_untimed(&call))
+        signature = signature * 31 + in_call; /* blocked in read, accept...: as a wait */
       else if (state == LW_WAIT_IDLE || t->wait.timed)
-        any_running = true;
+        any_running = true; /* sleeps and other timed calls end by themselves */
       signature = signature * 31 + t->wait.seq + t->id;
     }
     lw_registry_unlock();

@@ -287,6 +287,11 @@ static void fill_header(lw_report *r, const char *trigger) {
 /* The held lists do not name the owner of what `out` waits for: glibc's
  * owner field `tid` does, a thread of ours or of another process. */
 static void owner_from_field(lw_report *r, lw_report_thread *out, int tid) {
+  /* The waiter itself: glibc has just given it the lock, and it is on its
+   * way out of the wait (a relock of a held mutex is found through the held
+   * list). Not a cycle of one. */
+  if (tid == out->tid)
+    return;
   for (uint32_t k = 0; k < r->nthreads; k++) {
     if (r->threads[k].tid == tid && r->threads[k].state != LW_STATE_EXITED) {
       out->wait.has_owner = true;

@@ -378,10 +378,13 @@ static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) 
   memcpy(out->sp, sps, out->depth * sizeof *sps);
 }
 
-bool lw_stack_in_syscall(int tid, uint64_t *signature) {
+bool lw_stack_in_syscall(int tid, lw_report_syscall *call, uint64_t *signature) {
   syscall_file now;
   if (tid == 0 || !read_syscall_file(tid, &now) || now.where != LW_WHERE_SYSCALL)
     return false;
+  call->where = LW_WHERE_SYSCALL;
+  call->number = now.number;
+  memcpy(call->args, now.args, sizeof call->args);
   *signature = (uint64_t)now.number * 31 + now.sp * 17 + now.pc;
   return true;
 }

@@ -43,9 +43,10 @@ void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack
 bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_stack *out,
                              lw_report_syscall *where);
 
-/* True when thread `tid` is in a system call now, with a word that changes
- * when it moves to another call or another place (`signature`). */
-bool lw_stack_in_syscall(int tid, uint64_t *signature);
+/* True when thread `tid` is in a system call now: which, with what
+ * arguments (`call`), and a word that changes when it moves to another
+ * call or another place (`signature`). */
+bool lw_stack_in_syscall(int tid, lw_report_syscall *call, uint64_t *signature);
 
 /* The signal used by lw_stack_capture_thread. */
 int lw_stack_signal(void);

@@ -156,3 +156,11 @@ void lw_syscalls_describe(lw_report *report, lw_report_syscall *call) {
   else if (call->number == SYS_waitid)
     call->pid = call->args[0] == P_PID ? (int64_t)(int)call->args[1] : -1;
 }
+
+bool lw_syscalls_untimed(const lw_report_syscall *call) {
+  for (size_t i = 0; i < LW_ARRAY_SIZE(blocking_calls); i++)
+    if (blocking_calls[i].number == call->number)
+      return blocking_calls[i].timeout == NO_TIMEOUT ||
+             timeout_of(&blocking_calls[i], call->args) < 0;
+  return false;
+}

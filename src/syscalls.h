@@ -15,4 +15,10 @@
  * `report`'s arena. For a thread in a system call only. */
 void lw_syscalls_describe(lw_report *report, lw_report_syscall *call);
 
+/* True for a blocking call of the table that has no timeout, or an
+ * infinite one (read, accept, pause, poll with -1...): it ends only when
+ * something else happens. A call with a timeout ends by itself, like a
+ * timed wait; a call not in the table is not known to block at all. */
+bool lw_syscalls_untimed(const lw_report_syscall *call);
+
 #endif

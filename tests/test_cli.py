@@ -507,10 +507,14 @@ def test_man_page():
 
 def test_run_leak_status():
     program = compile_c("leak", LEAK_C)
-    result = leakwatch("run", program, "5")
+    result = leakwatch("run", program, "0")
     assert result.returncode == 66, f"exit {result.returncode}:\n{result.stderr}"
     assert "leakwatch: thread_leak: T1 'cli-waiter' (waiter)" in result.stderr, result.stderr
     assert "leakwatch: unjoined_thread: T2 (quick)" in result.stderr, result.stderr
+    # A program that fails on its own keeps its status; the report is there.
+    result = leakwatch("run", program, "5")
+    assert result.returncode == 5, f"exit {result.returncode}:\n{result.stderr}"
+    assert "leakwatch: thread_leak: T1 'cli-waiter' (waiter)" in result.stderr, result.stderr
 
 
 def test_run_clean_status():
@@ -532,7 +536,7 @@ def test_run_exitcode_option():
     result = leakwatch("run", "--option", "exitcode=0", program, "5")
     assert result.returncode == 5, f"exit {result.returncode}:\n{result.stderr}"
     assert "thread_leak" in result.stderr, result.stderr
-    result = leakwatch("run", "--option", "exitcode=42", program, "5")
+    result = leakwatch("run", "--option", "exitcode=42", program, "0")
     assert result.returncode == 42, f"exit {result.returncode}:\n{result.stderr}"
 
 

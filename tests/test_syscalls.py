@@ -15,9 +15,7 @@ EXPECTED = {
 
 
 def test_threads_in_system_calls_show_the_call_and_the_fd():
-    started = time.monotonic()
-    r = run([program("sys_blocked_calls")], options={"exit_grace_ms": 8000})
-    elapsed = time.monotonic() - started
+    r = run([program("sys_blocked_calls")])
     assert r.stdout == "returning\n", r  # nothing returned early: no EINTR
     assert r.returncode == 66, r
     leaked = {r.thread(i)["start"]: r.thread(i) for f in r.findings("thread_leak") for i in f["threads"]}
@@ -39,6 +37,14 @@ def test_threads_in_system_calls_show_the_call_and_the_fd():
     assert "(wait_for_input), tid" in r.stderr and "in read on fd" in r.stderr and "(pipe:[" in r.stderr
     assert "in accept on fd" in r.stderr and "(socket:[" in r.stderr, r.stderr
     assert "in epoll_wait on fd" in r.stderr and "timeout 20.0 s" in r.stderr, r.stderr
-    # Blocked in system calls, unchanged: not waited for past a quarter of
-    # the 8 s grace (they used to be "running" and cost all of it).
+
+
+def test_exit_grace_does_not_wait_for_untimed_system_calls():
+    # read and accept have no timeout: unchanged, they are not waited for
+    # past a quarter of the 8 s grace (as "running" they cost all of it).
+    started = time.monotonic()
+    r = run([program("sys_blocked_calls"), "untimed"], options={"exit_grace_ms": 8000})
+    elapsed = time.monotonic() - started
+    assert r.stdout == "returning\n" and r.returncode == 66, r
+    assert sorted(f["kind"] for f in r.findings()) == ["thread_leak", "thread_leak"], r.findings()
     assert elapsed < 6, f"exit took {elapsed:.1f} s"

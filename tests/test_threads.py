@@ -176,7 +176,7 @@ def test_threads_named_by_themselves():
 
 def test_exit_from_worker_reports_the_blocked_workers():
     r = run([program("thread_exit_from_worker")])
-    assert r.returncode == 66, r
+    assert r.returncode == 5, r  # the program's own status: it fails on its own
     assert r.stdout.endswith("quitter calls exit(5)\n") and "not reached" not in r.stdout
     addr = addresses(r.stdout)
     assert r.report is not None and r.report["trigger"] == "exit"

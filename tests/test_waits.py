@@ -362,19 +362,20 @@ def build_cxx20(source_name):
     return exe
 
 
-def test_cxx_counting_semaphore_is_not_seen():
-    # libstdc++ 12's counting_semaphore waits on a futex directly: leakwatch
-    # cannot see the wait, so the thread is a leak that is "running".
+def test_cxx_counting_semaphore_is_seen_as_a_futex_wait():
+    # libstdc++ 12's counting_semaphore waits on a futex through syscall():
+    # leakwatch sees the wait (it used to show the thread as "running").
     exe = build_cxx20("wait_cxx_semaphore.cpp")
     r = run([exe])
     assert r.returncode == 66, r
     assert "semaphore 0x" in r.stdout
     assert reported_ids(r) == [1]
     t = r.thread(1)
-    assert t["state"] == "running" and "wait" not in t
+    assert t["state"] == "blocked" and t["wait"]["call"] == "futex", t
+    assert "counting_semaphore" in t["wait"]["through"], t["wait"]
     assert t["held"] == []
-    assert any(is_function(f, "acquire_forever") for f in t["stack"]), functions(t["stack"])
-    assert_no_shim_frames(t["stack"])
+    assert any(is_function(f, "acquire_forever") for f in t["wait"]["stack"]), functions(t["wait"]["stack"])
+    assert_no_shim_frames(t["wait"]["stack"])
 
 
 # --- correct use reports nothing ------------------------------------------------------------
