@@ -86,7 +86,8 @@ lw_frames lw_inspect_frames(lw_inspect_target *target, lw_report *report, const 
 
 /* The wait of every thread and the locks their owners hold (waits.c);
  * report thread i is target thread i. stack_from[i]: the frame its blocking
- * stack starts at (the pthread call; glibc's insides are left out). */
+ * stack starts at (the pthread function's caller: glibc's frames are left
+ * out, as the shim leaves out its own). */
 void lw_inspect_waits(lw_inspect_target *target, lw_report *report, uint32_t *stack_from);
 
 /* Let a stopped process go (target_live.c); sets stopped_ns. */

@@ -164,6 +164,21 @@ int lw_inspect_core(lw_inspect_target *target, const char *core, const char *exe
             core, m.path ? m.path : fname, m.path ? "" : ", by name");
     return LW_INSPECT_FAILED;
   }
+  /* The program's build id, from its file, against the copy the core's
+   * memory holds at the same place. */
+  const unsigned char *file_id = NULL;
+  GElf_Addr id_address = 0;
+  int id_length = dwfl_module_build_id(m.module, &file_id, &id_address);
+  unsigned char core_id[64];
+  if (id_length > 0 && id_length <= (int)sizeof core_id &&
+      core_read(target, (uintptr_t)id_address, core_id, (size_t)id_length) &&
+      memcmp(core_id, file_id, (size_t)id_length) != 0) {
+    fprintf(stderr,
+            "leakwatch: core %s was not made by %s (their build ids differ): give the program "
+            "that dumped it with --exe PROGRAM\n",
+            core, exe ? exe : m.path);
+    return LW_INSPECT_FAILED;
+  }
   snprintf(target->exe, sizeof target->exe, "%s", exe ? exe : m.path);
   if (dwfl_core_file_attach(target->dwfl, elf) < 0) {
     fprintf(stderr, "leakwatch: core %s: %s\n", core, dwfl_errmsg(-1));

@@ -316,8 +316,10 @@ int lw_inspect_live(lw_inspect_target *target, int pid) {
 
   /* For the tests of a process that ends in the middle of a dump. */
   const char *pause_ms = getenv("LEAKWATCH_INSPECT_PAUSE_MS");
-  if (pause_ms && atoi(pause_ms) > 0)
+  if (pause_ms && atoi(pause_ms) > 0) {
+    fprintf(stderr, "leakwatch-inspect: pausing %d ms before the stop\n", atoi(pause_ms));
     usleep((useconds_t)atoi(pause_ms) * 1000u);
+  }
 
   /* The stop. */
   for (;;) {
@@ -325,6 +327,14 @@ int lw_inspect_live(lw_inspect_target *target, int pid) {
     if (added == -1) {
       int saved = errno;
       lw_inspect_release(NULL);
+      /* The kernel refuses to seize the threads of a process that is
+       * exiting, too: say that, not "no permission". */
+      snprintf(path, sizeof path, "/proc/%d/status", pid);
+      if (!read_text(path, status, sizeof status) || strstr(status, "State:\tZ") ||
+          strstr(status, "State:\tX")) {
+        fprintf(stderr, "leakwatch: process %d exited during the dump\n", pid);
+        return LW_INSPECT_NO_PROCESS;
+      }
       if (saved == EPERM || saved == EACCES)
         return permission_failure(pid, uid);
       fprintf(stderr, "leakwatch: cannot attach to process %d: %s\n", pid, strerror(saved));

@@ -252,8 +252,8 @@ static void classify(lw_inspect_target *target, lw_report *r, const lw_inspect_t
   bool futex_timed = it->args[3] != 0 && op != FUTEX_WAKE;
   enum lw_call call = LW_CALL_futex;
   int entry = find_entry(it, &call);
-  if (entry >= 0)
-    *stack_from = (uint32_t)entry;
+  if (entry >= 0 && (uint32_t)entry + 1 < it->depth)
+    *stack_from = (uint32_t)entry + 1; /* from the caller on, as under the shim */
   else if (is_struct_pthread(target, futex - PTHREAD_TID_OFFSET))
     call = LW_CALL_pthread_join; /* a join in a program without symbols */
   w->call_id = (int)call;
