@@ -425,3 +425,43 @@ def test_stop_time():
             assert times[0] < 1000, times
             report = attach_dump(target.pid)
             assert len(report["threads"]) == threads
+
+
+def test_threads_created_during_dump():
+    """Threads start and end while the dump stops the others: every dump
+    succeeds, and the program goes on as before."""
+    with Target("attach_churn") as target:
+        for _ in range(10):
+            report = attach_dump(target.pid, tries=1)
+            names = [t["name"] for t in report["threads"]]
+            assert "spawner" in names and by_id(report, 0)["tid"] == target.pid, names
+        with open(f"/proc/{target.pid}/status") as f:
+            assert "TracerPid:\t0" in f.read()
+        out, status = target.go()
+        assert status == 0 and "spawned more: yes" in out, (status, out)
+
+
+def test_static_program():
+    """A static program: glibc is inside it; with its symbol table the
+    waits and the deadlock are found, stripped it says what it cannot do."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        return
+    directory = tempfile.mkdtemp(prefix="lwtest-static-")
+    try:
+        binary = os.path.join(directory, "abba_static")
+        source = lwtest.SOURCE / "tests" / "programs" / "attach_abba.c"
+        subprocess.run([compiler, "-static", "-g", "-O1", str(source), "-o", binary, "-lpthread"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with Target(None, argv=[binary]) as target:
+            report = attach_dump(target.pid)
+            check_mutex_cycle(report, target.values, ["A", "B"])
+            assert {t["start"] for t in report["threads"] if t["id"]} == {"forward", "backward"}
+        subprocess.run(["strip", binary], check=True)
+        with Target(None, argv=[binary]) as target:
+            status, out, err = dump([str(target.pid)])
+            assert status == 0, err
+            assert "static program without a symbol table" in err and "-s" in err, err
+            assert json.loads(out)["findings"] == []
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

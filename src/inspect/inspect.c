@@ -62,9 +62,34 @@ static const char *start_routine(const lw_frames *frames) {
     const lw_frame *f = &frames->frames[i];
     if (f->module && strstr(f->module, "/libc.so"))
       continue;
+    if (f->function && (strstr(f->function, "clone") || strcmp(f->function, "start_thread") == 0))
+      continue; /* a static program: glibc's frames are in it */
     return f->function;
   }
   return NULL;
+}
+
+static int find_libc(Dwfl_Module *module, void **userdata, const char *name, Dwarf_Addr start,
+                     void *arg) {
+  (void)module, (void)userdata, (void)start;
+  if (strstr(name, "/libc.so"))
+    *(bool *)arg = true;
+  return DWARF_CB_OK;
+}
+
+/* A static program without a symbol table: no pthread function is seen in
+ * the frames, and its futex waits cannot be told apart. Say so once. */
+static void warn_unnamed_waits(const lw_report *r) {
+  bool dynamic = false;
+  dwfl_getmodules(target.dwfl, find_libc, &dynamic, 0);
+  for (uint32_t i = 0; i < r->nthreads && !dynamic; i++)
+    if (r->threads[i].has_wait && r->threads[i].wait.call_id == LW_CALL_futex) {
+      fprintf(stderr,
+              "leakwatch: %s is a static program without a symbol table: its waits are shown "
+              "as futex waits, without owners or deadlocks; rebuild it without stripping (-s)\n",
+              target.exe);
+      return;
+    }
 }
 
 int main(int argc, char **argv) {
@@ -122,6 +147,7 @@ int main(int argc, char **argv) {
   for (uint32_t i = 0; i < target.nthreads; i++)
     lw_inspect_name_frames(&target, &target.threads[i]);
   lw_inspect_waits(&target, &r, stack_from);
+  warn_unnamed_waits(&r);
 
   lw_inspect_symbols_for(&target);
   for (uint32_t i = 0; i < r.nthreads; i++) {
