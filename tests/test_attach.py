@@ -199,6 +199,15 @@ def test_abba():
                          rf"0x{target.values['B']:x}, owned by T\d 'backward'", text), text
         assert "deadlock: 2 threads wait for each other" in text
         assert "SUMMARY (attach): 1 finding: 1 deadlock" in text
+        # `leakwatch report` draws the JSON as the tool draws its text (the
+        # header's uptime aside: two dumps of a process that stays put).
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as saved:
+            saved.write(json.dumps(report))
+            saved.flush()
+            redrawn = subprocess.run([command(), "report", saved.name], capture_output=True,
+                                     text=True, env=clean_env())
+        assert redrawn.returncode == 0, redrawn.stderr
+        assert redrawn.stdout.splitlines()[1:] == text.splitlines()[1:], (redrawn.stdout, text)
     later_output_unchanged("attach_abba")
 
 
