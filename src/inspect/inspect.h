@@ -48,7 +48,7 @@ typedef struct lw_inspect_thread {
   /* Live: the memory around the futex word a thread sleeps on, read while
    * the process is stopped (every glibc field waits.c reads is in it). */
   uintptr_t window_base;
-  bool window_valid;
+  uint32_t window_size; /* bytes read: 0 if none */
   uint8_t window[LW_INSPECT_WINDOW_BEFORE + 64];
 } lw_inspect_thread;
 

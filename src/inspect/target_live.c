@@ -199,8 +199,8 @@ static bool live_read(lw_inspect_target *target, uintptr_t address, void *out, s
   /* What was read while the process was stopped, first. */
   for (uint32_t i = 0; i < target->nthreads; i++) {
     const lw_inspect_thread *t = &target->threads[i];
-    if (t->window_valid && address >= t->window_base &&
-        address + size <= t->window_base + sizeof t->window) {
+    if (t->window_size && address >= t->window_base &&
+        address + size <= t->window_base + t->window_size) {
       memcpy(out, t->window + (address - t->window_base), size);
       return true;
     }
@@ -391,7 +391,11 @@ int lw_inspect_live(lw_inspect_target *target, int pid) {
       /* glibc's fields around the futex word, read now, looked at later. */
       if (t->in_syscall && t->syscall == SYS_futex) {
         t->window_base = (uintptr_t)t->args[0] - LW_INSPECT_WINDOW_BEFORE;
-        t->window_valid = live_read(target, t->window_base, t->window, sizeof t->window);
+        if (live_read(target, t->window_base, t->window, sizeof t->window))
+          t->window_size = sizeof t->window;
+        else if (t->window_base = (uintptr_t)t->args[0] - 64,
+                 live_read(target, t->window_base, t->window, 128))
+          t->window_size = 128; /* near the start of a mapping: the lock's own fields */
       }
     }
   if (getenv("LEAKWATCH_INSPECT_TIMES"))
