@@ -377,9 +377,8 @@ def test_permission_denied():
     if os.geteuid() != 0:
         return  # needs another user's process
     with Target("attach_abba") as target:
-        for args in ([str(target.pid)], ["--json", str(target.pid)]):
-            status, out, err = dump(args[-1:] if len(args) == 1 else args[:1] and args[1:],
-                                    json_output=len(args) == 2, user="65534")
+        for json_output in (False, True):
+            status, out, err = dump([str(target.pid)], json_output=json_output, user="65534")
             assert status == EXIT_NO_PERMISSION and out == "", (status, out, err)
             lines = err.strip().splitlines()
             assert len(lines) == 1, err
@@ -474,3 +473,29 @@ def test_static_program():
             assert json.loads(out)["findings"] == []
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def process_state(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("State:"))
+
+
+def test_dumper_killed_while_the_process_is_stopped():
+    """If the dumper dies while it holds the process stopped (SIGKILL: no
+    cleanup of its own), the kernel lets the process go; it goes on with
+    the same output."""
+    with Target("attach_pipe") as target:
+        env = clean_env({"LEAKWATCH_INSPECT_HOLD_MS": "20000"})
+        dumper = subprocess.Popen([str(lwtest.BUILD / "leakwatch-inspect"), str(target.pid)],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert "holding 4 threads stopped" in dumper.stderr.readline()
+        assert process_state(target.pid) == "t", process_state(target.pid)  # tracing stop
+        dumper.kill()
+        dumper.communicate(timeout=20)
+        deadline = time.monotonic() + 10
+        while process_state(target.pid) == "t" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process_state(target.pid) == "S"
+        out, status = target.go()
+    with Target("attach_pipe") as plain:
+        assert plain.go() == (out, status)

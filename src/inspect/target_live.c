@@ -362,6 +362,13 @@ int lw_inspect_live(lw_inspect_target *target, int pid) {
   target->tasks = (int)nseized;
 
   uint64_t stopped_all_ns = lw_now_ns();
+  /* For the test that kills this program while the process is stopped. */
+  const char *hold_ms = getenv("LEAKWATCH_INSPECT_HOLD_MS");
+  if (hold_ms && atoi(hold_ms) > 0) {
+    fprintf(stderr, "leakwatch-inspect: holding %u threads stopped for %d ms\n", nseized,
+            atoi(hold_ms));
+    usleep((useconds_t)atoi(hold_ms) * 1000u);
+  }
   /* The threads, main first. */
   target->threads = calloc(nseized, sizeof *target->threads);
   if (!target->threads) {
