@@ -7,6 +7,8 @@
  * be read against the floor measured in the same run.
  */
 #define _GNU_SOURCE
+/* syscall is forwarded as seven longs, as the shim does (intercept_syscall.c):
+ * no <unistd.h> here, whose prototype is variadic. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -29,7 +31,9 @@
   X(int, pthread_rwlock_rdlock, (pthread_rwlock_t * lock), (lock))                                 \
   X(int, pthread_rwlock_unlock, (pthread_rwlock_t * lock), (lock))                                 \
   X(int, sem_wait, (sem_t * sem), (sem))                                                           \
-  X(int, sem_post, (sem_t * sem), (sem))
+  X(int, sem_post, (sem_t * sem), (sem))                                                          \
+  X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),                \
+    (n, a1, a2, a3, a4, a5, a6))
 
 #define DEFINE_FORWARD(type, name, params, args)                                                   \
   static type(*real_##name) params;                                                                \

@@ -420,6 +420,35 @@ static void bench_lock_pairs(unsigned long iters) {
   free(locks); /* not destroyed: the graph keeps every edge */
 }
 
+/* ---- nested_pairs: under one outer lock, the pairs m[i] then m[i-1] for
+ *      i = 1..N: 2N new lock-order edges (outer -> m[i], and a chain
+ *      m[N] -> ... -> m[0] under the gate `outer`), each new edge against a
+ *      graph that already holds the earlier ones. One op is one pair. The
+ *      graph once searched all of it for every new edge: quadratic. ---- */
+
+static void bench_nested_pairs(unsigned long iters) {
+  static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_t *locks = calloc(iters + 1, sizeof *locks);
+  volatile unsigned long counter = 0;
+  check(locks != NULL, "nested_pairs: calloc");
+  for (unsigned long i = 0; i <= iters; i++)
+    pthread_mutex_init(&locks[i], NULL);
+  double t0 = now_ns();
+  pthread_mutex_lock(&outer);
+  for (unsigned long i = 1; i <= iters; i++) {
+    pthread_mutex_lock(&locks[i]);
+    pthread_mutex_lock(&locks[i - 1]);
+    counter++;
+    pthread_mutex_unlock(&locks[i - 1]);
+    pthread_mutex_unlock(&locks[i]);
+  }
+  pthread_mutex_unlock(&outer);
+  double ns = now_ns() - t0;
+  check(counter == iters, "nested_pairs: counter");
+  report("nested_pairs", iters, ns);
+  free(locks); /* not destroyed: the graph keeps every edge to the end */
+}
+
 struct workload {
   const char *name;
   void (*run)(unsigned long iters);
@@ -438,6 +467,7 @@ static const struct workload workloads[] = {
     {"nested4_8threads", bench_nested4_8threads, 4000000},
     {"many_mutexes", bench_many_mutexes, 100000},
     {"lock_pairs", bench_lock_pairs, 100000},
+    {"nested_pairs", bench_nested_pairs, 100000},
 };
 
 static int usage(void) {

@@ -8,13 +8,18 @@
  * so the C benchmark stays plain C. libstdc++'s std::mutex calls
  * pthread_mutex_lock/unlock through the PLT, so this measures what a C++
  * program pays for the shim's mutex wrappers, inlined guard objects and all.
+ * C++20: std::binary_semaphore waits on futexes through syscall().
  */
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <semaphore>
+#include <sys/syscall.h>
+#include <thread>
 #include <time.h>
+#include <unistd.h>
 
 namespace {
 
@@ -43,6 +48,51 @@ void bench_stdmutex(unsigned long iters) {
               ns / static_cast<double>(iters));
 }
 
+// syscall_getpid: syscall(SYS_getpid), one thread: what the syscall()
+// wrapper costs a system call that is not a futex (one compare, then the
+// real syscall() with every argument word forwarded).
+void bench_syscall_getpid(unsigned long iters) {
+  long expected = getpid(), mismatches = 0;
+  double t0 = now_ns();
+  for (unsigned long i = 0; i < iters; i++)
+    mismatches += syscall(SYS_getpid) != expected;
+  double ns = now_ns() - t0;
+  if (mismatches != 0) {
+    std::fprintf(stderr, "lwbench_cxx: check failed: syscall_getpid\n");
+    std::exit(1);
+  }
+  std::printf("workload=syscall_getpid iters=%lu ns_per_op=%.3f\n", iters,
+              ns / static_cast<double>(iters));
+}
+
+// semaphore_pingpong: two threads hand a token back and forth through two
+// C++20 std::binary_semaphore (libstdc++ waits and wakes on futexes through
+// syscall()). One op is one hand-over.
+void bench_semaphore_pingpong(unsigned long iters) {
+  std::binary_semaphore ping(0), pong(0);
+  unsigned long returned = 0;
+  std::thread other([&] {
+    for (unsigned long i = 0; i < iters; i++) {
+      ping.acquire();
+      pong.release();
+    }
+  });
+  double t0 = now_ns();
+  for (unsigned long i = 0; i < iters; i++) {
+    ping.release();
+    pong.acquire();
+    returned++;
+  }
+  double ns = now_ns() - t0;
+  other.join();
+  if (returned != iters) {
+    std::fprintf(stderr, "lwbench_cxx: check failed: semaphore_pingpong\n");
+    std::exit(1);
+  }
+  std::printf("workload=semaphore_pingpong iters=%lu ns_per_op=%.3f\n", iters,
+              ns / static_cast<double>(2 * iters));
+}
+
 struct workload {
   const char *name;
   void (*run)(unsigned long iters);
@@ -51,6 +101,8 @@ struct workload {
 
 const workload workloads[] = {
     {"stdmutex", bench_stdmutex, 40000000},
+    {"syscall_getpid", bench_syscall_getpid, 20000000},
+    {"semaphore_pingpong", bench_semaphore_pingpong, 1000000},
 };
 
 int usage() {

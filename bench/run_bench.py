@@ -57,11 +57,18 @@ WORKLOADS = [
     Workload("nested4_8threads", "c", 4000000, 1.5, min_iters=80),
     # 100,000 distinct mutexes whatever the scale: the RSS numbers are the point.
     Workload("many_mutexes", "c", 100000, None, scaled=False),
+    # 100,000 new lock-order edge pairs whatever the scale: how the graph
+    # grows is the point (a ratio that grows with the count is quadratic).
+    Workload("nested_pairs", "c", 100000, None, scaled=False),
     Workload("stdmutex", "cxx", 40000000, 1.4),
+    # syscall() is wrapped for futex waits: any other number must cost nothing measurable.
+    Workload("syscall_getpid", "cxx", 20000000, 1.05),
+    Workload("semaphore_pingpong", "cxx", 1000000, 1.15),
 ]
 
 # One thread at a time, so callgrind's count is exact and repeatable.
-CALLGRIND_WORKLOADS = ["mutex_uncontended", "mutex_uncontended_mt", "rwlock_read", "sem_post_wait", "nested4", "stdmutex"]
+CALLGRIND_WORKLOADS = ["mutex_uncontended", "mutex_uncontended_mt", "rwlock_read", "sem_post_wait", "nested4", "stdmutex",
+                       "syscall_getpid"]
 
 RESULT_RE = re.compile(r"^workload=\S+ .*$", re.MULTILINE)
 COLLECTED_RE = re.compile(r"^==\d+== Collected : ([\d,]+)", re.MULTILINE)
@@ -265,7 +272,7 @@ def run_callgrind(selected, binaries, args, envs):
     print("-" * len(header))
     failed = 0
     for name in names:
-        binary = binaries["cxx" if name == "stdmutex" else "c"]
+        binary = binaries[next(w.binary for w in WORKLOADS if w.name == name)]
         print("callgrind %s ..." % name, file=sys.stderr)
         try:
             per_op = {}

@@ -10,9 +10,10 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_PACKAGE_CONTACT "leakwatch developers <leakwatch@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # leakwatch_0.1.0_amd64.deb
-# The shim's own libraries (libunwind, libdw, libc) come from dpkg-shlibdeps;
-# the command needs Python 3.
+# The shim's linked libraries (libunwind, libc) come from dpkg-shlibdeps;
+# libdw is loaded with dlopen at report time (src/symbols.c), so it is named
+# here, as is Python 3 for the command.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3, libdw1")
 set(CPACK_GENERATOR DEB)
 include(CPack)

@@ -35,6 +35,8 @@ int leakwatch_impl_verify_none(unsigned timeout_ms) __attribute__((weak));
 int leakwatch_impl_report(int fd) __attribute__((weak));
 leakwatch_mark_t leakwatch_impl_mark(void) __attribute__((weak));
 int leakwatch_impl_verify_since(leakwatch_mark_t mark, unsigned timeout_ms) __attribute__((weak));
+char *leakwatch_impl_verify_none_text(int timeout_ms) __attribute__((weak));
+char *leakwatch_impl_verify_since_text(leakwatch_mark_t mark, int timeout_ms) __attribute__((weak));
 
 /* 1 when the shim is loaded in this process. */
 static inline int leakwatch_active(void) {
@@ -75,6 +77,27 @@ static inline leakwatch_mark_t leakwatch_mark(void) {
  * process each check their own threads. */
 static inline int leakwatch_verify_since(leakwatch_mark_t mark, unsigned timeout_ms) {
   return leakwatch_impl_verify_since ? leakwatch_impl_verify_since(mark, timeout_ms) : 0;
+}
+
+/* The two verify calls for a test framework's failure message, like
+ * goleak's VerifyNone: they print nothing, and return NULL when nothing
+ * leaked, or the findings' text as the report would print it (stacks and
+ * all), allocated with malloc: the caller frees it.
+ *
+ *   char *leaks = leakwatch_verify_since_text(mark_, 1000);
+ *   EXPECT_EQ(leaks, nullptr) << leaks;
+ *   free(leaks);
+ *
+ * Threads either form of verify call reported are not reported again (by a
+ * later verify call, or at exit) and do not change the exit status: the
+ * framework has failed the test already. NULL without the shim. */
+static inline char *leakwatch_verify_none_text(int timeout_ms) {
+  return leakwatch_impl_verify_none_text ? leakwatch_impl_verify_none_text(timeout_ms) : 0;
+}
+
+static inline char *leakwatch_verify_since_text(leakwatch_mark_t mark, int timeout_ms) {
+  return leakwatch_impl_verify_since_text ? leakwatch_impl_verify_since_text(mark, timeout_ms)
+                                          : 0;
 }
 
 #ifdef __cplusplus

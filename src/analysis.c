@@ -2,13 +2,15 @@
  * analysis.c - findings from a snapshot: leaked and unjoined threads.
  *
  * Identical findings are folded into one with a count: same kind, same state,
- * same creation stack and, for blocked threads, the same call and blocking
- * stack. A leaked pool of 64 workers is one finding that says 64.
+ * same start routine and creation stack and, for blocked threads, the same
+ * call and blocking stack (for others, the same system call). A leaked pool
+ * of 64 workers is one finding that says 64.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 
+#include "registry.h"
 #include "report.h"
 #include "reporting.h"
 
@@ -54,10 +56,20 @@ static bool same_frames(const lw_frames *a, const lw_frames *b) {
   return true;
 }
 
+static bool same_text(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static bool alike(const lw_report_thread *a, const lw_report_thread *b) {
   if (a->state != b->state || a->has_wait != b->has_wait || a->adopted != b->adopted)
     return false;
-  if (!same_frames(&a->create_stack, &b->create_stack))
+  /* One creation site can start different routines (a loop over a table
+   * of them): those are different threads. */
+  if (!same_text(a->start, b->start) || !same_frames(&a->create_stack, &b->create_stack))
+    return false;
+  /* Threads outside a wrapped wait: the same system call (or none). */
+  if (!a->has_wait &&
+      (a->syscall.where != b->syscall.where || a->syscall.number != b->syscall.number))
     return false;
   if (a->has_wait &&
       (strcmp(a->wait.call, b->wait.call) != 0 || !same_frames(&a->wait.stack, &b->wait.stack)))
@@ -151,9 +163,18 @@ static void long_wait_message(lw_report *r, lw_finding *f) {
                     (unsigned long)(uintptr_t)owner->wait.object);
     else
       lw_buf_puts(&text, " is running");
+  } else if (t->wait.owner_tid) {
+    /* A process-shared lock: only that process can let go of it. */
+    lw_buf_printf(&text, "; it is owned by another process: thread %d of pid %d", t->wait.owner_tid,
+                  t->wait.owner_pid);
   } else if (!t->wait.has_owner) {
     lw_buf_puts(&text, "; nothing owns it: somebody must signal or post it");
   }
+  if (owner && owner != t && t->wait.owner_unlisted)
+    lw_buf_printf(&text,
+                  " (found by glibc's owner field: the owner holds more locks than the %u "
+                  "leakwatch lists, so where it took this one is not known)",
+                  (unsigned)LW_HELD_MAX);
   f->message = lw_arena_strdup(&r->arena, text.data ? text.data : "");
   lw_buf_free(&text);
 }

@@ -6,6 +6,7 @@
  * themselves or look them up with dlsym.
  */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,7 +45,7 @@ LW_EXPORT int leakwatch_impl_verify_none(unsigned timeout_ms) {
   if (!self)
     return 0;
   lw_thread *inside = lw_shim_enter();
-  int leaked = lw_report_verify(self, 0, 0, timeout_ms);
+  int leaked = lw_report_verify(self, 0, 0, timeout_ms, NULL);
   lw_shim_leave(inside);
   return leaked;
 }
@@ -64,9 +65,37 @@ LW_EXPORT int leakwatch_impl_verify_since(leakwatch_mark_t mark, unsigned timeou
   if (!self)
     return 0;
   lw_thread *inside = lw_shim_enter();
-  int leaked = lw_report_verify(self, mark.thread_id, (uint32_t)mark.serial, timeout_ms);
+  int leaked = lw_report_verify(self, mark.thread_id, (uint32_t)mark.serial, timeout_ms, NULL);
   lw_shim_leave(inside);
   return leaked;
+}
+
+/* The findings' text, in the program's own malloc'd memory (the caller
+ * frees it with free), or NULL when nothing leaked. Prints nothing. */
+static char *verify_text(uint32_t mark_thread, uint32_t mark_serial, int timeout_ms) {
+  lw_thread *self = lw_thread_enter();
+  if (!self)
+    return NULL;
+  lw_thread *inside = lw_shim_enter();
+  lw_buf text = {0};
+  int leaked = lw_report_verify(self, mark_thread, mark_serial,
+                                timeout_ms > 0 ? (unsigned)timeout_ms : 0, &text);
+  char *copy = NULL;
+  if (leaked > 0 && text.len > 0 && (copy = malloc(text.len + 1))) {
+    memcpy(copy, text.data, text.len);
+    copy[text.len] = '\0';
+  }
+  lw_buf_free(&text);
+  lw_shim_leave(inside);
+  return copy;
+}
+
+LW_EXPORT char *leakwatch_impl_verify_none_text(int timeout_ms) {
+  return verify_text(0, 0, timeout_ms);
+}
+
+LW_EXPORT char *leakwatch_impl_verify_since_text(leakwatch_mark_t mark, int timeout_ms) {
+  return verify_text(mark.thread_id, (uint32_t)mark.serial, timeout_ms);
 }
 
 /* The SPEC's names, for callers without the header. */
@@ -79,4 +108,10 @@ LW_EXPORT int leakwatch_report(int fd) { return leakwatch_impl_report(fd); }
 LW_EXPORT leakwatch_mark_t leakwatch_mark(void) { return leakwatch_impl_mark(); }
 LW_EXPORT int leakwatch_verify_since(leakwatch_mark_t mark, unsigned timeout_ms) {
   return leakwatch_impl_verify_since(mark, timeout_ms);
+}
+LW_EXPORT char *leakwatch_verify_none_text(int timeout_ms) {
+  return leakwatch_impl_verify_none_text(timeout_ms);
+}
+LW_EXPORT char *leakwatch_verify_since_text(leakwatch_mark_t mark, int timeout_ms) {
+  return leakwatch_impl_verify_since_text(mark, timeout_ms);
 }

@@ -74,6 +74,28 @@ static int utf8_length(const unsigned char *p) {
   return length;
 }
 
+/* U+0080..U+009F, encoded: C1 control characters (0x9b is a terminal's CSI). */
+static bool c1_control(const unsigned char *p) { return p[0] == 0xc2 && p[1] < 0xa0; }
+
+void lw_buf_text(lw_buf *buf, const char *text, bool keep_newlines) {
+  const unsigned char *p = (const unsigned char *)text, *run = p;
+  for (; *p; p++) {
+    int length = *p < 0x80 ? 1 : utf8_length(p);
+    bool control = (*p < 0x20 && !(keep_newlines && *p == '\n')) || *p == 0x7f || length == 0 ||
+                   (length == 2 && c1_control(p));
+    if (!control) {
+      p += length - 1;
+      continue;
+    }
+    lw_buf_append(buf, (const char *)run, (size_t)(p - run));
+    if (length == 2) /* a C1 control: its code point, as a byte */
+      p++;
+    lw_buf_printf(buf, "\\x%02x", *p);
+    run = p + 1;
+  }
+  lw_buf_append(buf, (const char *)run, (size_t)(p - run));
+}
+
 void lw_buf_json_string(lw_buf *buf, const char *text) {
   if (!text) {
     lw_buf_puts(buf, "null");
@@ -98,7 +120,7 @@ void lw_buf_json_string(lw_buf *buf, const char *text) {
       lw_buf_puts(buf, "\\r");
       break;
     default:
-      if (*p < 0x20) {
+      if (*p < 0x20 || *p == 0x7f) {
         lw_buf_printf(buf, "\\u%04x", *p);
       } else if (*p < 0x80) {
         lw_buf_append(buf, (const char *)p, 1);
@@ -106,7 +128,10 @@ void lw_buf_json_string(lw_buf *buf, const char *text) {
         /* Names come from programs: a byte that is not UTF-8 is written
          * as the code point of the same value, so the JSON stays valid. */
         int length = utf8_length(p);
-        if (length) {
+        if (length == 2 && c1_control(p)) {
+          lw_buf_printf(buf, "\\u%04x", p[1]); /* U+0080..U+009F: C1 controls */
+          p++;
+        } else if (length) {
           lw_buf_append(buf, (const char *)p, (size_t)length);
           p += length - 1;
         } else {

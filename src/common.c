@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "userfile.h"
 
 int lw_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel_timeout) {
   return (int)syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, rel_timeout, NULL, 0);
@@ -46,7 +48,11 @@ int lw_gettid(void) { return (int)syscall(SYS_gettid); }
 
 bool lw_write_all(int fd, const void *buf, size_t len) {
   /* A report written into a closed pipe must not kill the program with
-   * SIGPIPE: block it for the write, and take back one we caused. */
+   * SIGPIPE: block it for the write, and take back one we caused. write and
+   * poll are cancellation points: the shim's own output must not act on a
+   * cancel the program has pending. */
+  int cancel_state;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   sigset_t pipe_only, old;
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
@@ -56,37 +62,62 @@ bool lw_write_all(int fd, const void *buf, size_t len) {
   bool was_pending = sigismember(&pending, SIGPIPE);
   const char *p = buf;
   bool ok = true;
+  uint64_t stalled_since = 0;
   while (len > 0) {
     ssize_t wrote = write(fd, p, len);
     if (wrote < 0) {
       if (errno == EINTR)
         continue;
+      if (errno == EAGAIN) {
+        /* A descriptor opened O_NONBLOCK (a FIFO, a terminal): wait for
+         * room, but never forever for a reader that stopped reading. */
+        uint64_t now = lw_now_ns();
+        if (!stalled_since)
+          stalled_since = now;
+        if (now - stalled_since >= (uint64_t)LW_WRITE_STALL_MS * 1000000u) {
+          errno = ETIMEDOUT;
+          ok = false;
+          break;
+        }
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        poll(&pfd, 1, 100);
+        continue;
+      }
       ok = false;
       break;
     }
+    stalled_since = 0;
     p += wrote;
     len -= (size_t)wrote;
   }
-  if (!ok && errno == EPIPE && !was_pending) {
-    int saved_errno = errno;
+  int saved_errno = errno;
+  if (!ok && saved_errno == EPIPE && !was_pending) {
     struct timespec zero = {0, 0};
     sigtimedwait(&pipe_only, NULL, &zero);
-    errno = saved_errno;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_setcancelstate(cancel_state, NULL);
+  errno = saved_errno;
   return ok;
 }
 
 static void vwarn(const char *fmt, va_list args) {
   int saved_errno = errno;
-  char line[1024];
-  int len = snprintf(line, sizeof line, "leakwatch: ");
-  int body = vsnprintf(line + len, sizeof line - (size_t)len - 1, fmt, args);
-  if (body > 0)
-    len +=
-        body < (int)(sizeof line - (size_t)len - 1) ? body : (int)(sizeof line - (size_t)len - 2);
+  char body[1024], line[1100];
+  vsnprintf(body, sizeof body, fmt, args);
+  /* Paths and rules quoted from the user: no control character reaches the
+   * terminal raw (C0 and DEL as \xNN). */
+  size_t len = (size_t)snprintf(line, sizeof line, "leakwatch: ");
+  for (const unsigned char *p = (const unsigned char *)body; *p && len < sizeof line - 6; p++) {
+    if (*p < 0x20 || *p == 0x7f)
+      len += (size_t)snprintf(line + len, sizeof line - len, "\\x%02x", *p);
+    else
+      line[len++] = (char)*p;
+  }
   line[len++] = '\n';
-  lw_write_all(STDERR_FILENO, line, (size_t)len);
+  /* fd 2 may have become the program's own file since start-up. */
+  if (lw_userfile_std_intact(STDERR_FILENO))
+    lw_write_all(STDERR_FILENO, line, len);
   errno = saved_errno;
 }
 
@@ -104,4 +135,20 @@ void lw_verbose(int level, const char *fmt, ...) {
   va_start(args, fmt);
   vwarn(fmt, args);
   va_end(args);
+}
+
+void lw_warn_budgeted(lw_warn_budget *budget, const char *fmt, ...) {
+  if (budget->count++ >= LW_WARN_FIRST)
+    return;
+  va_list args;
+  va_start(args, fmt);
+  vwarn(fmt, args);
+  va_end(args);
+}
+
+void lw_warn_budget_end(lw_warn_budget *budget, const char *where) {
+  if (budget->count > LW_WARN_FIRST)
+    lw_warn("... and %u more problems in %s (only the first %d are shown)",
+            budget->count - LW_WARN_FIRST, where, LW_WARN_FIRST);
+  budget->count = 0;
 }

@@ -76,7 +76,22 @@ void lw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like lw_warn, printed only when verbosity >= level. */
 void lw_verbose(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Write all of buf to fd, retrying on EINTR and short writes. */
+/* Warnings about what a user typed (options, suppression rules): the first
+ * LW_WARN_FIRST in full, then one line with the count of the rest, so a
+ * file of 10,000 bad lines is not 10,000 lines of stderr. */
+#define LW_WARN_FIRST 10
+typedef struct {
+  unsigned count;
+} lw_warn_budget;
+void lw_warn_budgeted(lw_warn_budget *budget, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The closing line ("... and 42 more problems in <where>"), if any. */
+void lw_warn_budget_end(lw_warn_budget *budget, const char *where);
+
+/* Write all of buf to fd, retrying on EINTR and short writes; on a
+ * non-blocking fd, waits for room but fails (ETIMEDOUT) after
+ * LW_WRITE_STALL_MS without progress. Never a cancellation point. */
+#define LW_WRITE_STALL_MS 5000
 bool lw_write_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -78,12 +78,20 @@ static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
     int call = t->wait.call_id;
     if (is_join_wait(call)) {
       int target = t->wait.has_owner ? index_of(r, t->wait.owner) : -1;
-      if (target >= 0 && r->threads[target].state != LW_STATE_EXITED)
+      if (target >= 0 && r->threads[target].state != LW_STATE_EXITED) {
         add_edge(n, (uint32_t)target);
+      } else if (target >= 0) {
+        /* The thread it joins has ended: the join returns as soon as the
+         * kernel has let the thread go, which on a loaded machine can take
+         * a while; it is not asleep. */
+        n->blocked = false;
+      }
       continue;
     }
     if (!is_mutex_wait(call) && !is_write_wait(call) && !is_read_wait(call))
       continue;
+    if (t->wait.owner_tid)
+      continue; /* owned by another process: no edge in this one */
     for (uint32_t k = 0; k < r->nthreads; k++) {
       const lw_report_thread *holder = &r->threads[k];
       for (uint32_t h = 0; h < holder->nheld; h++) {
@@ -93,6 +101,13 @@ static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
           continue; /* readers share */
         add_edge(n, k);
       }
+    }
+    /* An owner no held list names (past the list's capacity, or taken
+     * where the shim did not see it), known from glibc's owner field. */
+    if (n->nedges == 0 && t->wait.has_owner) {
+      int owner = index_of(r, t->wait.owner);
+      if (owner >= 0 && r->threads[owner].state != LW_STATE_EXITED)
+        add_edge(n, (uint32_t)owner);
     }
   }
 }
@@ -244,6 +259,25 @@ static bool process_shared(const lw_report_wait *w) {
   }
 }
 
+/* True when the kernel has thread `tid` runnable: woken (by a signal of
+ * its condition variable, the end of the thread it joins...) but not yet
+ * run, so its wait still looks current. On a loaded machine that lasts
+ * seconds. */
+static bool kernel_runnable(int tid) {
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t got = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (got <= 0)
+    return false;
+  text[got] = '\0';
+  const char *after_name = strrchr(text, ')'); /* the name may hold anything */
+  return after_name && after_name[1] == ' ' && after_name[2] == 'R';
+}
+
 static void all_asleep(lw_report *r, const node *nodes) {
   uint32_t alive = 0;
   for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -262,6 +296,9 @@ static void all_asleep(lw_report *r, const node *nodes) {
     return;
   if (source ? source->catches_signals() : program_catches_signals())
     return;
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    if (r->threads[i].state != LW_STATE_EXITED && kernel_runnable(r->threads[i].tid))
+      return;
   uint32_t ids[alive];
   uint32_t n = 0;
   for (uint32_t i = 0; i < r->nthreads; i++)
@@ -271,6 +308,27 @@ static void all_asleep(lw_report *r, const node *nodes) {
   if (f)
     f->message = lw_arena_strdup(&r->arena, "all threads are asleep: every thread is blocked in an "
                                             "untimed wait and nothing can wake them");
+}
+
+/* What the cycle of `component` lost where an owner's held list did not
+ * name its lock (it holds more than LW_HELD_MAX): the edge stays, from
+ * glibc's owner field, but where the lock was taken is unknown. NULL if
+ * nothing was lost. */
+static char *unlisted_owners(lw_report *r, const node *nodes, int component) {
+  lw_buf text = {0};
+  for (uint32_t v = 0; v < r->nthreads; v++) {
+    const lw_report_wait *w = &r->threads[v].wait;
+    if (nodes[v].component != component || !w->owner_unlisted)
+      continue;
+    lw_buf_printf(&text,
+                  "  T%u owns %s 0x%" PRIxPTR " (glibc's owner field says so) but does not list "
+                  "it: leakwatch keeps %u held locks a thread, so where it took this one, and "
+                  "its stack, are not known\n",
+                  w->owner, object_kind(w->call_id), (uintptr_t)w->object, (unsigned)LW_HELD_MAX);
+  }
+  char *details = text.data ? lw_arena_strdup(&r->arena, text.data) : NULL;
+  lw_buf_free(&text);
+  return details;
 }
 
 int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asleep) {
@@ -353,6 +411,8 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
       lw_buf_printf(&text, " (and %u more blocked behind them)", n - in_cycle);
     lw_finding *f = lw_report_add_finding(r, "deadlock", text.data, ids, n);
     lw_buf_free(&text);
+    if (f)
+      f->details = unlisted_owners(r, nodes, c);
     if (f) {
       f->all_threads_shown = true;
       f->core = in_cycle;

@@ -1,11 +1,14 @@
 /*
  * evidence.c - the signaller table (see evidence.h), and the wrappers that
  * fill it: pthread_cond_signal/broadcast (both symbol versions), cnd_signal,
- * cnd_broadcast, sem_post.
+ * cnd_broadcast, sem_post. A signal or broadcast also tells misuse.c which
+ * waiters it woke (before the real call: a destroy that follows it in the
+ * same thread must see them woken).
  */
 #define _GNU_SOURCE
 #include "evidence.h"
 
+#include "misuse.h"
 #include "wait.h"
 
 lw_evidence_slot lw_evidence_table[LW_EVIDENCE_SLOTS];
@@ -23,37 +26,43 @@ enum lw_evidence lw_evidence_lookup(const void *object, uint32_t *thread_id) {
 /* An untracked thread notes LW_NO_THREAD: "signalled by someone". */
 static LW_ALWAYS_INLINE void note(const void *object) { lw_evidence_note(object, lw_self->id); }
 
-LW_EXPORT int lw_pthread_cond_signal(pthread_cond_t *cond) {
+/* A signal (wakes at most one waiter) or broadcast (all) on `cond`. */
+static LW_ALWAYS_INLINE void note_wake(const void *cond, bool all) {
   note(cond);
+  lw_misuse_cond_woken(cond, all);
+}
+
+LW_EXPORT int lw_pthread_cond_signal(pthread_cond_t *cond) {
+  note_wake(cond, false);
   return lw_real.pthread_cond_signal(cond);
 }
 __asm__(".symver lw_pthread_cond_signal, pthread_cond_signal@@GLIBC_2.3.2");
 
 LW_EXPORT int lw_pthread_cond_broadcast(pthread_cond_t *cond) {
-  note(cond);
+  note_wake(cond, true);
   return lw_real.pthread_cond_broadcast(cond);
 }
 __asm__(".symver lw_pthread_cond_broadcast, pthread_cond_broadcast@@GLIBC_2.3.2");
 
 LW_EXPORT int lw_compat_pthread_cond_signal(pthread_cond_t *cond) {
-  note(cond);
+  note_wake(cond, false);
   return lw_real.compat_pthread_cond_signal(cond);
 }
 __asm__(".symver lw_compat_pthread_cond_signal, pthread_cond_signal@GLIBC_2.2.5");
 
 LW_EXPORT int lw_compat_pthread_cond_broadcast(pthread_cond_t *cond) {
-  note(cond);
+  note_wake(cond, true);
   return lw_real.compat_pthread_cond_broadcast(cond);
 }
 __asm__(".symver lw_compat_pthread_cond_broadcast, pthread_cond_broadcast@GLIBC_2.2.5");
 
 LW_EXPORT int cnd_signal(cnd_t *cond) {
-  note(cond);
+  note_wake(cond, false);
   return lw_real.cnd_signal(cond);
 }
 
 LW_EXPORT int cnd_broadcast(cnd_t *cond) {
-  note(cond);
+  note_wake(cond, true);
   return lw_real.cnd_broadcast(cond);
 }
 

@@ -38,6 +38,8 @@ static LW_NOINLINE int rwlock_lock_blocking(lw_thread *self, pthread_rwlock_t *l
   lw_wait_end(self, began);
   if (rc == 0)
     lw_held_push(self, lock, lw_held_site(call_pc, kind));
+  else if (rc == EDEADLK) /* the caller holds its write lock */
+    lw_misuse_rwlock_refused(self, lock, kind, call_pc);
   return rc;
 }
 

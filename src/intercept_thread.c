@@ -28,14 +28,21 @@ static void mark_ended(void *record) {
   if (atomic_load(&t->flags) & LW_THREAD_ENDED)
     return;
   lw_wait_settle_at_exit(t);
-  lw_lifecycle_thread_ending(t);
   lw_registry_thread_ended(t);
   lw_watch_thread_ended();
 }
 
 static pthread_key_t end_key;
 
-void lw_thread_end_key_init(void) { pthread_key_create(&end_key, mark_ended); }
+/* Each destructor round: locks still held are judged at the real end. */
+static void end_round(void *value) {
+  mark_ended(lw_registry_record_of(value));
+  void *again = lw_registry_end_round(value);
+  if (again)
+    pthread_setspecific(end_key, again);
+}
+
+void lw_thread_end_key_init(void) { pthread_key_create(&end_key, end_round); }
 
 static void enter_new_thread(lw_thread *t) {
   atomic_store(&t->tid, lw_gettid());
@@ -203,18 +210,15 @@ LW_EXPORT int thrd_detach(thrd_t thread) {
 }
 
 /* A thread that did not start in a trampoline (the main thread, adopted
- * ones) is marked ended here; the others by their trampoline's cleanup. */
+ * ones) has no end key set yet: set it; the others have theirs. */
 static void exiting_without_trampoline(void) {
   lw_thread *self = lw_self_tracked();
   if (!self)
     return;
-  if (atomic_load(&self->flags) & (LW_THREAD_MAIN | LW_THREAD_ADOPTED)) {
-    mark_ended(self);
-    return;
-  }
-  /* Look for abandoned locks now, while the frames that took them are still
-   * on the stack; the trampoline's cleanup would see them unwound. */
-  lw_lifecycle_thread_ending(self);
+  /* Ended, and its locks judged, by the end key's destructor, after the
+   * cleanup handlers (a low key: no allocation). */
+  if (atomic_load(&self->flags) & (LW_THREAD_MAIN | LW_THREAD_ADOPTED))
+    pthread_setspecific(end_key, self);
 }
 
 LW_EXPORT void pthread_exit(void *result) {

@@ -23,6 +23,7 @@
 #include "interpose.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <sched.h>
 #include <string.h>
 
@@ -103,6 +104,7 @@ void *lw_real_resolve(enum lw_real_index index) {
   }
   int expected = RESOLVE_NONE;
   if (atomic_compare_exchange_strong(&resolve_state, &expected, RESOLVE_RUNNING)) {
+    int saved_errno = errno; /* the program's, whatever dlsym does */
     resolving_here = true;
     for (int i = 0; i < LW_REAL_COUNT; i++) {
       /* NULL for a symbol this glibc lacks: a program cannot call it, and
@@ -111,6 +113,7 @@ void *lw_real_resolve(enum lw_real_index index) {
     }
     resolving_here = false;
     atomic_store_explicit(&resolve_state, RESOLVE_DONE, memory_order_release);
+    errno = saved_errno;
   } else {
     while (atomic_load_explicit(&resolve_state, memory_order_acquire) != RESOLVE_DONE)
       sched_yield();
@@ -137,12 +140,10 @@ static bool essentials_resolved(void) {
   return true;
 }
 
-bool lw_init_ensure(void) {
+static bool init_slow(void) {
   int state = atomic_load_explicit(&lw_init_state, memory_order_acquire);
-  if (LW_LIKELY(state == LW_INIT_READY))
-    return true;
   if (state == LW_INIT_DISABLED || starting_here || resolving_here)
-    return false;
+    return state == LW_INIT_READY;
   int expected = LW_INIT_NONE;
   if (atomic_compare_exchange_strong(&lw_init_state, &expected, LW_INIT_RUNNING)) {
     starting_here = true;
@@ -155,4 +156,15 @@ bool lw_init_ensure(void) {
   while ((state = atomic_load_explicit(&lw_init_state, memory_order_acquire)) == LW_INIT_RUNNING)
     sched_yield();
   return state == LW_INIT_READY;
+}
+
+bool lw_init_ensure(void) {
+  if (LW_LIKELY(atomic_load_explicit(&lw_init_state, memory_order_acquire) == LW_INIT_READY))
+    return true;
+  /* Start-up runs inside whatever call came first: that call's errno is
+   * the program's, not what dlsym, open or read left. */
+  int saved_errno = errno;
+  bool ready = init_slow();
+  errno = saved_errno;
+  return ready;
 }

@@ -116,6 +116,7 @@
   X(void, cnd_destroy, (cnd_t *cv), (cv), NULL)                                                    \
   X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),             \
     (n, a1, a2, a3, a4, a5, a6), NULL)                                                         \
+  X(void, exit, (int status), (status), NULL)                                                     \
   X(int, dl_iterate_phdr,                                                                          \
     (int (*f)(struct dl_phdr_info *, size_t, void *), void *data), (f, data), NULL)
 /* clang-format on */

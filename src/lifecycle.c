@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "lifecycle.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,13 +25,12 @@
 #include "lockorder.h"
 #include "misuse.h"
 #include "mem.h"
+#include "once.h"
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
 #include "suppress.h"
 #include "watcher.h"
-
-extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
 uint64_t lw_start_ns;
 uint64_t lw_tick_resolution_ns;
@@ -48,6 +48,7 @@ static void fork_prepare(void) {
   lw_order_fork_prepare();
   lw_registry_history_fork_prepare();
   lw_misuse_fork_prepare();
+  lw_once_fork_prepare();
   lw_mem_fork_prepare();
   lw_loader_fork_prepare(); /* last: walks under way take no shim lock */
   lw_shim_leave(inside);
@@ -56,6 +57,7 @@ static void fork_prepare(void) {
 static void fork_parent(void) {
   lw_loader_fork_parent();
   lw_mem_fork_parent();
+  lw_once_fork_parent();
   lw_misuse_fork_parent();
   lw_registry_history_fork_parent();
   lw_order_fork_parent();
@@ -63,9 +65,14 @@ static void fork_parent(void) {
   lw_report_fork_parent();
 }
 
+/* The child keeps of its parent only what is true for it: the locks its
+ * one thread holds, the lock-order graph (the code's orders). What was
+ * reported, and the findings kept for the exit report, were the
+ * parent's: the child reports what it does itself. */
 static void fork_child(void) {
   lw_loader_fork_child();
   lw_mem_fork_child();
+  lw_once_fork_child();
   lw_misuse_fork_child();
   lw_registry_history_fork_child();
   lw_order_fork_child();
@@ -102,26 +109,70 @@ void lw_lifecycle_thread_ending(lw_thread *t) {
   lw_shim_leave(inside);
 }
 
-/* The report at exit: after every destructor (see the file comment). */
-static void exit_report(void *unused) {
+/* The report at exit: after every destructor (see the file comment).
+ * `status` is what the program exits with: exitcode replaces only a 0, so
+ * a program that fails on its own keeps its status (the findings are still
+ * reported). */
+static void exit_report(int status, void *unused) {
   (void)unused;
   if (atomic_exchange(&exit_report_done, 1))
     return;
   if (lw_init_state != LW_INIT_READY)
     return;
   lw_thread *inside = lw_shim_enter();
+  lw_registry_judge_unjoined(); /* locks of joinable threads nobody joined */
   lw_verbose(1, "lock-order graph: %zu KiB", lw_order_memory() / 1024);
   int findings = lw_report_at_exit(lw_self_any());
   lw_shim_leave(inside);
-  if (findings > 0 && lw_opt.exitcode != 0) {
+  if (findings > 0 && lw_opt.exitcode != 0 && status == 0) {
     fflush(NULL); /* what exit() would have done after us */
     _exit(lw_opt.exitcode);
   }
 }
 
+/*
+ * exit() from several threads at once. glibc 2.36 lets every caller run the
+ * exit handlers still listed and then _exit: the first caller to find the
+ * list empty ends the process (with its own status) while another thread is
+ * still inside _dl_fini, where our destructor registers the report, and
+ * marks the list closed so the registration fails. So exit is interposed:
+ * the first thread to call it goes on; a later caller on another thread
+ * waits for good (the process is ending under it), out of the report, as
+ * exit does under a lock in newer glibc. A nested exit on the first thread
+ * (from an exit handler) goes on. The owner is tagged with the pid: a child
+ * forked while a thread was exiting starts with no owner.
+ */
+static _Atomic uint64_t exit_owner; /* pid << 32 | tid of the exiting thread */
+static _Atomic uint32_t exit_parked;
+
+static __attribute__((noreturn)) void exit_park(void) {
+  lw_thread *self = lw_self_any();
+  if (self)
+    atomic_fetch_or(&self->flags, LW_THREAD_IGNORED); /* exiting, not leaked */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+  for (;;)
+    lw_futex_wait(&exit_parked, 0, NULL);
+}
+
+LW_EXPORT void exit(int status) {
+  const uint64_t pid = (uint64_t)getpid();
+  const uint64_t me = pid << 32 | (uint32_t)lw_gettid();
+  uint64_t seen = atomic_load(&exit_owner);
+  while (seen != me) {
+    if (seen != 0 && seen >> 32 == pid)
+      exit_park();
+    if (atomic_compare_exchange_weak(&exit_owner, &seen, me))
+      break;
+  }
+  lw_real.exit(status);
+  __builtin_unreachable();
+}
+
 __attribute__((constructor(101))) static void lw_constructor(void) { lw_init_ensure(); }
 
 __attribute__((destructor(101))) static void lw_destructor(void) {
-  if (__cxa_atexit(exit_report, NULL, NULL) != 0)
-    exit_report(NULL); /* exit handlers already done: report now */
+  /* on_exit: like __cxa_atexit with no DSO handle (our own __cxa_finalize
+   * does not run it), and the handler is told the exit status. */
+  if (on_exit(exit_report, NULL) != 0)
+    exit_report(0, NULL); /* exit handlers already done: report now */
 }

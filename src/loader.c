@@ -23,9 +23,17 @@ void lw_loader_leave(void) {
 }
 
 bool lw_loader_enter(bool wait) {
+  /* A thread already inside never waits, not even by stepping out and back
+   * in: the fork waits for its walks to end, so it must go on to where it
+   * leaves (libunwind re-enters through dl_iterate_phdr from inside a
+   * capture). Counted as a user, so the fork keeps waiting for it. */
+  if (own_entries > 0) {
+    own_entries++;
+    atomic_fetch_add(&users, 1);
+    return true;
+  }
   for (;;) {
-    /* A thread already inside never waits: the fork is waiting for it. */
-    if (atomic_load(&closed) && own_entries == 0) {
+    if (atomic_load(&closed)) {
       if (!wait)
         return false;
       lw_futex_wait(&closed, 1, NULL);

@@ -8,8 +8,10 @@
  * its own dl_iterate_phdr calls, and everyone else's, as the shim exports
  * dl_iterate_phdr. fork closes the gate once it holds the shim's locks and
  * waits for it to empty (but for the forking thread's own walks, which a
- * signal handler that forks may have interrupted). Nothing inside the gate
- * may take a shim lock.
+ * signal handler that forks may have interrupted). A thread already inside
+ * passes again without looking (libunwind walks from inside a capture):
+ * the fork waits for it, so it must never wait for the fork. Nothing
+ * inside the gate may take a shim lock.
  */
 #ifndef LW_LOADER_H
 #define LW_LOADER_H

@@ -9,6 +9,15 @@
  * edge takes the graph's lock. A new edge that closes a cycle is reported
  * (once per cycle), with, for each edge, the thread, the stack where the
  * first lock was held and the stack where the second was taken.
+ *
+ * The graph keeps a topological order, so a new edge costs a search of the
+ * few locks whose order it changes, not of the graph (lockorder.c). Its
+ * memory, measured as RSS: about 300 bytes an edge where locks nest in
+ * chains (100,000 nested pairs under one lock: 200,000 edges, 60 MB; 400
+ * bytes before), about 670 bytes for an edge with two locks of its own
+ * (lock_pairs: a 128-byte edge, two 128-byte nodes, two 64-byte components
+ * and two edge lists). LEAKWATCH_OPTIONS=verbosity=1 prints the graph's
+ * size at exit.
  */
 #ifndef LW_LOCKORDER_H
 #define LW_LOCKORDER_H

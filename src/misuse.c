@@ -4,19 +4,18 @@
 #define _GNU_SOURCE
 #include "misuse.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "once.h"
 #include "reporting.h"
 #include "stack.h"
 #include "symbols.h"
 #include "wait.h"
 
-#define LW_MISUSE_SITES 256
 static lw_lock misuse_lock = LW_LOCK_INIT;
-static uintptr_t reported_sites[LW_MISUSE_SITES];
-static unsigned nreported_sites;
 
 /* Handles of threads joined lately: a second join of one is misuse (the
  * record itself is gone by then). */
@@ -24,17 +23,46 @@ static unsigned nreported_sites;
 static pthread_t joined_ring[LW_JOINED_RING];
 static unsigned joined_next;
 
-/* Once per call site and kind of mistake. */
-static bool first_time(uintptr_t call_pc, unsigned what) {
-  uintptr_t key = call_pc * 8 + what;
-  bool fresh = true;
-  lw_lock_acquire(&misuse_lock);
-  for (unsigned i = 0; i < nreported_sites && i < LW_MISUSE_SITES; i++)
-    fresh &= reported_sites[i] != key;
-  if (fresh)
-    reported_sites[nreported_sites++ % LW_MISUSE_SITES] = key;
-  lw_lock_release(&misuse_lock);
-  return fresh;
+/* "Once per call site" means once per call stack: three mistakes made
+ * through one shared helper are three findings. A few frames tell the
+ * callers apart; more would split a loop unrolled by the compiler. */
+#define LW_MISUSE_KEY_FRAMES 4
+
+/* The offending call, from the moment a mistake is seen to its report:
+ * the thread runs inside the shim (wrappers pass straight through), with
+ * cancellation disabled (the report writes, and libunwind may: a pending
+ * cancel must not end the thread inside the shim and swallow the report),
+ * and the program's errno put back after. */
+typedef struct misuse_call {
+  lw_thread *inside;
+  int cancel_state;
+  int saved_errno;
+  uint32_t depth;
+  uintptr_t pcs[LW_STACK_MAX];
+} misuse_call;
+
+static void misuse_leave(misuse_call *call) {
+  pthread_setcancelstate(call->cancel_state, NULL);
+  lw_shim_leave(call->inside);
+  errno = call->saved_errno;
+}
+
+/* Capture the call's stack; true the first time this stack makes mistake
+ * `what` (then report() must follow, and leaves the shim), false after
+ * (and the shim is left). */
+static bool first_time(misuse_call *call, uintptr_t call_pc, unsigned what) {
+  call->saved_errno = errno;
+  call->inside = lw_shim_enter();
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &call->cancel_state);
+  call->depth = lw_stack_capture_here(call->pcs, LW_STACK_MAX);
+  uintptr_t key_pcs[1 + LW_MISUSE_KEY_FRAMES] = {call_pc};
+  uint32_t n = 1;
+  for (uint32_t i = 0; i < call->depth && n <= LW_MISUSE_KEY_FRAMES; i++)
+    key_pcs[n++] = call->pcs[i];
+  if (lw_once_first(LW_ONCE_MISUSE, lw_once_key_of_pcs(key_pcs, n) * 8 + what))
+    return true;
+  misuse_leave(call);
+  return false;
 }
 
 /* The id of the thread whose kernel tid is `tid`, or LW_NO_THREAD. */
@@ -65,12 +93,12 @@ static uintptr_t held_site_of(uint32_t holder, const void *object) {
   return site;
 }
 
-/* Report: the message, the offending call's stack, the earlier event. */
-static void report(lw_thread *self, const char *message, const char *earlier_label,
-                   uintptr_t earlier_site, uint32_t other) {
-  lw_thread *inside = lw_shim_enter();
-  uintptr_t pcs[LW_STACK_MAX];
-  uint32_t depth = lw_stack_capture_here(pcs, LW_STACK_MAX);
+/* Report: the message, the offending call's stack, the earlier event.
+ * Leaves the shim (first_time entered it). */
+static void report(misuse_call *call, lw_thread *self, const char *message,
+                   const char *earlier_label, uintptr_t earlier_site, uint32_t other) {
+  const uintptr_t *pcs = call->pcs;
+  uint32_t depth = call->depth;
   lw_buf details = {0};
   lw_buf_puts(&details, "  the call:\n");
   lw_report_write_pcs(&details, pcs, depth, "    ");
@@ -87,7 +115,7 @@ static void report(lw_thread *self, const char *message, const char *earlier_lab
   lw_report_event("misuse", message, details.data, ids,
                   other != LW_NO_THREAD && other != self->id ? 2 : 1, all, nall);
   lw_buf_free(&details);
-  lw_shim_leave(inside);
+  misuse_leave(call);
 }
 
 static void unlock_not_held(lw_thread *self, const void *object, enum lw_lock_kind kind,
@@ -105,7 +133,8 @@ static void unlock_not_held(lw_thread *self, const void *object, enum lw_lock_ki
     if (owner_tid == tid || (owner_tid == 0 && lock->__data.__readers >> 3))
       return; /* ours, or a reader's: readers are not tracked by glibc */
   }
-  if (!first_time(call_pc, 0))
+  misuse_call call;
+  if (!first_time(&call, call_pc, 0))
     return;
   uint32_t owner = owner_tid ? id_of_tid(owner_tid) : LW_NO_THREAD;
   char message[256];
@@ -116,7 +145,7 @@ static void unlock_not_held(lw_thread *self, const void *object, enum lw_lock_ki
     snprintf(message, sizeof message,
              "T%u unlocks %s 0x%" PRIxPTR " that it does not hold (nobody holds it)", self->id,
              noun, (uintptr_t)object);
-  report(self, message, "where the holder took it",
+  report(&call, self, message, "where the holder took it",
          owner != LW_NO_THREAD ? held_site_of(owner, object) : 0, owner);
 }
 
@@ -126,18 +155,124 @@ void lw_misuse_unlock_not_on_top(const void *object, enum lw_lock_kind kind, uin
     unlock_not_held(self, object, kind, call_pc);
 }
 
-/* Threads blocked in a wait on `object` now. */
-static uint32_t waiters_on(const void *object, uint32_t *first) {
+/* Which mutex the waiters on a condition variable use, and how many of
+ * them a signal or broadcast has woken: a direct-mapped table, so the
+ * check costs no lock; a slot taken by another condition variable with
+ * waiters means no check for this one. `counts` packs the waiters (low
+ * half) and, of them, the woken (high half), so the two change together. */
+#define LW_COND_SLOTS 1024
+static struct {
+  _Atomic(const void *) cond;
+  _Atomic(const void *) mutex;
+  _Atomic uint64_t counts;
+  _Atomic uint32_t thread_id;
+} cond_slots[LW_COND_SLOTS];
+
+#define LW_WAITERS(counts) ((uint32_t)(counts))
+#define LW_WOKEN(counts) ((uint32_t)((counts) >> 32))
+#define LW_COUNTS(waiters, woken) ((uint64_t)(woken) << 32 | (waiters))
+
+static unsigned cond_slot(const void *cond) {
+  uintptr_t key = (uintptr_t)cond;
+  return (unsigned)(((key >> 4) ^ (key >> 14)) % LW_COND_SLOTS);
+}
+
+/* Of the waiters on `cond`, how many were woken and have not left yet
+ * (0 when the slot is another condition variable's). */
+static uint32_t cond_woken(const void *cond) {
+  unsigned slot = cond_slot(cond);
+  uint64_t counts = atomic_load(&cond_slots[slot].counts);
+  return atomic_load(&cond_slots[slot].cond) == cond ? LW_WOKEN(counts) : 0;
+}
+
+void lw_misuse_cond_woken(const void *cond, bool all) {
+  unsigned slot = cond_slot(cond);
+  uint64_t counts = atomic_load_explicit(&cond_slots[slot].counts, memory_order_relaxed);
+  if (LW_WAITERS(counts) == 0 || atomic_load(&cond_slots[slot].cond) != cond)
+    return; /* nobody to wake (the common case: one load) */
+  uint64_t updated;
+  do {
+    uint32_t waiters = LW_WAITERS(counts), woken = LW_WOKEN(counts);
+    if (woken >= waiters)
+      return;
+    updated = LW_COUNTS(waiters, all ? waiters : woken + 1);
+  } while (!atomic_compare_exchange_weak(&cond_slots[slot].counts, &counts, updated));
+}
+
+/* Barrier threads not yet released, as glibc counts them: arrivals `in`
+ * beyond `current_round` (glibc 2.36's struct pthread_barrier: in,
+ * current_round, count, shared, out). Those of a round the last arrival
+ * completed are released, whether or not they have returned yet. */
+static uint32_t barrier_blocked(const void *barrier) {
+  const unsigned *fields = barrier;
+  unsigned in = __atomic_load_n(&fields[0], __ATOMIC_ACQUIRE);
+  unsigned current_round = __atomic_load_n(&fields[1], __ATOMIC_ACQUIRE);
+  unsigned count = fields[2];
+  return in > current_round && in - current_round < count ? in - current_round : 0;
+}
+
+static bool is_cond_wait(uint16_t call) {
+  return call == LW_CALL_pthread_cond_wait || call == LW_CALL_pthread_cond_timedwait ||
+         call == LW_CALL_pthread_cond_clockwait || call == LW_CALL_cnd_wait ||
+         call == LW_CALL_cnd_timedwait;
+}
+
+/* Threads blocked on `object` now: waiting in a call on it, and not woken.
+ * POSIX lets a condition variable be destroyed once no thread is blocked
+ * on it, and glibc's destroy waits for the woken to leave: a waiter that a
+ * signal or broadcast woke, or a barrier's last arrival released, no
+ * longer counts, though it has not returned yet. */
+static uint32_t blocked_on(const void *object, uint32_t *first) {
+  /* The woken first: a waiter leaves the registry's count before it leaves
+   * the slot's, so a waiter leaving meanwhile is not counted blocked. */
+  uint32_t woken = cond_woken(object);
   uint32_t count = 0;
+  bool cond = false, barrier = false;
   lw_registry_lock();
   for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t))
     if (atomic_load(&t->wait.state) != LW_WAIT_IDLE && t->wait.object == object) {
       if (!count)
         *first = t->id;
       count++;
+      cond |= is_cond_wait(t->wait.call);
+      barrier |= t->wait.call == LW_CALL_pthread_barrier_wait;
     }
   lw_registry_unlock();
+  if (cond)
+    count = count > woken ? count - woken : 0;
+  if (barrier) {
+    uint32_t blocked = barrier_blocked(object);
+    count = blocked < count ? blocked : count;
+  }
   return count;
+}
+
+/* Who holds rwlock `lock`: its writer, as glibc records it, else a reader
+ * that lists it. glibc keeps no readers, only their count, and an unlock by
+ * a thread that held nothing (reported as misuse) takes that count below
+ * zero: a count that large is the mark of that, not of 2^28 readers. */
+static bool rwlock_holder(lw_thread *self, const pthread_rwlock_t *lock, uint32_t *holder) {
+  int writer = lock->__data.__cur_writer;
+  if (writer) {
+    *holder = id_of_tid(writer);
+    return true;
+  }
+  bool found = false;
+  lw_registry_lock();
+  for (lw_thread *t = lw_registry_first(); t && !found; t = lw_registry_next(t)) {
+    if (t == self || (atomic_load(&t->flags) & LW_THREAD_ENDED))
+      continue;
+    const lw_held *held = lw_held_list(t);
+    uint32_t listed = lw_held_listed(t);
+    for (uint32_t i = 0; i < listed && !found; i++)
+      if (held[i].object == lock) {
+        *holder = t->id;
+        found = true;
+      }
+  }
+  lw_registry_unlock();
+  unsigned readers = lock->__data.__readers >> 3;
+  return found || (readers > 0 && readers < (1u << 27));
 }
 
 void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed kind,
@@ -159,15 +294,13 @@ void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed ki
       bad = true;
     }
   } else if (kind == LW_DESTROYED_RWLOCK) {
-    const pthread_rwlock_t *lock = object;
-    if (lock->__data.__cur_writer || (lock->__data.__readers >> 3)) {
+    if (rwlock_holder(self, object, &other)) {
       snprintf(message, sizeof message, "T%u destroys rwlock 0x%" PRIxPTR " while it is held",
                self->id, (uintptr_t)object);
-      other = lock->__data.__cur_writer ? id_of_tid(lock->__data.__cur_writer) : LW_NO_THREAD;
       bad = true;
     }
   } else {
-    uint32_t count = waiters_on(object, &other);
+    uint32_t count = blocked_on(object, &other);
     if (count) {
       snprintf(message, sizeof message,
                "T%u calls %s on 0x%" PRIxPTR " while %u thread%s wait%s on it", self->id, what,
@@ -175,64 +308,62 @@ void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed ki
       bad = true;
     }
   }
-  if (bad && first_time(call_pc, 1))
-    report(self, message, other != LW_NO_THREAD ? "where the holder took it" : NULL,
+  misuse_call call;
+  if (bad && first_time(&call, call_pc, 1))
+    report(&call, self, message, other != LW_NO_THREAD ? "where the holder took it" : NULL,
            other != LW_NO_THREAD ? held_site_of(other, object) : 0, other);
-}
-
-/* Which mutex the waiters on a condition variable use: a direct-mapped
- * table, so the check costs no lock; a slot taken by another condition
- * variable with waiters means no check for this one. */
-#define LW_COND_SLOTS 1024
-static struct {
-  _Atomic(const void *) cond;
-  _Atomic(const void *) mutex;
-  _Atomic uint32_t waiters;
-  _Atomic uint32_t thread_id;
-} cond_slots[LW_COND_SLOTS];
-
-static unsigned cond_slot(const void *cond) {
-  uintptr_t key = (uintptr_t)cond;
-  return (unsigned)(((key >> 4) ^ (key >> 14)) % LW_COND_SLOTS);
 }
 
 bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, bool holds_mutex,
                          uintptr_t call_pc) {
   if (!holds_mutex) {
     int owner_tid = ((const pthread_mutex_t *)mutex)->__data.__owner;
-    if (owner_tid != atomic_load(&self->tid) && first_time(call_pc, 2)) {
+    misuse_call call;
+    if (owner_tid != atomic_load(&self->tid) && first_time(&call, call_pc, 2)) {
       char message[256];
       snprintf(message, sizeof message,
                "T%u waits on condition variable 0x%" PRIxPTR
                " without holding its mutex 0x%" PRIxPTR,
                self->id, (uintptr_t)cond, (uintptr_t)mutex);
-      report(self, message, NULL, 0, LW_NO_THREAD);
+      report(&call, self, message, NULL, 0, LW_NO_THREAD);
     }
   }
   unsigned slot = cond_slot(cond);
   const void *seen = atomic_load(&cond_slots[slot].cond);
+  uint32_t waiters = LW_WAITERS(atomic_load(&cond_slots[slot].counts));
   if (seen != cond) {
-    if (atomic_load(&cond_slots[slot].waiters) != 0)
+    if (waiters != 0)
       return false; /* another condition variable's: no check */
     atomic_store(&cond_slots[slot].cond, cond);
-  } else if (atomic_load(&cond_slots[slot].waiters) != 0 &&
-             atomic_load(&cond_slots[slot].mutex) != mutex && first_time(call_pc, 3)) {
+  } else if (waiters != 0 && atomic_load(&cond_slots[slot].mutex) != mutex) {
     uint32_t other = atomic_load(&cond_slots[slot].thread_id);
-    char message[256];
-    snprintf(message, sizeof message,
-             "T%u waits on condition variable 0x%" PRIxPTR " with mutex 0x%" PRIxPTR
-             " while T%u waits on it with another mutex",
-             self->id, (uintptr_t)cond, (uintptr_t)mutex, other);
-    report(self, message, NULL, 0, other);
+    misuse_call call;
+    if (first_time(&call, call_pc, 3)) {
+      char message[256];
+      snprintf(message, sizeof message,
+               "T%u waits on condition variable 0x%" PRIxPTR " with mutex 0x%" PRIxPTR
+               " while T%u waits on it with another mutex",
+               self->id, (uintptr_t)cond, (uintptr_t)mutex, other);
+      report(&call, self, message, NULL, 0, other);
+    }
   }
   atomic_store(&cond_slots[slot].mutex, mutex);
   atomic_store(&cond_slots[slot].thread_id, self->id);
-  atomic_fetch_add(&cond_slots[slot].waiters, 1);
+  atomic_fetch_add(&cond_slots[slot].counts, 1);
   return true;
 }
 
 void lw_misuse_cond_wait_end(const void *cond) {
-  atomic_fetch_sub(&cond_slots[cond_slot(cond)].waiters, 1);
+  /* A waiter that leaves while some are marked woken is taken for one of
+   * them (a timeout racing a signal may make that wrong: then fewer are
+   * counted woken, never more). */
+  unsigned slot = cond_slot(cond);
+  uint64_t counts = atomic_load(&cond_slots[slot].counts), updated;
+  do {
+    uint32_t waiters = LW_WAITERS(counts) - 1, woken = LW_WOKEN(counts);
+    woken = woken ? woken - 1 : 0;
+    updated = LW_COUNTS(waiters, woken < waiters ? woken : waiters);
+  } while (!atomic_compare_exchange_weak(&cond_slots[slot].counts, &counts, updated));
 }
 
 void lw_misuse_note_created(pthread_t thread) {
@@ -285,20 +416,22 @@ void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr
       return;
     }
   }
-  if (first_time(call_pc, 4))
-    report(self, message, earlier_label, earlier, other);
+  misuse_call site;
+  if (first_time(&site, call_pc, 4))
+    report(&site, self, message, earlier_label, earlier, other);
 }
 
 void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc) {
   /* A handle that is no longer a thread (glibc said so) and that a join
    * consumed lately: a second join. Judged after the call, because a handle
    * of a joined thread is soon another thread's. */
-  if (!joined_before(thread) || !first_time(call_pc, 4))
+  misuse_call site;
+  if (!joined_before(thread) || !first_time(&site, call_pc, 4))
     return;
   char message[256];
   snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined", self->id,
            call);
-  report(self, message, NULL, 0, LW_NO_THREAD);
+  report(&site, self, message, NULL, 0, LW_NO_THREAD);
 }
 
 void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
@@ -307,16 +440,50 @@ void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
   uint32_t flags = target ? atomic_load(&target->flags) : 0;
   uint32_t other = target ? target->id : LW_NO_THREAD;
   uintptr_t earlier = target ? target->detach_site : 0;
-  if (target && !(flags & LW_THREAD_DETACHED))
+  if (target && !(flags & (LW_THREAD_DETACHED | LW_THREAD_JOINED)))
     target->detach_site = call_pc;
   lw_registry_unlock();
-  if (!target || !(flags & LW_THREAD_DETACHED) || !first_time(call_pc, 5))
+  char message[256];
+  misuse_call call;
+  if (target && (flags & LW_THREAD_DETACHED) && !(flags & LW_THREAD_JOINED)) {
+    if (!first_time(&call, call_pc, 5))
+      return;
+    snprintf(message, sizeof message, "T%u detaches T%u, which is already detached", self->id,
+             other);
+    report(&call, self, message, earlier ? "where it was detached first" : NULL, earlier, other);
+  } else if ((!target || (flags & LW_THREAD_JOINED)) && joined_before(thread)) {
+    /* A dead handle: the join let go of the thread (TSan and DRD say so
+     * too). A handle a new thread got since is not in the ring any more. */
+    if (!first_time(&call, call_pc, 6))
+      return;
+    snprintf(message, sizeof message, "T%u detaches a thread that was already joined", self->id);
+    report(&call, self, message, NULL, 0, LW_NO_THREAD);
+  }
+}
+
+void lw_misuse_rwlock_refused(lw_thread *self, const void *lock, enum lw_lock_kind kind,
+                              uintptr_t call_pc) {
+  /* glibc refuses a lock of a rwlock whose write lock the caller holds
+   * (EDEADLK): waiting would be waiting for itself. */
+  misuse_call call;
+  if (!first_time(&call, call_pc, 7))
     return;
   char message[256];
-  snprintf(message, sizeof message, "T%u detaches T%u, which is already detached", self->id, other);
-  report(self, message, earlier ? "where it was detached first" : NULL, earlier, other);
+  snprintf(message, sizeof message,
+           "T%u %s-locks rwlock 0x%" PRIxPTR
+           " whose write lock it holds: a self-deadlock (glibc refuses it: EDEADLK)",
+           self->id, kind == LW_LOCK_READ ? "read" : "write", (uintptr_t)lock);
+  report(&call, self, message, "where it took the write lock", held_site_of(self->id, lock),
+         LW_NO_THREAD);
 }
 
 void lw_misuse_fork_prepare(void) { lw_lock_acquire(&misuse_lock); }
 void lw_misuse_fork_parent(void) { lw_lock_release(&misuse_lock); }
-void lw_misuse_fork_child(void) { misuse_lock.word = 0; }
+
+void lw_misuse_fork_child(void) {
+  /* Of the parent's threads, only the forking one is here: nobody waits
+   * on a condition variable any more. The handles joined in the parent
+   * are dead in the child too: they stay. */
+  misuse_lock.word = 0;
+  memset(cond_slots, 0, sizeof cond_slots);
+}

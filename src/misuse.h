@@ -1,6 +1,7 @@
 /*
  * misuse.h - pthread API misuse, reported at the call that makes it, once
- * per call site: the mistakes Helgrind and DRD catch, at native speed.
+ * per call stack (once.h): the mistakes Helgrind and DRD catch, at native
+ * speed.
  *
  * Every check runs on a path that is already slow (an unlock that is not of
  * the last lock taken, a destroy, a join, a detach, a condition wait):
@@ -31,14 +32,25 @@ bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, b
                          uintptr_t call_pc);
 void lw_misuse_cond_wait_end(const void *cond);
 
+/* A signal (`all` false: wakes at most one) or broadcast on `cond`: its
+ * woken waiters are no longer blocked on it, though they have not returned
+ * yet (a destroy now is legal). One load when nobody waits. */
+void lw_misuse_cond_woken(const void *cond, bool all);
+
+/* glibc refused a rwlock lock with EDEADLK: the caller holds its write
+ * lock. */
+void lw_misuse_rwlock_refused(lw_thread *self, const void *lock, enum lw_lock_kind kind,
+                              uintptr_t call_pc);
+
 /* Joining a detached thread, one already joined, or oneself; detaching a
- * thread twice. `call` names the call. */
+ * thread twice, or one already joined. `call` names the call. */
 void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc);
 void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc);
 /* A join failed (ESRCH, EINVAL): was the thread joined before? */
 void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc);
 
-/* fork: hold the misuse table's lock across it. */
+/* fork: hold the misuse table's lock across it; the child forgets the
+ * parent's condition variable waiters. */
 void lw_misuse_fork_prepare(void);
 void lw_misuse_fork_parent(void);
 void lw_misuse_fork_child(void);

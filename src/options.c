@@ -9,12 +9,16 @@
 #define _GNU_SOURCE
 #include "options.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 
 #include "common.h"
+#include "userfile.h"
 
 lw_options lw_opt;
 
@@ -60,24 +64,32 @@ static int parse_choice(const char *value, const char *choices) {
   }
 }
 
-static bool parse_signal(const char *value, int *out) {
-  static const struct {
-    const char *name;
-    int number;
-  } names[] = {{"USR1", SIGUSR1},   {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
-               {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"URG", SIGURG}};
+/*
+ * The signals dump_signal may name, by name or by number alike: the one
+ * table of them. Left out on purpose: signals of faults (SEGV, BUS, FPE,
+ * ILL, ABRT, TRAP, SYS: a crashing program would spin in the dump handler
+ * forever), CHLD, ALRM and the like (the program's own events: every child
+ * exit would interrupt its sleeps with EINTR), INT and TERM (the user's way
+ * to stop it), KILL and STOP (cannot be caught), and the real-time signals
+ * (glibc keeps 32 and 33, the shim uses SIGRTMAX-3, programs use the rest).
+ */
+static const struct {
+  const char *name;
   int number;
-  if (parse_int(value, 0, 64, &number)) {
-    /* Signals a process cannot catch, or that glibc keeps for itself. */
-    if (number == SIGKILL || number == SIGSTOP || (number >= 32 && number < SIGRTMIN))
-      return false;
-    *out = number;
+} dump_signals[] = {{"USR1", SIGUSR1},   {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
+                    {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"URG", SIGURG}};
+
+static bool parse_signal(const char *value, int *out) {
+  int number;
+  const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
+  bool by_number = parse_int(value, 0, 64, &number);
+  if (by_number && number == 0) {
+    *out = 0; /* off */
     return true;
   }
-  const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
-  for (size_t i = 0; i < LW_ARRAY_SIZE(names); i++)
-    if (strcmp(name, names[i].name) == 0) {
-      *out = names[i].number;
+  for (size_t i = 0; i < LW_ARRAY_SIZE(dump_signals); i++)
+    if (by_number ? number == dump_signals[i].number : strcmp(name, dump_signals[i].name) == 0) {
+      *out = dump_signals[i].number;
       return true;
     }
   return false;
@@ -120,8 +132,8 @@ static void complainf(void (*complain)(const char *), const char *fmt, const cha
 #define LW_APPLY_SIGNAL(name, lo, hi)                                                              \
   if (!parse_signal(value, &opts->name)) {                                                         \
     complainf(complain,                                                                            \
-              "LEAKWATCH_OPTIONS: bad value '%s' for %s (a signal such as SIGUSR2, or 0); using "  \
-              "the default",                                                                       \
+              "LEAKWATCH_OPTIONS: bad value '%s' for %s (one of SIGUSR1, SIGUSR2, SIGQUIT, "       \
+              "SIGHUP, SIGWINCH, SIGPWR, SIGURG, by name or number, or 0); using the default",     \
               value, key);                                                                         \
     problems++;                                                                                    \
   }
@@ -184,12 +196,56 @@ int lw_options_parse(const char *text, lw_options *opts, void (*complain)(const 
   return problems;
 }
 
-static void complain_to_stderr(const char *message) { lw_warn("%s", message); }
+static lw_warn_budget option_warnings;
+
+static void complain_to_stderr(const char *message) {
+  lw_warn_budgeted(&option_warnings, "%s", message);
+}
+
+/*
+ * LEAKWATCH_OPTIONS, also when the shim starts before libc has set up
+ * environ: an executable's .preinit_array runs before libc's initialiser,
+ * and getenv then finds nothing. The kernel's copy of the same environment
+ * is in /proc/self/environ. A setuid program (AT_SECURE) takes no orders
+ * from its caller's environment either way.
+ */
+static const char *options_text(void) {
+  static const char key[] = "LEAKWATCH_OPTIONS=";
+  static char value[8192];
+  if (getauxval(AT_SECURE))
+    return NULL;
+  if (environ)
+    return getenv("LEAKWATCH_OPTIONS");
+  int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  /* Entries are NUL-terminated; keep the current one's start in `entry`. */
+  char chunk[4096], entry[sizeof key - 1 + sizeof value];
+  size_t entry_len = 0;
+  bool found = false;
+  for (ssize_t got; !found && (got = read(fd, chunk, sizeof chunk)) > 0;) {
+    for (ssize_t i = 0; i < got && !found; i++) {
+      if (chunk[i] != '\0') {
+        if (entry_len < sizeof entry - 1)
+          entry[entry_len++] = chunk[i];
+        continue;
+      }
+      entry[entry_len] = '\0';
+      if (entry_len >= sizeof key - 1 && memcmp(entry, key, sizeof key - 1) == 0) {
+        snprintf(value, sizeof value, "%s", entry + sizeof key - 1);
+        found = true;
+      }
+      entry_len = 0;
+    }
+  }
+  close(fd);
+  return found ? value : NULL;
+}
 
 void lw_options_init(void) {
-  /* A setuid program must not take orders from its caller's environment. */
-  const char *text = secure_getenv("LEAKWATCH_OPTIONS");
-  lw_options_parse(text, &lw_opt, complain_to_stderr);
+  lw_userfile_init(); /* before the first diagnostic: what stderr is */
+  lw_options_parse(options_text(), &lw_opt, complain_to_stderr);
+  lw_warn_budget_end(&option_warnings, "LEAKWATCH_OPTIONS");
 }
 
 #define LW_HELP_LINE(type, name, def, lo, hi, help)                                                \

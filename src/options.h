@@ -20,7 +20,8 @@ enum lw_lock_order_mode { LW_LOCK_ORDER_OFF, LW_LOCK_ORDER_OBJECT, LW_LOCK_ORDER
  *   INT:    an integer in [minimum, maximum]
  *   PATH:   a string (a file name); default and limits unused
  *   CHOICE: one word of the list in `minimum` ("a|b|c"), stored as its index
- *   SIGNAL: a signal number or name (SIGUSR2, USR2, 12); 0 turns it off
+ *   SIGNAL: a signal of options.c's table, by name or number (SIGUSR2, USR2,
+ *           12); 0 turns it off
  */
 #define LW_OPTIONS(X)                                                                              \
   X(INT, exitcode, 66, 0, 255,                                                                     \

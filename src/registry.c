@@ -13,12 +13,14 @@
 #include "registry.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "mem.h"
 
 /* Full (top on the last slot) and matching no lock or floor: see
@@ -258,6 +260,53 @@ void lw_registry_thread_ended(lw_thread *t) {
   lw_registry_unlock();
 }
 
+/* glibc's flag for robust mutexes in __kind (PTHREAD_MUTEX_ROBUST_NORMAL_NP). */
+#define LW_MUTEX_KIND_ROBUST 16
+
+/* Take robust mutexes off the held list of `t`, ending on its own thread:
+ * when their owner dies the kernel hands them on, and the next locker gets
+ * EOWNERDEAD and recovers. Nobody waits forever: not an abandoned lock. */
+static void let_go_of_robust(lw_thread *t) {
+  const lw_held *held = lw_held_list(t);
+  for (uint32_t i = lw_held_listed(t); i-- > 0;) {
+    const pthread_mutex_t *mutex = held[i].object;
+    if (lw_held_kind(&held[i]) != LW_LOCK_MUTEX || !(mutex->__data.__kind & LW_MUTEX_KIND_ROBUST))
+      continue;
+    lw_verbose(1, "T%u ended holding robust mutex %p: its next locker gets EOWNERDEAD", t->id,
+               (const void *)mutex);
+    for (uint32_t k = i; k + 1 < lw_held_listed(t); k++)
+      lw_held_list(t)[k] = lw_held_list(t)[k + 1];
+    __atomic_store_n(&t->held_top, t->held_top - 1, __ATOMIC_RELEASE);
+  }
+}
+
+/*
+ * Is a thread that ends holding locks abandoning them? Only its real end
+ * can say: after pthread_exit come its cleanup handlers, then C++
+ * thread_local destructors, then the thread-specific-data destructors, in
+ * up to PTHREAD_DESTRUCTOR_ITERATIONS rounds, and any of them may unlock.
+ * The end key is the shim's, created first, so its destructor runs first
+ * in each round: while the thread lists locks it sets itself again, to see
+ * the next round, and in the last one it still runs before the program's
+ * keys. So a joinable thread's locks are judged when it is joined (then
+ * nothing of it runs any more); a detached one's in the last round, the
+ * latest point the shim sees.
+ */
+void *lw_registry_end_round(void *value) {
+  lw_thread *t = lw_registry_record_of(value);
+  unsigned round = (unsigned)((uintptr_t)value - (uintptr_t)t);
+  let_go_of_robust(t);
+  if (lw_held_listed(t) == 0)
+    return NULL;
+  if (round + 1 < PTHREAD_DESTRUCTOR_ITERATIONS)
+    return (char *)t + round + 1;
+  if (atomic_load(&t->flags) & LW_THREAD_DETACHED)
+    lw_lifecycle_thread_ending(t);
+  else
+    atomic_fetch_or(&t->flags, LW_THREAD_HELD_AT_END);
+  return NULL;
+}
+
 lw_thread_ref lw_registry_ref(pthread_t handle) {
   lw_registry_lock();
   lw_thread *t = lw_registry_find(handle);
@@ -277,11 +326,49 @@ static lw_thread *resolve(lw_thread_ref ref) {
 void lw_registry_thread_joined(lw_thread_ref ref) {
   lw_registry_lock();
   lw_thread *t = resolve(ref);
-  if (t) {
-    atomic_fetch_or(&t->flags, LW_THREAD_JOINED | LW_THREAD_ENDED);
-    reap();
+  if (!t) {
+    lw_registry_unlock();
+    return;
   }
+  atomic_fetch_or(&t->flags, LW_THREAD_JOINED | LW_THREAD_ENDED);
+  /* Locks it still lists now are abandoned (lw_registry_end_round): nothing
+   * of the thread runs any more. Pinned: the report reads the record. */
+  bool judge =
+      atomic_fetch_and(&t->flags, ~(uint32_t)LW_THREAD_HELD_AT_END) & LW_THREAD_HELD_AT_END;
+  if (!judge) {
+    reap();
+    lw_registry_unlock();
+    return;
+  }
+  pin_count++;
   lw_registry_unlock();
+  /* The joiner may have a cancel pending: the report writes, and must not
+   * end it inside the shim, after glibc's join has succeeded; nor change
+   * its errno. */
+  int cancel_state, saved_errno = errno;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+  lw_lifecycle_thread_ending(t);
+  pthread_setcancelstate(cancel_state, NULL);
+  errno = saved_errno;
+  lw_registry_unpin(); /* and reap */
+}
+
+void lw_registry_judge_unjoined(void) {
+  /* One at a time: each report runs outside the registry lock, pinned. */
+  for (;;) {
+    lw_registry_lock();
+    lw_thread *t = all_head;
+    while (t &&
+           !(atomic_fetch_and(&t->flags, ~(uint32_t)LW_THREAD_HELD_AT_END) & LW_THREAD_HELD_AT_END))
+      t = t->next;
+    if (t)
+      pin_count++;
+    lw_registry_unlock();
+    if (!t)
+      return;
+    lw_lifecycle_thread_ending(t);
+    lw_registry_unpin();
+  }
 }
 
 void lw_registry_thread_detached(lw_thread_ref ref) {

@@ -136,6 +136,8 @@ enum lw_thread_flag {
   LW_THREAD_IGNORED = 1u << 6, /* alive at leakwatch_ignore_current() */
   LW_THREAD_CREATED = 1u << 7, /* pthread_create returned to the creator */
   LW_THREAD_C11 = 1u << 8,     /* created by thrd_create */
+  /* ended holding locks: judged when joined (registry.c) */
+  LW_THREAD_HELD_AT_END = 1u << 9,
 };
 
 enum lw_capture_state {
@@ -338,6 +340,14 @@ lw_thread *lw_registry_find(pthread_t handle);
 
 /* Events; each takes the registry lock itself. */
 void lw_registry_thread_ended(lw_thread *t);
+
+/* A round of `t`'s thread-specific-data destructors, on its own thread;
+ * `value` is the end key's value, `t` plus the round. Returns the value to
+ * set the key to again for one more round, or NULL. See registry.c. */
+void *lw_registry_end_round(void *value);
+static inline lw_thread *lw_registry_record_of(void *value) {
+  return (lw_thread *)((uintptr_t)value & ~(uintptr_t)(LW_CACHELINE - 1));
+}
 /* Joins and detaches name the record *before* the real call: once glibc
  * has let go of a thread, its pthread_t may at once be another new
  * thread's. The id guards against a record recycled meanwhile. */
@@ -347,6 +357,9 @@ typedef struct lw_thread_ref {
 } lw_thread_ref;
 lw_thread_ref lw_registry_ref(pthread_t handle);
 void lw_registry_thread_joined(lw_thread_ref ref);
+/* At exit, before the report: threads that ended holding locks and were
+ * never joined have them judged now (abandoned_lock). */
+void lw_registry_judge_unjoined(void);
 void lw_registry_thread_detached(lw_thread_ref ref);
 
 /* Iteration, registry lock held. */

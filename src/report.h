@@ -48,13 +48,37 @@ typedef struct lw_report_wait {
   const void *mutex; /* NULL if none */
   bool has_owner;
   uint32_t owner;
+  /* The owner came from glibc's owner field, not from its held list (it
+   * holds more locks than the list keeps, say): where it took this lock
+   * is not known. */
+  bool owner_unlisted;
+  /* glibc's owner field when it names a thread of another process (a
+   * process-shared lock), with that thread's process if /proc tells. */
+  int owner_tid, owner_pid;
   uint64_t waited_ms;
   bool timed;
   uint64_t seq;
   lw_frames stack;
+  const char *through;   /* a futex wait: the library function that made it, or NULL */
   int evidence;          /* enum lw_evidence, for objects without an owner */
   uint32_t signalled_by; /* with LW_EVIDENCE_LAST */
 } lw_report_wait;
+
+/* Where a thread not in a wrapped wait was when its stack was taken, from
+ * /proc/self/task/TID/syscall: in a system call (its number and the six
+ * argument registers), or in user space. */
+enum lw_thread_where { LW_WHERE_UNKNOWN, LW_WHERE_USER, LW_WHERE_SYSCALL };
+typedef struct lw_report_syscall {
+  int where; /* enum lw_thread_where */
+  long number;
+  uint64_t args[6];
+  /* What it waits on (syscalls.c), for LW_WHERE_SYSCALL: */
+  const char *name;      /* "read", "epoll_wait"...; NULL for a call not in the table */
+  int fd;                /* the descriptor that matters, or -1 */
+  const char *fd_target; /* what it is: "pipe:[4711]", "socket:[...]", a path; NULL */
+  int64_t timeout_ms;    /* the timeout asked for, or -1 (none, or untimed) */
+  int64_t pid;           /* the child a wait4/waitid waits for (-1: any), or 0 */
+} lw_report_syscall;
 
 typedef struct lw_report_thread {
   uint32_t id;
@@ -77,7 +101,8 @@ typedef struct lw_report_thread {
   lw_report_wait wait;
   uint32_t nheld;
   lw_report_held *held;
-  lw_frames stack; /* current stack of a running thread, when it could be had */
+  lw_frames stack;           /* current stack of a running thread, when it could be had */
+  lw_report_syscall syscall; /* of a thread not in a wrapped wait */
 } lw_report_thread;
 
 typedef struct lw_finding {

@@ -61,6 +61,13 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
       lw_buf_printf(out, ", \"mutex\": \"0x%" PRIxPTR "\"", (uintptr_t)w->mutex);
     if (w->has_owner)
       lw_buf_printf(out, ", \"owner\": %u", w->owner);
+    else if (w->owner_tid)
+      lw_buf_printf(out, ", \"owner_process\": {\"pid\": %d, \"tid\": %d}", w->owner_pid,
+                    w->owner_tid);
+    if (w->through) {
+      lw_buf_puts(out, ", \"through\": ");
+      lw_buf_json_string(out, w->through);
+    }
     if (w->evidence == 1 /* LW_EVIDENCE_NEVER */)
       lw_buf_puts(out, ", \"signalled_by\": null");
     else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)
@@ -76,6 +83,25 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
   if (t->state == LW_STATE_RUNNING && t->stack.count) {
     lw_buf_puts(out, ",\n      \"stack\": ");
     write_frames(out, &t->stack);
+  }
+  if (!t->has_wait && t->state == LW_STATE_RUNNING && t->syscall.where == LW_WHERE_SYSCALL) {
+    /* In a system call leakwatch does not wrap: which, and on what. */
+    const lw_report_syscall *c = &t->syscall;
+    lw_buf_puts(out, ",\n      \"syscall\": {\"name\": ");
+    if (c->name)
+      lw_buf_json_string(out, c->name);
+    else
+      lw_buf_printf(out, "\"syscall %ld\"", c->number);
+    lw_buf_printf(out, ", \"number\": %ld", c->number);
+    if (c->fd >= 0) {
+      lw_buf_printf(out, ", \"fd\": %d, \"fd_target\": ", c->fd);
+      lw_buf_json_string(out, c->fd_target);
+    }
+    if (c->timeout_ms >= 0)
+      lw_buf_printf(out, ", \"timeout_ms\": %" PRId64, c->timeout_ms);
+    if (c->pid)
+      lw_buf_printf(out, ", \"pid\": %" PRId64, c->pid);
+    lw_buf_puts(out, "}");
   }
   lw_buf_puts(out, ",\n      \"held\": [");
   for (uint32_t i = 0; i < t->nheld; i++) {

@@ -10,11 +10,16 @@
 
 void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
   lw_buf_printf(out, "T%u", t->id);
-  if (t->name && *t->name)
-    lw_buf_printf(out, " '%s'", t->name);
-  if (t->start)
-    lw_buf_printf(out, " (%s)", t->start);
-  else if (t->is_main)
+  if (t->name && *t->name) {
+    lw_buf_puts(out, " '");
+    lw_buf_text(out, t->name, false);
+    lw_buf_puts(out, "'");
+  }
+  if (t->start) {
+    lw_buf_puts(out, " (");
+    lw_buf_text(out, t->start, false);
+    lw_buf_puts(out, ")");
+  } else if (t->is_main)
     lw_buf_puts(out, " (main thread)");
 }
 
@@ -22,14 +27,22 @@ void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
  * or (module+offset): the one frame format of every report. */
 static void write_frame(lw_buf *out, const char *indent, uint32_t index, const lw_frame *f) {
   lw_buf_printf(out, "%s#%-2u 0x%012" PRIxPTR " in ", indent, index, f->pc);
+  const char *module = f->module ? f->module : "?";
   if (f->function) {
-    lw_buf_puts(out, f->function);
-    if (f->file && f->line > 0)
-      lw_buf_printf(out, " %s:%d%s", f->file, f->line, f->inlined ? " (inlined)" : "");
-    else
-      lw_buf_printf(out, "+0x%" PRIx64 " (%s)", f->offset, f->module ? f->module : "?");
+    lw_buf_text(out, f->function, false);
+    if (f->file && f->line > 0) {
+      lw_buf_puts(out, " ");
+      lw_buf_text(out, f->file, false);
+      lw_buf_printf(out, ":%d%s", f->line, f->inlined ? " (inlined)" : "");
+    } else {
+      lw_buf_printf(out, "+0x%" PRIx64 " (", f->offset);
+      lw_buf_text(out, module, false);
+      lw_buf_puts(out, ")");
+    }
   } else {
-    lw_buf_printf(out, "(%s+0x%" PRIx64 ")", f->module ? f->module : "?", f->offset);
+    lw_buf_puts(out, "(");
+    lw_buf_text(out, module, false);
+    lw_buf_printf(out, "+0x%" PRIx64 ")", f->offset);
   }
   lw_buf_puts(out, "\n");
 }
@@ -81,6 +94,32 @@ static void write_evidence(lw_buf *out, const lw_report *r, const lw_report_wait
   }
 }
 
+/* "in read on fd 3 (pipe:[4711])", "in epoll_wait on fd 5 (anon_inode:[eventpoll]), timeout
+ * 1.0 s", "in nanosleep, timeout 10 s", "in wait4 for pid 123": a system call leakwatch does not
+ * wrap. */
+static void write_syscall(lw_buf *out, const lw_report_syscall *c) {
+  if (c->name)
+    lw_buf_printf(out, "in %s", c->name);
+  else
+    lw_buf_printf(out, "in system call %ld", c->number);
+  if (c->fd >= 0) {
+    lw_buf_printf(out, " on fd %d", c->fd);
+    if (c->fd_target) {
+      lw_buf_puts(out, " (");
+      lw_buf_text(out, c->fd_target, false);
+      lw_buf_puts(out, ")");
+    }
+  }
+  if (c->pid > 0)
+    lw_buf_printf(out, " for pid %" PRId64, c->pid);
+  else if (c->pid < 0)
+    lw_buf_puts(out, " for any child");
+  if (c->timeout_ms >= 0) {
+    lw_buf_puts(out, ", timeout ");
+    write_duration(out, (uint64_t)c->timeout_ms);
+  }
+}
+
 /* "blocked in pthread_cond_wait on 0x… (mutex 0x…) for 2.4 s, holding nothing" */
 static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_thread *t) {
   if (t->state == LW_STATE_EXITED) {
@@ -91,8 +130,13 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
   }
   if (t->has_wait) {
     const lw_report_wait *w = &t->wait;
-    lw_buf_printf(out, "%s in %s on 0x%" PRIxPTR, w->timed ? "waiting (timed)" : "blocked", w->call,
-                  (uintptr_t)w->object);
+    lw_buf_printf(out, "%s in %s", w->timed ? "waiting (timed)" : "blocked", w->call);
+    if (w->through) {
+      lw_buf_puts(out, " (");
+      lw_buf_text(out, w->through, false);
+      lw_buf_puts(out, ")");
+    }
+    lw_buf_printf(out, " on 0x%" PRIxPTR, (uintptr_t)w->object);
     if (w->mutex)
       lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
     if (w->has_owner) {
@@ -113,12 +157,19 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
         else
           lw_buf_puts(out, " (running)");
       }
+    } else if (w->owner_tid) {
+      lw_buf_printf(out, ", owned by another process (thread %d of pid %d)", w->owner_tid,
+                    w->owner_pid);
     }
     if (strcmp(r->trigger, "attach") != 0) { /* an attach cannot know since when */
       lw_buf_puts(out, " for ");
       write_duration(out, w->waited_ms);
     }
     write_evidence(out, r, w);
+  } else if (t->syscall.where == LW_WHERE_SYSCALL) {
+    write_syscall(out, &t->syscall);
+  } else if (t->syscall.where == LW_WHERE_USER) {
+    lw_buf_puts(out, "running");
   } else {
     lw_buf_puts(out, "running (or in a call leakwatch does not see)");
   }
@@ -183,8 +234,10 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
     uint32_t alive = 0;
     for (uint32_t i = 0; i < r->nthreads; i++)
       alive += r->threads[i].state != LW_STATE_EXITED;
-    lw_buf_printf(out, "==%d== leakwatch: dump of %s (pid %d), %u threads, up %.1f s\n\n", r->pid,
-                  r->exe ? r->exe : "?", r->pid, alive, (double)r->uptime_ms / 1000.0);
+    lw_buf_printf(out, "==%d== leakwatch: dump of ", r->pid);
+    lw_buf_text(out, r->exe ? r->exe : "?", false);
+    lw_buf_printf(out, " (pid %d), %u threads, up %.1f s\n\n", r->pid, alive,
+                  (double)r->uptime_ms / 1000.0);
     if (r->note)
       lw_buf_printf(out, "==%d== leakwatch: %s\n\n", r->pid, r->note);
     for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -196,9 +249,13 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
     const lw_finding *f = &r->findings[i];
     if (f->shown_live && !dump)
       continue; /* printed when it happened; counted in the summary below */
-    lw_buf_printf(out, "==%d== leakwatch: %s: %s\n", r->pid, f->kind, f->message);
+    /* Messages and details quote names from the program: one line each,
+     * no control characters. */
+    lw_buf_printf(out, "==%d== leakwatch: %s: ", r->pid, f->kind);
+    lw_buf_text(out, f->message ? f->message : "", false);
+    lw_buf_puts(out, "\n");
     if (f->details)
-      lw_buf_puts(out, f->details);
+      lw_buf_text(out, f->details, true);
     if (f->subject && !dump)
       write_thread_block(out, r, f->subject);
     else if (f->all_threads_shown && !dump)

@@ -1,7 +1,8 @@
 /*
  * reporting.c - make a report and send it out: text to log_path (default
- * stderr), JSON to json_path, written to a temporary file and renamed so a
- * reader sees all of it or nothing.
+ * stderr), JSON to json_path. Both are opened by userfile.c's one rule: a
+ * regular file's JSON is written to a temporary file and renamed, so a
+ * reader sees all of it or nothing; a FIFO or device gets it directly.
  */
 #define _GNU_SOURCE
 #include "reporting.h"
@@ -16,57 +17,65 @@
 
 #include "options.h"
 #include "lockorder.h"
+#include "once.h"
+#include "stack.h"
 #include "suppress.h"
+#include "userfile.h"
 #include "watcher.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
 
 void lw_report_fork_prepare(void) { lw_lock_acquire(&report_lock); }
 void lw_report_fork_parent(void) { lw_lock_release(&report_lock); }
-void lw_report_fork_child(void) { report_lock.word = 0; }
+static uint32_t nkept_findings, nkept_threads; /* kept for the exit report (below) */
 
-/* Open a report file: never through a symlink, private to the user. */
-static int open_output(const char *path, int extra_flags) {
-  return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | extra_flags, 0600);
+void lw_report_fork_child(void) {
+  report_lock.word = 0;
+  nkept_findings = nkept_threads = 0; /* the parent's findings, not the child's */
+}
+
+/* The text report on the stderr the process started with; nowhere if fd 2
+ * is now the program's own file. */
+static void emit_text_to_stderr(const lw_buf *text) {
+  if (lw_userfile_std_intact(STDERR_FILENO))
+    lw_write_all(STDERR_FILENO, text->data, text->len);
 }
 
 static void emit_text(const lw_buf *text) {
-  int fd = STDERR_FILENO;
-  bool own = false;
-  if (lw_opt.log_path[0]) {
-    char path[LW_PATH_MAX];
-    if (lw_options_expand_path(lw_opt.log_path, getpid(), path, sizeof path)) {
-      fd = open_output(path, O_APPEND);
-      own = fd >= 0;
-      if (!own) {
-        lw_warn("cannot open log_path '%s' (%s); the report goes to stderr", path, strerror(errno));
-        fd = STDERR_FILENO;
-      }
-    }
+  if (!lw_opt.log_path[0]) {
+    emit_text_to_stderr(text);
+    return;
   }
-  lw_write_all(fd, text->data, text->len);
-  if (own)
-    close(fd);
+  char path[LW_PATH_MAX];
+  if (!lw_options_expand_path(lw_opt.log_path, getpid(), path, sizeof path)) {
+    lw_warn("log_path is too long; the report goes to stderr");
+    emit_text_to_stderr(text);
+    return;
+  }
+  lw_userfile f;
+  bool ok = lw_userfile_open(&f, "log_path", path, LW_USERFILE_APPEND);
+  ok = lw_userfile_write(&f, text->data, text->len) && ok;
+  if (!lw_userfile_close(&f, ok)) {
+    lw_warn("cannot write the report to log_path '%s' (%s); the report goes to stderr", path,
+            f.why);
+    emit_text_to_stderr(text);
+  }
 }
 
 static void emit_json(const lw_buf *json) {
-  char path[LW_PATH_MAX], temp[LW_PATH_MAX + 32];
+  char path[LW_PATH_MAX];
   if (!lw_options_expand_path(lw_opt.json_path, getpid(), path, sizeof path)) {
     lw_warn("json_path is too long; no JSON report written");
     return;
   }
-  snprintf(temp, sizeof temp, "%s.tmp.%d", path, getpid());
-  int fd = open_output(temp, O_EXCL | O_TRUNC);
-  bool ok = fd >= 0 && !json->failed && lw_write_all(fd, json->data, json->len);
-  int saved_errno = errno;
-  if (fd >= 0)
-    ok = (close(fd) == 0) && ok;
-  if (ok && rename(temp, path) == 0)
-    return;
-  if (fd >= 0)
-    unlink(temp);
-  lw_warn("cannot write the JSON report to '%s' (%s); no JSON report written", path,
-          json->failed ? "out of memory" : strerror(saved_errno ? saved_errno : errno));
+  lw_userfile f;
+  bool ok = lw_userfile_open(&f, "json_path", path, LW_USERFILE_REPLACE);
+  if (ok && json->failed)
+    ok = false, snprintf(f.why, sizeof f.why, "out of memory");
+  ok = ok && lw_userfile_write(&f, json->data, json->len);
+  if (!lw_userfile_close(&f, ok))
+    lw_warn("cannot write the JSON report to json_path '%s' (%s); no JSON report written", path,
+            f.why);
 }
 
 /* Symbols and messages, for a report that will be shown. */
@@ -107,8 +116,9 @@ static int counted_findings(const lw_report *r) {
 /*
  * Give threads that are still running exit_grace_ms to finish. Stop early
  * when there is nothing left to wait for: every remaining thread blocked in
- * an untimed wait, unchanged for a while (a thread woken just before exit
- * needs a moment to leave its wait).
+ * an untimed wait or in a system call (read, accept, sleep...), unchanged
+ * for a quarter of the grace (a thread woken just before exit needs a
+ * moment to leave its wait).
  */
 static void exit_grace(lw_thread *reporter) {
   const uint64_t deadline = lw_now_ns() + (uint64_t)lw_opt.exit_grace_ms * 1000000u;
@@ -124,7 +134,10 @@ static void exit_grace(lw_thread *reporter) {
         continue;
       any_left = true;
       uint32_t state = atomic_load(&t->wait.state);
-      if (state == LW_WAIT_IDLE || t->wait.timed)
+      uint64_t in_call = 0;
+      if (state == LW_WAIT_IDLE && lw_stack_in_syscall(atomic_load(&t->tid), &in_call))
+        signature = signature * 31 + in_call; /* blocked in read, sleep...: as a wait */
+      else if (state == LW_WAIT_IDLE || t->wait.timed)
         any_running = true;
       signature = signature * 31 + t->wait.seq + t->id;
     }
@@ -205,8 +218,22 @@ static bool counts_for_verify(const lw_report_thread *t, void *unused) {
   return t->in_scope;
 }
 
+/* The threads `report`'s findings name are the test framework's business
+ * now (it has failed the test): expected from here on, like threads alive
+ * at leakwatch_ignore_current(), so neither a later verify call nor the
+ * exit report counts them again. */
+static void hand_over_reported(const lw_report *report) {
+  lw_registry_lock();
+  for (uint32_t f = 0; f < report->nfindings; f++)
+    for (uint32_t k = 0; k < report->findings[f].nthreads; k++)
+      for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t))
+        if (t->id == report->findings[f].threads[k])
+          atomic_fetch_or(&t->flags, LW_THREAD_IGNORED);
+  lw_registry_unlock();
+}
+
 int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
-                     unsigned timeout_ms) {
+                     unsigned timeout_ms, lw_buf *text) {
   const uint64_t deadline = lw_now_ns() + (uint64_t)timeout_ms * 1000000u;
   uint64_t pause_ns = 1000000; /* 1 ms, doubling to 100 ms, like goleak */
   for (;;) {
@@ -243,8 +270,16 @@ int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_se
   lw_registry_unlock();
   report.when = "at verify";
   lw_analysis_leaks(&report, counts_for_verify, NULL);
-  lw_report_emit(&report);
+  if (!text) {
+    lw_report_emit(&report);
+  } else if (report.nfindings > 0) {
+    finish(&report); /* symbols, messages, suppressions: as emit does */
+    if (counted_findings(&report) > 0)
+      lw_report_write_text(text, &report);
+  }
   int leaked = counted_findings(&report);
+  if (leaked > 0)
+    hand_over_reported(&report);
   lw_arena_release(&report.arena);
   lw_lock_release(&report_lock);
   return leaked;
@@ -257,9 +292,9 @@ void lw_report_unlock(void) { lw_lock_release(&report_lock); }
 
 static lw_arena kept_arena; /* never released: these live as long as the process */
 static lw_finding *kept_findings;
-static uint32_t nkept_findings, kept_findings_capacity;
+static uint32_t kept_findings_capacity;
 static lw_report_thread *kept_threads;
-static uint32_t nkept_threads, kept_threads_capacity;
+static uint32_t kept_threads_capacity;
 
 static lw_frames keep_frames(lw_frames frames) {
   lw_frames copy = {0, NULL};
@@ -375,25 +410,42 @@ void lw_report_add_remembered(lw_report *r) {
 
 /* ---- dumps ---- */
 
-/* /tmp/leakwatch-<uid>: ours alone, or refused. */
+/*
+ * /tmp/leakwatch-<uid>: ours alone, or refused. The rule, and each message,
+ * is word for word the one of `leakwatch dump` (check_dump_directory in
+ * scripts/leakwatch), which reads what we write there: a directory, not a
+ * symbolic link, owned by the process's user, with no permission at all for
+ * group or others (anyone who can list it can watch for dumps to appear).
+ */
 static bool dump_directory(char *out, size_t size) {
   snprintf(out, size, "/tmp/leakwatch-%u", (unsigned)getuid());
-  if (mkdir(out, 0700) != 0 && errno != EEXIST)
-    return false;
-  struct stat st;
-  if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-      (st.st_mode & 077) != 0) {
-    lw_warn("%s is not a private directory of this user: no dump written", out);
+  if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+    lw_warn("cannot create dump directory %s: %s", out, strerror(errno));
     return false;
   }
-  return true;
+  struct stat st;
+  char why[96];
+  if (lstat(out, &st) != 0)
+    snprintf(why, sizeof why, "%s", strerror(errno));
+  else if (S_ISLNK(st.st_mode))
+    snprintf(why, sizeof why, "a symbolic link");
+  else if (!S_ISDIR(st.st_mode))
+    snprintf(why, sizeof why, "not a directory");
+  else if (st.st_uid != getuid())
+    snprintf(why, sizeof why, "owned by uid %u, not %u", (unsigned)st.st_uid, (unsigned)getuid());
+  else if (st.st_mode & 077)
+    snprintf(why, sizeof why, "open to other users (mode %o)", (unsigned)(st.st_mode & 07777));
+  else
+    return true;
+  lw_warn("unsafe dump directory %s: %s", out, why);
+  return false;
 }
 
 static void write_atomically(const char *path, const lw_buf *content) {
   char temp[LW_PATH_MAX + 32];
   snprintf(temp, sizeof temp, "%s.tmp", path);
   unlink(temp);
-  int fd = open_output(temp, O_EXCL | O_TRUNC);
+  int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
   bool ok = !content->failed && lw_write_all(fd, content->data, content->len);
@@ -444,10 +496,6 @@ static void emit_live_event(lw_report *r, const char *kind) {
 
 /* ---- abandoned locks ---- */
 
-#define LW_MAX_ABANDON_SITES 64
-static uintptr_t abandon_sites[LW_MAX_ABANDON_SITES];
-static unsigned nabandon_sites;
-
 void lw_report_abandoned(lw_thread *t) {
   lw_lock_acquire(&report_lock);
   /* Once per acquisition site: a loop of threads that all forget the same
@@ -455,15 +503,8 @@ void lw_report_abandoned(lw_thread *t) {
   bool fresh = false;
   const lw_held *held = lw_held_list(t);
   uint32_t listed = lw_held_listed(t);
-  for (uint32_t i = 0; i < listed; i++) {
-    bool seen = false;
-    for (unsigned k = 0; k < nabandon_sites && k < LW_MAX_ABANDON_SITES; k++)
-      seen |= abandon_sites[k] == held[i].site;
-    if (!seen) {
-      abandon_sites[nabandon_sites++ % LW_MAX_ABANDON_SITES] = held[i].site;
-      fresh = true;
-    }
-  }
+  for (uint32_t i = 0; i < listed; i++)
+    fresh |= lw_once_first(LW_ONCE_ABANDONED, held[i].site);
   if (!fresh) {
     lw_lock_release(&report_lock);
     return;

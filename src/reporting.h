@@ -38,9 +38,12 @@ int lw_report_live(int fd, const char *trigger, lw_thread *reporter);
 /* leakwatch_verify_none (mark_thread 0, mark_serial 0) and
  * leakwatch_verify_since: retry with back-off until no thread in scope is
  * alive or unjoined, or timeout_ms passes; then report those that are
- * (trigger "verify") and return their number. */
+ * (trigger "verify") and return their number. With `text`, the report's
+ * text goes there instead of to the outputs (the _text calls). Threads a
+ * verify call reports are not counted again, by later verify calls or at
+ * exit. */
 int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
-                     unsigned timeout_ms);
+                     unsigned timeout_ms, lw_buf *text);
 
 /* Write a finished report to the configured outputs. */
 void lw_report_emit(lw_report *report);

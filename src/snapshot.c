@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -26,6 +27,7 @@
 #include "options.h"
 #include "reporting.h"
 #include "stack.h"
+#include "syscalls.h"
 #include "symbols.h"
 #include "evidence.h"
 
@@ -39,6 +41,8 @@ typedef struct raw_thread {
   lw_held held[LW_HELD_MAX];
   uint16_t wait_call;
   uint32_t wait_target;
+  int owner_tid;          /* glibc's owner field of the lock waited for, read while pinned */
+  bool process_shared;    /* that lock is process-shared: its owner field decides */
   lw_create_stack create; /* copied: the record may be freed after the snapshot */
   uintptr_t start_address;
   lw_held *held_of; /* per report held entry: the raw entry it came from */
@@ -180,6 +184,60 @@ static bool wait_has_owner(enum lw_call call) {
   }
 }
 
+/*
+ * The kernel thread id glibc keeps in a lock for its exclusive owner:
+ * pthread_mutex_t's __owner (mtx_t is the same object), a rwlock's
+ * __cur_writer. 0 if none. It names the owner however many locks that
+ * thread holds, and even in another process for a process-shared lock.
+ * Read while the waiter is pinned: the object is alive.
+ */
+static int owner_field(enum lw_call call, const void *object, bool *process_shared) {
+  int tid = 0;
+  *process_shared = false;
+  switch (call) {
+  case LW_CALL_pthread_mutex_lock:
+  case LW_CALL_pthread_mutex_timedlock:
+  case LW_CALL_pthread_mutex_clocklock:
+  case LW_CALL_mtx_lock:
+  case LW_CALL_mtx_timedlock:
+    tid = __atomic_load_n(&((const pthread_mutex_t *)object)->__data.__owner, __ATOMIC_RELAXED);
+    /* PTHREAD_MUTEX_PSHARED_BIT of __kind */
+    *process_shared = (((const pthread_mutex_t *)object)->__data.__kind & 128) != 0;
+    break;
+  case LW_CALL_pthread_rwlock_rdlock:
+  case LW_CALL_pthread_rwlock_wrlock:
+  case LW_CALL_pthread_rwlock_timedrdlock:
+  case LW_CALL_pthread_rwlock_timedwrlock:
+  case LW_CALL_pthread_rwlock_clockrdlock:
+  case LW_CALL_pthread_rwlock_clockwrlock:
+    tid = (int)__atomic_load_n(&((const pthread_rwlock_t *)object)->__data.__cur_writer,
+                               __ATOMIC_RELAXED);
+    *process_shared = ((const pthread_rwlock_t *)object)->__data.__shared != 0;
+    break;
+  default:
+    break;
+  }
+  /* Robust mutexes mark a dead owner (0x7fffffff) or an unrecoverable
+   * state (0x7ffffffe): no thread. */
+  return tid > 0 && tid < 0x7ffffffe ? tid : 0;
+}
+
+/* The process of thread `tid` (its Tgid), or 0 if /proc does not say. */
+static int process_of(int tid) {
+  char path[64], text[1024];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t got = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (got <= 0)
+    return 0;
+  text[got] = '\0';
+  const char *line = strstr(text, "\nTgid:");
+  return line ? atoi(line + 6) : 0;
+}
+
 static bool is_join(enum lw_call call) {
   return call == LW_CALL_pthread_join || call == LW_CALL_pthread_timedjoin_np ||
          call == LW_CALL_pthread_clockjoin_np || call == LW_CALL_thrd_join;
@@ -224,6 +282,24 @@ static void fill_header(lw_report *r, const char *trigger) {
   clock_gettime(CLOCK_REALTIME, &now);
   format_utc(r->time, sizeof r->time, now.tv_sec);
   r->uptime_ms = (lw_now_ns() - lw_start_ns) / 1000000u;
+}
+
+/* The held lists do not name the owner of what `out` waits for: glibc's
+ * owner field `tid` does, a thread of ours or of another process. */
+static void owner_from_field(lw_report *r, lw_report_thread *out, int tid) {
+  for (uint32_t k = 0; k < r->nthreads; k++) {
+    if (r->threads[k].tid == tid && r->threads[k].state != LW_STATE_EXITED) {
+      out->wait.has_owner = true;
+      out->wait.owner = r->threads[k].id;
+      out->wait.owner_unlisted = true;
+      return;
+    }
+  }
+  int pid = process_of(tid);
+  if (pid > 0 && pid != r->pid) {
+    out->wait.owner_tid = tid;
+    out->wait.owner_pid = pid;
+  }
 }
 
 void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
@@ -291,6 +367,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       if (!wait_has_owner(w->call) && !is_join(w->call) && w->call != LW_CALL_pthread_barrier_wait)
         out->wait.evidence = (int)lw_evidence_lookup(w->object, &out->wait.signalled_by);
       raw->wait_target = w->target_id;
+      raw->owner_tid = owner_field(w->call, w->object, &raw->process_shared);
       if (!r->no_stacks) {
         lw_stack_unwind_context(&w->context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
         raw->has_stack = true;
@@ -302,8 +379,11 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
         out->state = LW_STATE_RUNNING;
       continue;
     }
-    if (out->state == LW_STATE_EXITED)
+    if (out->state == LW_STATE_EXITED) {
+      if (r->only == t)
+        copy_held(raw, t); /* what it ended holding (abandoned_lock) */
       continue;
+    }
     if (out->adopted && out->tid && syscall(SYS_tgkill, getpid(), out->tid, 0) != 0 &&
         errno == ESRCH) {
       out->state = LW_STATE_EXITED; /* an adopted thread that ended unseen */
@@ -317,9 +397,12 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       unw_getcontext(&context);
       lw_stack_unwind_context(&context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
       raw->has_stack = true;
-    } else if (!r->no_signals && lw_stack_capture_thread(t, 100)) {
-      raw->stack = t->now_stack;
-      raw->has_stack = true;
+    } else {
+      /* no_signals still unwinds a thread blocked in a system call: that
+       * one is read from memory, never signalled. */
+      raw->has_stack = lw_stack_capture_thread(t, 100, !r->no_signals, &raw->stack, &out->syscall);
+      if (out->syscall.where == LW_WHERE_SYSCALL)
+        lw_syscalls_describe(r, &out->syscall);
     }
     copy_held(raw, t);
   }
@@ -353,7 +436,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
         out->stack = frames;
     }
     uint32_t kept = raw->nheld;
-    if (kept && out->state != LW_STATE_EXITED) {
+    if (kept && (out->state != LW_STATE_EXITED || r->only)) {
       out->held = lw_arena_alloc(&r->arena, kept * sizeof *out->held);
       raw->held_of = lw_arena_alloc(&r->arena, kept * sizeof *raw->held_of);
       for (uint32_t k = 0; out->held && raw->held_of && k < kept; k++) {
@@ -369,6 +452,11 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     if (out->has_wait && is_join(raw->wait_call) && raw->wait_target != LW_NO_THREAD) {
       out->wait.has_owner = true;
       out->wait.owner = raw->wait_target;
+    } else if (out->has_wait && wait_has_owner(raw->wait_call) && raw->process_shared &&
+               raw->owner_tid) {
+      /* Another process may own it, and a held list copied by fork from
+       * the thread that locked it before forking would name us. */
+      owner_from_field(r, out, raw->owner_tid);
     } else if (out->has_wait && wait_has_owner(raw->wait_call)) {
       for (uint32_t k = 0; k < n; k++) {
         if (holds_exclusively(&raws[k], out->wait.object)) {
@@ -377,10 +465,41 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
           break;
         }
       }
+      if (!out->wait.has_owner && raw->owner_tid)
+        owner_from_field(r, out, raw->owner_tid);
     }
   }
   r->raw = raws;
   r->nraw = n;
+}
+
+/* A futex wait is made by a library (libstdc++'s std::latch, GLib's
+ * g_cond_wait, Rust's futex_wait): the first frame outside libc, which made
+ * the syscall() call, says which; past the standard library's reserved
+ * helpers (std::__detail::__platform_wait...), to the call the program
+ * made (std::latch::wait). NULL for other waits. */
+/* "void std::__detail::__platform_wait<int>(...)": a name in the standard
+ * library's reserved namespace, before its template arguments and
+ * parameters (std::barrier<std::__empty_completion> is not one). */
+static bool is_library_detail(const char *function) {
+  size_t name_length = strcspn(function, "<(");
+  const char *detail = strstr(function, "std::__");
+  return detail && (size_t)(detail - function) < name_length;
+}
+
+static const char *library_call(int call, const lw_frames *stack) {
+  if (call != LW_CALL_futex && call != LW_CALL_futex_lock_pi && call != LW_CALL_futex_waitv)
+    return NULL;
+  for (uint32_t i = 0; i < stack->count; i++) {
+    const lw_frame *f = &stack->frames[i];
+    const char *base = f->module ? strrchr(f->module, '/') : NULL;
+    if (base && strncmp(base, "/libc.so", 8) == 0)
+      continue;
+    if (f->function && is_library_detail(f->function) && i + 1 < stack->count)
+      continue;
+    return f->function;
+  }
+  return NULL;
 }
 
 void lw_snapshot_symbolize(lw_report *r) {
@@ -396,10 +515,12 @@ void lw_snapshot_symbolize(lw_report *r) {
     out->create_stack = symbolize(r, raw->create.pc, raw->create.depth, false);
     if (raw->has_stack) {
       lw_frames frames = symbolize(r, raw->stack.pc, raw->stack.depth, raw->stack.first_exact);
-      if (out->has_wait)
+      if (out->has_wait) {
         out->wait.stack = frames;
-      else
+        out->wait.through = library_call(out->wait.call_id, &frames);
+      } else {
         out->stack = frames;
+      }
     }
     for (uint32_t k = 0; k < out->nheld; k++)
       held_stack(r, raw, &raw->held_of[k], &out->held[k]);

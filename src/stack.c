@@ -1,14 +1,20 @@
 /*
- * stack.c - libunwind capture, own-frame filtering, signal capture.
+ * stack.c - libunwind capture, own-frame filtering, and the stacks of other
+ * threads: from memory for one blocked in a system call, by a signal for
+ * one running in user space.
  */
 #define _GNU_SOURCE
 #include "stack.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <link.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -92,6 +98,26 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   return kept;
 }
 
+/*
+ * The registers /proc/self/task/TID/syscall does not show (rbp, rbx,
+ * r12-r15) point into this block, whose every word holds the address of
+ * its middle. A frame that needs one of them (a frame-pointer-based CFA
+ * with rbp never saved below it) finds a return address inside the block,
+ * where the walk ends, rather than reading a wild address; an expression
+ * that dereferences one lands in the block again.
+ */
+#define LW_UNKNOWN_WORDS 1024
+static uintptr_t unknown_register_block[LW_UNKNOWN_WORDS];
+
+static uintptr_t unknown_register(void) {
+  return (uintptr_t)&unknown_register_block[LW_UNKNOWN_WORDS / 2];
+}
+
+static bool is_unknown_register(uintptr_t value) {
+  return value >= (uintptr_t)unknown_register_block &&
+         value < (uintptr_t)(unknown_register_block + LW_UNKNOWN_WORDS);
+}
+
 static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out, uint32_t max) {
   unw_cursor_t cursor;
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
@@ -102,7 +128,7 @@ static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *
     return;
   do {
     unw_word_t ip = 0, sp = 0;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0 || is_unknown_register(ip))
       break;
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
     pcs[depth] = ip;
@@ -156,9 +182,10 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
   errno = saved_errno;
 }
 
-bool lw_stack_capture_thread(lw_thread *t, int timeout_ms) {
-  int tid = atomic_load(&t->tid);
-  if (!capture_signal || tid == 0)
+/* Ask thread `t`, running in user space, to unwind itself into
+ * t->now_stack; waits up to timeout_ms. */
+static bool capture_by_signal(lw_thread *t, int tid, int timeout_ms) {
+  if (!capture_signal)
     return false;
   atomic_store(&t->capture_state, LW_CAPTURE_REQUESTED);
   if (syscall(SYS_tgkill, getpid(), tid, capture_signal) != 0) {
@@ -182,8 +209,228 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms) {
   return true;
 }
 
+/* One reading of /proc/self/task/TID/syscall. */
+typedef struct syscall_file {
+  char text[256]; /* as read: two readings that agree saw the same call */
+  enum lw_thread_where where;
+  long number;
+  uint64_t args[6];
+  uintptr_t sp, pc;
+} syscall_file;
+
+/* The file holds "running" (on a CPU now), "-1 SP PC" (off a CPU, but not
+ * in a system call: preempted, or in a page fault), or "NR A1 ... A6 SP PC"
+ * (the number in decimal, the rest in hex). False if unreadable. */
+static bool read_syscall_file(int tid, syscall_file *out) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t got;
+  do
+    got = read(fd, out->text, sizeof out->text - 1);
+  while (got < 0 && errno == EINTR);
+  close(fd);
+  if (got <= 0)
+    return false;
+  out->text[got] = '\0';
+  out->where = LW_WHERE_USER;
+  out->number = -1;
+  if (strncmp(out->text, "running", 7) == 0)
+    return true;
+  char *cursor = out->text, *end;
+  out->number = strtol(cursor, &end, 10);
+  if (end == cursor)
+    return false;
+  unsigned long long fields[8];
+  int count = 0;
+  for (cursor = end; count < 8; cursor = end) {
+    fields[count] = strtoull(cursor, &end, 16);
+    if (end == cursor)
+      break;
+    count++;
+  }
+  if (out->number < 0) {
+    if (count != 2)
+      return false;
+    out->sp = (uintptr_t)fields[0];
+    out->pc = (uintptr_t)fields[1];
+    return true;
+  }
+  if (count != 8)
+    return false;
+  out->where = LW_WHERE_SYSCALL;
+  for (int i = 0; i < 6; i++)
+    out->args[i] = fields[i];
+  out->sp = (uintptr_t)fields[6];
+  out->pc = (uintptr_t)fields[7];
+  return true;
+}
+
+/* Our own memory, read without the risk of a fault: fails instead. */
+static size_t read_own(uintptr_t address, void *buffer, size_t size) {
+  struct iovec local = {buffer, size}, remote = {(void *)address, size};
+  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  return got > 0 ? (size_t)got : 0;
+}
+
+/* True if `ra` is the return address of a direct call (e8 rel32) to
+ * `target`. */
+static bool returns_from_call_to(uintptr_t ra, uintptr_t target) {
+  unsigned char code[5];
+  if (read_own(ra - 5, code, sizeof code) != sizeof code || code[0] != 0xe8)
+    return false;
+  int32_t relative;
+  memcpy(&relative, code + 1, sizeof relative);
+  return ra + (uintptr_t)(intptr_t)relative == target;
+}
+
+/*
+ * A function that keeps a frame pointer (CFA = rbp + 16) cannot be stepped
+ * out of without rbp, which the kernel does not show. Its frame record
+ * (the caller's rbp, then the return address) lies above its stack
+ * pointer `sp`, at an unknown distance: take the first pair whose return
+ * address follows a direct call to this very function `start` and whose
+ * saved rbp is 0 or higher up the stack. Stale words of an earlier call
+ * could match only if they were a direct call to the same function, left
+ * inside its present frame.
+ */
+static bool find_frame_record(uintptr_t sp, uintptr_t start, uintptr_t record[2], uintptr_t *at) {
+  /* 32 KiB of frame at most, read 2 KiB at a time: the reporting thread
+   * may run on a small stack. Chunks overlap by a word, for pairs that
+   * straddle two. */
+  uintptr_t window[256];
+  for (uintptr_t base = sp; start && base < sp + 32 * 1024;
+       base += (LW_ARRAY_SIZE(window) - 1) * sizeof *window) {
+    size_t words = read_own(base, window, sizeof window) / sizeof *window;
+    for (size_t i = 0; i + 1 < words; i++) {
+      uintptr_t address = base + i * sizeof *window;
+      uintptr_t saved = window[i], ra = window[i + 1];
+      if (saved != 0 && (saved <= address || saved - address > ((uintptr_t)1 << 24)))
+        continue;
+      if (!returns_from_call_to(ra, start))
+        continue;
+      record[0] = saved;
+      record[1] = ra;
+      *at = address;
+      return true;
+    }
+    if (words < LW_ARRAY_SIZE(window))
+      break; /* the end of the stack's mapping */
+  }
+  return false;
+}
+
+/* Unwind a thread blocked in a system call from its stack pointer and
+ * program counter alone. Its stack is our memory and holds still while
+ * the call blocks; the caller checks afterwards that it still does. The
+ * walk goes in legs: each ends where a frame needs a register nobody
+ * knows, and the next starts from that frame's frame record, if found. */
+static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) {
+  uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
+  uint32_t depth = 0;
+  uintptr_t sp = at->sp, pc = at->pc, rbp = unknown_register();
+  lw_loader_enter(true);
+  for (int leg = 0; leg < 16 && depth < LW_ARRAY_SIZE(pcs); leg++) {
+    unw_context_t context;
+    unw_getcontext(&context); /* a well-formed context; the registers are replaced */
+    greg_t *regs = ((ucontext_t *)&context)->uc_mcontext.gregs;
+    for (int i = 0; i < NGREG; i++)
+      regs[i] = (greg_t)unknown_register();
+    regs[REG_RSP] = (greg_t)sp;
+    regs[REG_RIP] = (greg_t)pc;
+    regs[REG_RBP] = (greg_t)rbp;
+    unw_cursor_t cursor;
+    /* The first leg as a signal frame: its pc is where the call resumes,
+     * not a return address. */
+    if (unw_init_local2(&cursor, &context, leg == 0 ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
+      break;
+    bool stuck = false;
+    uintptr_t start = 0;
+    for (;;) {
+      unw_word_t ip = 0, frame_sp = 0;
+      if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+        break;
+      if (is_unknown_register(ip)) {
+        stuck = true;
+        break;
+      }
+      unw_get_reg(&cursor, UNW_REG_SP, &frame_sp);
+      unw_proc_info_t info;
+      start = unw_get_proc_info(&cursor, &info) == 0 ? (uintptr_t)info.start_ip : 0;
+      pcs[depth] = ip;
+      sps[depth] = frame_sp;
+      if (++depth == LW_ARRAY_SIZE(pcs) || unw_step(&cursor) <= 0)
+        break;
+    }
+    uintptr_t record[2], record_at;
+    if (!stuck || depth == 0 || !find_frame_record(sps[depth - 1], start, record, &record_at))
+      break;
+    rbp = record[0] ? record[0] : unknown_register();
+    pc = record[1];
+    sp = record_at + 2 * sizeof(uintptr_t);
+  }
+  lw_loader_leave();
+  out->first_exact = depth > 0 && !lw_stack_is_own(pcs[0]);
+  out->depth = drop_own_frames(pcs, sps, depth, max);
+  memcpy(out->pc, pcs, out->depth * sizeof *pcs);
+  memcpy(out->sp, sps, out->depth * sizeof *sps);
+}
+
+bool lw_stack_in_syscall(int tid, uint64_t *signature) {
+  syscall_file now;
+  if (tid == 0 || !read_syscall_file(tid, &now) || now.where != LW_WHERE_SYSCALL)
+    return false;
+  *signature = (uint64_t)now.number * 31 + now.sp * 17 + now.pc;
+  return true;
+}
+
+bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_stack *out,
+                             lw_report_syscall *where) {
+  int tid = atomic_load(&t->tid);
+  where->where = LW_WHERE_UNKNOWN;
+  if (tid == 0)
+    return false;
+  /* A thread that moves between the readings is looked at again. */
+  for (int attempt = 0; attempt < 4; attempt++) {
+    syscall_file before, after;
+    if (!read_syscall_file(tid, &before))
+      return false; /* ended, or no such file: nothing tells a signal is safe */
+    if (before.where == LW_WHERE_USER) {
+      where->where = LW_WHERE_USER;
+      if (!may_signal)
+        return false;
+      /* "running" also covers a thread on its way into a call: look once
+       * more a moment later, and signal only if it is still in user space
+       * (a thread about to sleep is asleep by then). */
+      struct timespec moment = {0, 1000000};
+      nanosleep(&moment, NULL);
+      if (!read_syscall_file(tid, &after))
+        return false;
+      if (after.where != LW_WHERE_USER)
+        continue;
+      if (!capture_by_signal(t, tid, timeout_ms))
+        return false;
+      *out = t->now_stack;
+      return true;
+    }
+    unwind_blocked(&before, out, (uint32_t)lw_opt.stack_depth);
+    if (!read_syscall_file(tid, &after) || strcmp(before.text, after.text) != 0)
+      continue;
+    where->where = LW_WHERE_SYSCALL;
+    where->number = before.number;
+    memcpy(where->args, before.args, sizeof where->args);
+    return true;
+  }
+  out->depth = 0;
+  return false;
+}
+
 void lw_stack_init(void) {
   lw_loader_iterate(find_text, NULL);
+  for (int i = 0; i < LW_UNKNOWN_WORDS; i++)
+    unknown_register_block[i] = unknown_register();
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   /* A real-time signal the program is unlikely to use; SA_RESTART so that
    * restartable calls the thread was in carry on. */

@@ -5,14 +5,17 @@
  *  - here and now (thread creation): unw_backtrace, fast, cached;
  *  - from a saved context (a thread blocked in a wrapper, unwound by the
  *    reporting thread while the blocked thread's frames are pinned);
- *  - from a signal (a running thread, or one in a call the shim does not see,
- *    unwinds itself in a handler at report time).
+ *  - of another thread in a call the shim does not see: blocked in a system
+ *    call, from the stack pointer and program counter the kernel shows
+ *    (never a signal, which would cut the call short); running in user
+ *    space, by itself in a signal handler at report time.
  * Frames inside the shim's text are dropped by address, never by count.
  */
 #ifndef LW_STACK_H
 #define LW_STACK_H
 
 #include "registry.h"
+#include "report.h"
 
 /* Once, at start-up: find the shim's text, set libunwind's caching, install
  * the capture signal's handler. */
@@ -30,9 +33,19 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max);
 void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
                              uint32_t max);
 
-/* Ask running thread `t` to capture its own stack into t->now_stack; waits up
- * to timeout_ms. Returns true if it did. */
-bool lw_stack_capture_thread(lw_thread *t, int timeout_ms);
+/* The stack of another thread `t`, into `out`, and where it is into
+ * `where`. A thread blocked in a system call is never signalled (the call
+ * could end early or with EINTR): its stack is unwound from memory, from
+ * the stack pointer and program counter of /proc/self/task/TID/syscall,
+ * and kept only if the file still says the same after. A thread in user
+ * space, when `may_signal`, is asked to unwind itself (a signal); waits
+ * up to timeout_ms. Returns true if `out` was filled. */
+bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_stack *out,
+                             lw_report_syscall *where);
+
+/* True when thread `tid` is in a system call now, with a word that changes
+ * when it moves to another call or another place (`signature`). */
+bool lw_stack_in_syscall(int tid, uint64_t *signature);
 
 /* The signal used by lw_stack_capture_thread. */
 int lw_stack_signal(void);

@@ -15,6 +15,7 @@
 #include "common.h"
 #include "mem.h"
 #include "options.h"
+#include "userfile.h"
 
 typedef struct rule {
   char kind[32];
@@ -99,37 +100,32 @@ int lw_suppress_parse(const char *text, size_t len, const char *file,
   return nrules;
 }
 
+static lw_warn_budget rule_warnings;
+
 static void complain_to_stderr(const char *file, int line, const char *why) {
-  lw_warn("%s:%d: %s; line skipped", file, line, why);
+  lw_warn_budgeted(&rule_warnings, "%s:%d: %s; line skipped", file, line, why);
 }
 
 void lw_suppress_init(void) {
   if (!lw_opt.suppressions[0])
     return;
-  int fd = open(lw_opt.suppressions, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    lw_warn("cannot read suppressions file '%s' (%s); no suppressions", lw_opt.suppressions,
-            fd < 0 ? strerror(errno) : "not a regular file");
-    if (fd >= 0)
-      close(fd);
+  size_t len, size;
+  bool truncated;
+  char *text = lw_userfile_read("suppressions file", lw_opt.suppressions, LW_SUPPRESS_MAX_BYTES,
+                                &len, &size, &truncated);
+  if (!text)
     return;
-  }
-  /* The whole file, however long (the shim's own memory, given back). */
-  size_t capacity = (size_t)st.st_size + 1;
-  char *text = lw_mem_alloc(capacity);
-  size_t len = 0;
-  ssize_t got = 0;
-  while (text && len < capacity - 1 && (got = read(fd, text + len, capacity - 1 - len)) > 0)
-    len += (size_t)got;
-  close(fd);
-  if (!text || got < 0) {
-    lw_warn("cannot read suppressions file '%s'; no suppressions", lw_opt.suppressions);
-    lw_mem_free(text, capacity);
-    return;
+  if (truncated) {
+    /* Rules are short and at most LW_SUPPRESS_MAX: a longer file is a
+     * mistake, and reading it whole would stall start-up for seconds. */
+    lw_warn("suppressions file '%s' is longer than %d KiB: only its first %d KiB are read",
+            lw_opt.suppressions, LW_SUPPRESS_MAX_BYTES / 1024, LW_SUPPRESS_MAX_BYTES / 1024);
+    while (len > 0 && text[len - 1] != '\n')
+      len--; /* no half line */
   }
   lw_suppress_parse(text, len, lw_opt.suppressions, complain_to_stderr);
-  lw_mem_free(text, capacity);
+  lw_warn_budget_end(&rule_warnings, lw_opt.suppressions);
+  lw_mem_free(text, size);
 }
 
 static bool glob(const char *pattern, const char *text) {

@@ -21,7 +21,13 @@
 int lw_suppress_parse(const char *text, size_t len, const char *file,
                       void (*complain)(const char *file, int line, const char *why));
 
-/* Load the file named by the option (start-up). */
+/* The most of a suppressions file that is read (1 MiB): LW_SUPPRESS_MAX
+ * rules of at most 512 bytes fit in an eighth of it. */
+#define LW_SUPPRESS_MAX_BYTES (1024 * 1024)
+
+/* Load the file named by the option (start-up). Never blocks (a FIFO is
+ * refused), reads at most LW_SUPPRESS_MAX_BYTES, and prints at most
+ * LW_WARN_FIRST warnings and a count. */
 void lw_suppress_init(void);
 
 /* Remove suppressed findings from a symbolized report; add them to

@@ -28,6 +28,44 @@
 #include "mem.h"
 #include "uthash_config.h"
 
+/*
+ * libdw is loaded with dlopen at the first lookup, not linked: a process
+ * that never reports never maps it, nor libelf, libz, liblzma and libbz2
+ * behind it (they cost every process about a millisecond and 40 page
+ * faults at start-up). Each function used is one line here; the pointers
+ * take their types from libdw's own headers. Without libdw (not installed,
+ * or the dlopen failed), frames fall back to dladdr: exported function
+ * names and modules.
+ */
+#define LW_LIBDW_FUNCTIONS(X)                                                                      \
+  X(dwarf_attr)                                                                                    \
+  X(dwarf_attr_integrate)                                                                          \
+  X(dwarf_diename)                                                                                 \
+  X(dwarf_filesrc)                                                                                 \
+  X(dwarf_formref_die)                                                                             \
+  X(dwarf_formstring)                                                                              \
+  X(dwarf_formudata)                                                                               \
+  X(dwarf_getscopes)                                                                               \
+  X(dwarf_getscopes_die)                                                                           \
+  X(dwarf_getsrcfiles)                                                                             \
+  X(dwarf_tag)                                                                                     \
+  X(dwfl_addrmodule)                                                                               \
+  X(dwfl_begin)                                                                                    \
+  X(dwfl_lineinfo)                                                                                 \
+  X(dwfl_linux_proc_find_elf)                                                                      \
+  X(dwfl_linux_proc_report)                                                                        \
+  X(dwfl_module_addrdie)                                                                           \
+  X(dwfl_module_addrinfo)                                                                          \
+  X(dwfl_module_build_id)                                                                          \
+  X(dwfl_module_getsrc)                                                                            \
+  X(dwfl_module_info)                                                                              \
+  X(dwfl_report_begin)                                                                             \
+  X(dwfl_report_end)                                                                               \
+  X(dwfl_report_elf)
+
+#define LW_LIBDW_POINTER(name) __typeof__(name) *name;
+static struct { LW_LIBDW_FUNCTIONS(LW_LIBDW_POINTER) } libdw;
+
 typedef struct cached_pc {
   uintptr_t pc;
   int count;
@@ -62,7 +100,7 @@ static int find_debuginfo(Dwfl_Module *module, void **userdata, const char *modu
   char path[PATH_MAX];
   const unsigned char *id = NULL;
   GElf_Addr id_address;
-  int id_length = dwfl_module_build_id(module, &id, &id_address);
+  int id_length = libdw.dwfl_module_build_id(module, &id, &id_address);
   if (id_length > 1) {
     int used = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
     for (int i = 1; i < id_length && used < (int)sizeof path - 8; i++)
@@ -89,10 +127,33 @@ static int find_debuginfo(Dwfl_Module *module, void **userdata, const char *modu
   return -1;
 }
 
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = find_debuginfo,
-};
+static Dwfl_Callbacks callbacks = {.find_debuginfo = find_debuginfo};
+
+/* dlopen inside the loader gate: a fork waits for it, so no child inherits
+ * the loader's lock taken by it (see loader.h). */
+static bool load_libdw(void) {
+  static int state; /* 0 not tried, 1 loaded, -1 unavailable */
+  if (state)
+    return state > 0;
+  state = -1;
+  lw_loader_enter(true);
+  void *library = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+  lw_loader_leave();
+  if (!library) {
+    /* Not installed, or the process has left the file system it started
+     * in: say once why frames are bare. */
+    lw_warn("cannot open libdw.so.1 (not installed, or after chroot?): frames show exported "
+            "functions only");
+    return false;
+  }
+#define LW_LIBDW_RESOLVE(name)                                                                     \
+  if (!(*(void **)&libdw.name = dlsym(library, #name)))                                            \
+    return false;
+  LW_LIBDW_FUNCTIONS(LW_LIBDW_RESOLVE)
+  callbacks.find_elf = libdw.dwfl_linux_proc_find_elf;
+  state = 1;
+  return true;
+}
 
 static char *intern(const char *text) {
   if (!text)
@@ -104,15 +165,53 @@ static char *intern(const char *text) {
   return copy;
 }
 
+/* The program's own file, read at load: after setuid the process is not
+ * dumpable and /proc/self/exe (like /proc/self/maps) is root's. */
+static char exe_path[PATH_MAX];
+
+__attribute__((constructor)) static void remember_exe_path(void) {
+  ssize_t length = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+  exe_path[length > 0 ? length : 0] = '\0';
+}
+
+/* One loaded module, as the dynamic loader lists it: by its path, at its
+ * load bias. The vDSO and modules without a path are skipped. */
+static int report_loaded(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  unsigned *unreadable = data;
+  const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
+  if (path[0] != '/')
+    return 0;
+  if (!libdw.dwfl_report_elf(dwfl, path, path, -1, info->dlpi_addr, false))
+    ++*unreadable;
+  return 0;
+}
+
 static void report_modules(void) {
   if (!dwfl) {
-    dwfl = dwfl_begin(&callbacks);
+    if (!load_libdw())
+      return;
+    dwfl = libdw.dwfl_begin(&callbacks);
     if (!dwfl)
       return;
   }
-  dwfl_report_begin(dwfl);
-  dwfl_linux_proc_report(dwfl, lw_gettid()) /* /proc/PID/maps is empty once main has exited */;
-  dwfl_report_end(dwfl, NULL, NULL);
+  libdw.dwfl_report_begin(dwfl);
+  /* /proc/PID/maps of a thread: the process's is empty once main has
+   * exited. Unreadable after setuid (the process is no longer dumpable):
+   * then the loader's own list of modules, which needs no /proc. */
+  if (libdw.dwfl_linux_proc_report(dwfl, lw_gettid()) != 0) {
+    static bool warned;
+    unsigned unreadable = 0;
+    lw_loader_iterate(report_loaded, &unreadable);
+    if (unreadable && !warned) {
+      /* After chroot the modules' paths name other files, or none. */
+      warned = true;
+      lw_warn("cannot open %u of the program's modules by their paths (after chroot?): "
+              "their frames show addresses only",
+              unreadable);
+    }
+  }
+  libdw.dwfl_report_end(dwfl, NULL, NULL);
 }
 
 static int read_load_counts(struct dl_phdr_info *info, size_t size, void *data) {
@@ -188,7 +287,7 @@ static const char *function_name(const char *raw) {
 }
 
 static bool is_function_scope(Dwarf_Die *die) {
-  int tag = dwarf_tag(die);
+  int tag = libdw.dwarf_tag(die);
   return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram;
 }
 
@@ -201,15 +300,16 @@ static bool is_function_scope(Dwarf_Die *die) {
  */
 static int function_chain(Dwarf_Die *cu, Dwarf_Addr address, Dwarf_Die *chain, int max) {
   Dwarf_Die *scopes = NULL;
-  int nscopes = dwarf_getscopes(cu, address, &scopes);
+  int nscopes = libdw.dwarf_getscopes(cu, address, &scopes);
   int count = 0;
   for (int i = 0; i < nscopes && count == 0; i++)
     if (is_function_scope(&scopes[i]))
       chain[count++] = scopes[i];
   free(scopes);
-  while (count > 0 && count < max && dwarf_tag(&chain[count - 1]) == DW_TAG_inlined_subroutine) {
+  while (count > 0 && count < max &&
+         libdw.dwarf_tag(&chain[count - 1]) == DW_TAG_inlined_subroutine) {
     Dwarf_Die *outer = NULL;
-    int nouter = dwarf_getscopes_die(&chain[count - 1], &outer);
+    int nouter = libdw.dwarf_getscopes_die(&chain[count - 1], &outer);
     int found = 0;
     for (int i = 1; i < nouter && !found; i++) /* outer[0] is the die itself */
       if (is_function_scope(&outer[i])) {
@@ -226,13 +326,14 @@ static int function_chain(Dwarf_Die *cu, Dwarf_Addr address, Dwarf_Die *chain, i
 static const char *die_name(Dwarf_Die *die) {
   Dwarf_Attribute attr;
   const char *name = NULL;
-  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr))
-    name = dwarf_formstring(&attr);
+  if (libdw.dwarf_attr_integrate(die, DW_AT_linkage_name, &attr))
+    name = libdw.dwarf_formstring(&attr);
   if (!name)
-    name = dwarf_diename(die);
+    name = libdw.dwarf_diename(die);
   Dwarf_Die origin;
-  if (!name && dwarf_formref_die(dwarf_attr(die, DW_AT_abstract_origin, &attr), &origin))
-    name = dwarf_diename(&origin);
+  if (!name &&
+      libdw.dwarf_formref_die(libdw.dwarf_attr(die, DW_AT_abstract_origin, &attr), &origin))
+    name = libdw.dwarf_diename(&origin);
   return name;
 }
 
@@ -242,7 +343,7 @@ static const char *die_name(Dwarf_Die *die) {
 static int inline_frames(Dwfl_Module *module, Dwarf_Addr address, const char *file, int line,
                          lw_symbol *out) {
   Dwarf_Addr bias = 0;
-  Dwarf_Die *cu = dwfl_module_addrdie(module, address, &bias);
+  Dwarf_Die *cu = libdw.dwfl_module_addrdie(module, address, &bias);
   if (!cu)
     return 0;
   Dwarf_Die chain[LW_SYMBOL_FRAMES_MAX];
@@ -250,18 +351,18 @@ static int inline_frames(Dwfl_Module *module, Dwarf_Addr address, const char *fi
   if (count < 2)
     return 0;
   Dwarf_Files *files = NULL;
-  dwarf_getsrcfiles(cu, &files, NULL);
+  libdw.dwarf_getsrcfiles(cu, &files, NULL);
   for (int i = 0; i < count; i++) {
     out[i].function = function_name(die_name(&chain[i]));
     out[i].file = intern(file);
     out[i].line = line;
-    out[i].inlined = dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine;
+    out[i].inlined = libdw.dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine;
     if (out[i].inlined) {
       Dwarf_Attribute attr;
       Dwarf_Word call_file = 0, call_line = 0;
-      dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &attr), &call_file);
-      dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &attr), &call_line);
-      file = files ? dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
+      libdw.dwarf_formudata(libdw.dwarf_attr(&chain[i], DW_AT_call_file, &attr), &call_file);
+      libdw.dwarf_formudata(libdw.dwarf_attr(&chain[i], DW_AT_call_line, &attr), &call_line);
+      file = files ? libdw.dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
       line = (int)call_line;
     }
   }
@@ -270,30 +371,45 @@ static int inline_frames(Dwfl_Module *module, Dwarf_Addr address, const char *fi
 
 static void resolve(uintptr_t pc, int is_return_address, cached_pc *entry) {
   Dwarf_Addr address = is_return_address ? pc - 1 : pc;
-  Dwfl_Module *module = dwfl ? dwfl_addrmodule(dwfl, address) : NULL;
+  Dwfl_Module *module = dwfl ? libdw.dwfl_addrmodule(dwfl, address) : NULL;
   if (!module && dwfl) {
     report_modules(); /* a module loaded since the last look */
-    module = dwfl_addrmodule(dwfl, address);
+    module = libdw.dwfl_addrmodule(dwfl, address);
   }
   entry->count = 1;
   lw_symbol *frame = &entry->frames[0];
   if (!module) {
     frame->offset = pc;
+    Dl_info info;
+    if (dwfl)
+      return;
+    /* No libdw: what the dynamic symbol tables say (inside the gate:
+     * dladdr takes the loader's lock). */
+    lw_loader_enter(true);
+    int found = dladdr((void *)address, &info);
+    lw_loader_leave();
+    if (found && info.dli_fname) {
+      frame->module = intern(info.dli_fname);
+      frame->function = info.dli_sname ? function_name(info.dli_sname) : NULL;
+      frame->offset = info.dli_sname ? address - (uintptr_t)info.dli_saddr
+                                     : address - (uintptr_t)info.dli_fbase;
+    }
     return;
   }
   Dwarf_Addr base = 0;
   const char *main_file = NULL;
-  const char *name = dwfl_module_info(module, NULL, &base, NULL, NULL, NULL, &main_file, NULL);
+  const char *name =
+      libdw.dwfl_module_info(module, NULL, &base, NULL, NULL, NULL, &main_file, NULL);
   const char *module_name = intern(main_file ? main_file : name);
   GElf_Off symbol_offset = 0;
   GElf_Sym symbol;
   const char *symbol_name =
-      dwfl_module_addrinfo(module, address, &symbol_offset, &symbol, NULL, NULL, NULL);
+      libdw.dwfl_module_addrinfo(module, address, &symbol_offset, &symbol, NULL, NULL, NULL);
   const char *file = NULL;
   int lineno = 0;
-  Dwfl_Line *line = dwfl_module_getsrc(module, address);
+  Dwfl_Line *line = libdw.dwfl_module_getsrc(module, address);
   if (line)
-    file = dwfl_lineinfo(line, &(Dwarf_Addr){0}, &lineno, NULL, NULL, NULL);
+    file = libdw.dwfl_lineinfo(line, &(Dwarf_Addr){0}, &lineno, NULL, NULL, NULL);
 
   int count = inline_frames(module, address, file, lineno, entry->frames);
   if (count == 0) {

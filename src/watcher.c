@@ -25,12 +25,12 @@
 
 #include "interpose.h"
 #include "lockorder.h"
+#include "once.h"
 #include "options.h"
 #include "reporting.h"
 #include "wait.h"
 
 #define LW_DUMP_MAGIC 0x4C57444D /* "LWDM": sigqueue value of `leakwatch dump` */
-#define LW_MAX_REPORTED 256
 
 static _Atomic uint32_t idle;      /* 1 while the helper waits for any wait to begin */
 static _Atomic uint32_t wake_word; /* futex: bumped to wake the helper */
@@ -38,10 +38,6 @@ static _Atomic uint32_t dump_requested;
 static _Atomic uint32_t retire_requested; /* every program thread has ended */
 static _Atomic uint32_t running;
 static lw_thread internal_marker; /* lw_self_inside of the helper */
-
-/* Deadlocks already reported, by signature; the helper's own. */
-static uint64_t reported[LW_MAX_REPORTED];
-static unsigned nreported;
 
 unsigned lw_watch_internal_threads(void) { return atomic_load(&running) ? 1 : 0; }
 
@@ -64,16 +60,10 @@ void lw_watch_wait_began(lw_thread *self) {
   }
 }
 
-static bool was_reported(uint64_t signature) {
-  for (unsigned i = 0; i < nreported; i++)
-    if (reported[i] == signature)
-      return true;
-  return false;
-}
+/* Deadlocks already reported, by signature (once.h: a fork child forgets). */
+static bool was_reported(uint64_t signature) { return lw_once_seen(LW_ONCE_DEADLOCK, signature); }
 
-static void remember_reported(uint64_t signature) {
-  reported[nreported++ % LW_MAX_REPORTED] = signature;
-}
+static void remember_reported(uint64_t signature) { lw_once_first(LW_ONCE_DEADLOCK, signature); }
 
 static void sleep_ms(unsigned ms) {
   struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -327,6 +317,5 @@ void lw_watch_fork_child(void) {
   atomic_store(&running, 0);
   atomic_store(&dump_requested, 0);
   atomic_store(&retire_requested, 0);
-  nreported = 0;
   atomic_store(&idle, 1);
 }

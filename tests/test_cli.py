@@ -16,6 +16,7 @@ import importlib.util
 import io
 import json
 import os
+import pathlib
 import random
 import re
 import select
@@ -683,7 +684,7 @@ def test_report_text_synthetic():
     expected = [
         "==4242== leakwatch: deadlock: T1 and T2 wait for each other",
         "  T1 waits for 0x5555000a0000, held by T2",
-        "  T1 'say \"hi\" \\ {x}\nnext' (transfer), tid 4243: blocked in pthread_mutex_lock on "
+        "  T1 'say \"hi\" \\ {x}\\x0anext' (transfer), tid 4243: blocked in pthread_mutex_lock on "
         "0x5555000a0000, owned by T2 'teller' (transfer) (itself blocked in pthread_mutex_lock on "
         "0x5555000b0000) for 1.5 s, holding 0x5555000b0000",
         "  T2 'teller' (transfer), tid 4244, detached: blocked in pthread_mutex_lock on 0x5555000b0000",
@@ -692,7 +693,7 @@ def test_report_text_synthetic():
         "  created by T0 (main thread) at:",
         "    #1  0x7f0000002000 in __libc_start_main+0x10 (/usr/lib/libc.so.6)",
         "  T3 (auditor), tid 4245: blocked in pthread_join on 0x7f00000c0000, waiting for "
-        "T1 'say \"hi\" \\ {x}\nnext' (transfer) (itself blocked in pthread_mutex_lock on "
+        "T1 'say \"hi\" \\ {x}\\x0anext' (transfer) (itself blocked in pthread_mutex_lock on "
         "0x5555000a0000) for 900 ms, holding nothing",
         "    (no stack)",
         "  T5 (done), tid 4247: finished 2.1 s ago, never joined",
@@ -1019,3 +1020,206 @@ def test_dump_live():
         assert_alive(process, "dump --json")
     finally:
         stop(process)
+
+
+# ---------------------------------------------------------------------------
+# Cases: options, dump directory and report text that the shim and the
+# command must agree on (files helper)
+# ---------------------------------------------------------------------------
+
+def shim_complaints(options, argv=("/bin/true",), timeout=30):
+    """Run argv under the real shim with LEAKWATCH_OPTIONS=options; returns
+    (status, the shim's own "leakwatch: " lines)."""
+    env = base_env(LD_PRELOAD=LIBRARY, LEAKWATCH_OPTIONS=options)
+    result = subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=timeout,
+                            stdin=subprocess.DEVNULL)
+    return result.returncode, [l for l in result.stderr.splitlines() if l.startswith("leakwatch: ")]
+
+
+def test_dump_signal_same_set_by_number_and_name():
+    """dump_signal by number took what the names refuse: 11 (a crashing
+    program then spins in the handler for ever), 17 (every child's exit
+    interrupts the program's sleeps), 2. One table: a number is taken only
+    if its name is, by the shim and by the command alike."""
+    module = load_module()
+    refused = ["11", "SIGSEGV", "17", "CHLD", "2", "SIGINT", "15", "9", "19", "14", "6", "40",
+               "34", "60", "64", "SIGRTMIN", "65", "-1", "12x"]
+    taken = {"0": 0, "10": 10, "12": 12, "3": 3, "1": 1, "28": 28, "30": 30, "23": 23,
+             "SIGUSR1": 10, "USR2": 12, "SIGURG": 23, "PWR": 30}
+    for value in refused:
+        status, lines = shim_complaints(f"dump_signal={value}")
+        assert status == 0, (value, status)
+        assert len(lines) == 1 and f"bad value '{value}' for dump_signal" in lines[0], (value, lines)
+        assert module.parse_signal_value(value) is None, value
+    for value, number in taken.items():
+        status, lines = shim_complaints(f"dump_signal={value}")
+        assert status == 0 and lines == [], (value, lines)
+        assert module.parse_signal_value(value) == number, value
+    # The crash that used to spin for ever ends as a crash.
+    env = base_env(LD_PRELOAD=LIBRARY, LEAKWATCH_OPTIONS="dump_signal=11")
+    crash = subprocess.run([os.path.join(BUILD, "tests", "programs", "files_ready"), "crash"], env=env,
+                           capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert crash.returncode == -signal.SIGSEGV, crash
+
+
+def test_option_warnings_capped():
+    """30,000 unknown options printed 30,000 lines. The first ten are shown,
+    then the count of the rest. Negative: three problems, three lines."""
+    status, lines = shim_complaints(":".join(["x=1"] * 30000))
+    assert status == 0
+    assert len(lines) == 11, (len(lines), lines[:2], lines[-2:])
+    assert all("unknown option 'x'" in line for line in lines[:10]), lines[:10]
+    assert lines[10] == "leakwatch: ... and 29990 more problems in LEAKWATCH_OPTIONS " \
+                        "(only the first 10 are shown)", lines[10]
+    status, lines = shim_complaints("x=1:y=2:exitcode=999")
+    assert len(lines) == 3 and not any("more problems" in line for line in lines), lines
+
+
+DUMP_DIRECTORY_CASES = [
+    # (case, how to make /tmp/leakwatch-UID, the reason both must give or None)
+    ("private", "dir 0700", None),
+    ("readable", "dir 0755", "open to other users (mode 755)"),
+    ("world-writable", "dir 0777", "open to other users (mode 777)"),
+    ("group-readable", "dir 0740", "open to other users (mode 740)"),
+    ("symlink", "symlink", "a symbolic link"),
+    ("another owner", "dir 0700 other", "owned by uid {other}, not {uid}"),
+    ("regular file", "file", "not a directory"),
+]
+
+
+def make_dump_directory(path, how, uid, other):
+    if how == "symlink":
+        target = tempfile.mkdtemp(prefix="lwdumptarget-")
+        os.chown(target, uid, uid)
+        os.chmod(target, 0o700)
+        os.symlink(target, path)
+        return target
+    if how == "file":
+        pathlib.Path(path).write_text("not a directory\n")
+        os.chown(path, uid, uid)
+        return None
+    _, mode, *owner = how.split()
+    os.mkdir(path)
+    os.chmod(path, int(mode, 8))
+    os.chown(path, other if owner else uid, uid)
+    return None
+
+
+def remove_dump_directory(path, extra):
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path, True)
+    if extra:
+        shutil.rmtree(extra, True)
+
+
+def test_dump_directory_same_rule_in_shim_and_command():
+    """/tmp/leakwatch-UID with mode 0755: the command took it (it looked at
+    the write bits only), the shim refused it, and `leakwatch dump` waited
+    its whole timeout to say "no answer". One rule, one message: each case
+    runs through the shim (a real dump request) and the command, and both
+    give the same verdict in the same words. The process runs as a uid of
+    its own, so the machine's own dump directory is never touched."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("SKIP dump directory table: needs root and setpriv")
+        return
+    module = load_module()
+    uid = 50000 + os.getpid() % 10000
+    other = uid + 1
+    directory = f"/tmp/leakwatch-{uid}"
+    target = os.path.join(BUILD, "tests", "programs", "files_ready")
+    remove_dump_directory(directory, None)
+    for case, how, reason in DUMP_DIRECTORY_CASES:
+        extra = make_dump_directory(directory, how, uid, other)
+        process = None
+        try:
+            env = base_env(LD_PRELOAD=LIBRARY, LEAKWATCH_OPTIONS="dump_signal=SIGUSR2")
+            process = start_ready(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", target], env)
+            # The shim's verdict: a real dump request, then its stderr.
+            module.send_dump_request(process.pid, signal.SIGUSR2)
+            dump = os.path.join(directory, f"{process.pid}.dump.txt")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not os.path.exists(dump):
+                ready, _, _ = select.select([process.stderr], [], [], 0.1)
+                if ready:
+                    break
+            time.sleep(0.2)
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            shim_lines = [l for l in err.decode(errors="replace").splitlines() if l.startswith("leakwatch: ")]
+            # The command's verdict, on a second process in the same state.
+            process = start_ready(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", target], env)
+            result = leakwatch("dump", "--timeout", "5", str(process.pid), timeout=30)
+            cli_lines = [l for l in result.stderr.splitlines() if l.startswith("leakwatch: ")]
+            if reason is None:
+                assert shim_lines == [] and os.path.exists(dump), (case, shim_lines)
+                assert result.returncode == 0 and "leakwatch: dump of" in result.stdout, (case, result.stderr)
+            else:
+                expected = f"leakwatch: unsafe dump directory {directory}: " + \
+                    reason.format(uid=uid, other=other)
+                assert shim_lines == [expected], (case, "shim", shim_lines, expected)
+                assert cli_lines == [expected] and result.returncode == 4, \
+                    (case, "command", result.returncode, cli_lines, expected)
+        finally:
+            if process is not None:
+                stop(process)
+            remove_dump_directory(directory, extra)
+
+
+def test_report_escapes_control_characters():
+    """Strings from a hostile JSON file were written raw by `leakwatch
+    report`: a thread name "\\x1b[2J\\n==1== fake" cleared the terminal and
+    added a line that looked like the report's. Text and DOT show every
+    control character as \\xNN; the JSON escapes them too (C1 and DEL
+    included). Nothing else changes: the synthetic report without them
+    renders as before (test_report_text_synthetic)."""
+    data = synthetic_report()
+    data["exe"] = "/opt/app\r\x1b[Kbin"
+    data["threads"][1]["name"] = "\x1b[2J\n==1== fake"
+    data["threads"][1]["start"] = "transfer\x9b31m"
+    data["threads"][1]["wait"]["call"] = "pthread_mutex_lock\x07"
+    data["threads"][1]["wait"]["stack"][0]["function"] = "lock_account\x1b]0;owned\x07"
+    data["threads"][1]["wait"]["stack"][0]["file"] = "src/app.c\x7f"
+    data["findings"][0]["message"] = "T1 and T2\n==1== leakwatch: SUMMARY (exit): 0 findings"
+    data["findings"][0]["details"] = "  line one\x1b[1A\n  line two\x85\n"
+    data["findings"][0]["kind"] = "deadlock\x1b[0m"
+    path = write_json("hostile.json", data)
+    controls = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+    for fmt in ("text", "dot", "json"):
+        result = leakwatch("report", "--format", fmt, path)
+        assert result.returncode == 0, (fmt, result.stderr)
+        found = controls.findall(result.stdout)
+        assert not found, (fmt, found, result.stdout[:3000])
+        assert not any(line.startswith("==1== ") for line in result.stdout.splitlines()), fmt
+        assert sum(line.startswith("==4242== leakwatch: SUMMARY") for line in result.stdout.splitlines()) \
+            == (1 if fmt == "text" else 0), (fmt, result.stdout)
+        if fmt == "json":
+            assert json.loads(result.stdout) == data
+    text = leakwatch("report", path).stdout
+    assert "T1 '\\x1b[2J\\x0a==1== fake' (transfer\\x9b31m)" in text, text
+    assert "  line two\\x85" in text.splitlines(), text
+
+
+def test_run_json_dev_stdout():
+    """`leakwatch run --json /dev/stdout` replaced the /dev/stdout link with
+    a regular file (as root), and then said no JSON had been written. The
+    JSON goes to the program's stdout, the link stays, and no note. Run in a
+    mount namespace with a scratch /dev, so old code damages only a copy."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or not unshare:
+        print("SKIP run --json /dev/stdout: needs root and unshare")
+        return
+    target = os.path.join(BUILD, "tests", "programs", "fault_report_io")
+    script = ("mount -t tmpfs -o size=1m tmpfs /dev && mknod -m 666 /dev/null c 1 3 && "
+              "ln -s /proc/self/fd/1 /dev/stdout && ln -s /proc/self/fd/2 /dev/stderr && "
+              f"{script_path()} run --json /dev/stdout {target} leak; status=$?; "
+              "if [ -L /dev/stdout ]; then echo still-a-link >&2; fi; exit $status")
+    result = subprocess.run([unshare, "--mount", "sh", "-c", script], capture_output=True, text=True,
+                            env=base_env(), timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 66, result
+    assert "still-a-link" in result.stderr, result.stderr
+    assert "note:" not in result.stderr and "cannot write" not in result.stderr, result.stderr
+    assert result.stdout.count("main returns 0\n") == 1, result.stdout[-300:]
+    report = json.loads(result.stdout.replace("main returns 0\n", ""))
+    assert [f["kind"] for f in report["findings"]] == ["thread_leak"], report["findings"]

@@ -696,3 +696,110 @@ def test_evidence_for_waits_without_an_owner():
     assert "(no thread has ever signalled or posted it)" in text
     assert "(last signalled by T2, which has exited)" in text, text
     assert "(last signalled by T0 (main thread))" in text, text
+
+
+def test_join_of_a_thread_that_has_ended_is_not_asleep():
+    # The joined thread has returned but its key destructor still runs for
+    # 1.5 s: main alone is blocked, in a join that will return. Under load
+    # this looked like "all threads are asleep" in a clean producer-consumer
+    # program.
+    r = run([program("dl_ok_join_slow_exit")], options={"deadlock_ms": 200})
+    assert r.stdout == "joined\n" and r.returncode == 0, r
+    assert r.report["findings"] == [], r.report["findings"]
+    assert "leakwatch:" not in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------
+# owners past the held list's capacity (issue 16 item 9)
+# ---------------------------------------------------------------------------
+
+def check_deep_abba(report, values, depth):
+    """T1 holds `depth` locks, A the deepest, and wants B; T2 holds B and
+    wants A. The cycle is found whatever the depth; past the held list's
+    16 entries the report says what it lost."""
+    a, b = values["A"], values["B"]
+    (finding,) = [f for f in report["findings"] if f["kind"] == "deadlock"]
+    assert finding["threads"] == [1, 2], finding
+    assert_cycle_message(finding["message"], "2 threads wait for each other: ",
+                         [(1, f"mutex {b}"), (2, f"mutex {a}")])
+    threads = {t["id"]: t for t in report["threads"]}
+    t1, t2 = threads[1], threads[2]
+    assert t1["wait"]["object"] == b and t1["wait"]["owner"] == 2, t1["wait"]
+    assert t2["wait"]["object"] == a and t2["wait"]["owner"] == 1, t2["wait"]
+    held = [h["object"] for h in t1["held"]]
+    if depth > 16:
+        assert len(held) == 16 and a not in held, held
+        assert finding["details"] == (
+            f"  T1 owns mutex {a} (glibc's owner field says so) but does not list it: leakwatch "
+            f"keeps 16 held locks a thread, so where it took this one, and its stack, are not known\n"), finding
+    else:
+        assert a in held and "details" not in finding, (held, finding)
+
+
+def test_deadlock_found_past_the_held_list_capacity_live():
+    for depth in (17, 40):
+        r = run([program("stk_deep_abba"), str(depth)], options=FAST, timeout=20)
+        assert r.returncode == 66, r
+        assert r.report["trigger"] == "deadlock", r.report["findings"]
+        values, _ = printed(r)
+        check_deep_abba(r.report, values, depth)
+        assert "but does not list it" in r.stderr, r.stderr[-3000:]
+
+
+def test_deadlock_found_past_the_held_list_capacity_at_exit():
+    for depth in (17, 40, 3):
+        r = run([program("stk_deep_abba"), str(depth), "500"], options={"deadlock_ms": 0}, timeout=20)
+        assert r.returncode == 66, r
+        assert r.report["trigger"] == "exit", r.report["trigger"]
+        values, _ = printed(r)
+        check_deep_abba(r.report, values, depth)
+        kinds = [f["kind"] for f in r.report["findings"]]
+        assert kinds.count("deadlock") == 1 and kinds.count("thread_leak") == 2, kinds
+
+
+# ---------------------------------------------------------------------------
+# a process-shared mutex held by another process (issue 17 item 11)
+# ---------------------------------------------------------------------------
+
+def run_pshared(hold_ms, hang_ms):
+    r = run([program("stk_pshared"), str(hold_ms)], options={"hang_ms": hang_ms}, timeout=30)
+    assert r.returncode == 0, r
+    values = dict(line.rsplit(" ", 1) for line in r.stdout.splitlines())
+    parent, child = int(values["parent"]), int(values["child"])
+    assert parent == r.report["pid"], (parent, r.report["pid"])
+    assert child in r.json_files, (child, list(r.json_files))
+    return r, values["M"], parent, child, int(values["child status"])
+
+
+def test_long_wait_on_mutex_owned_by_another_process():
+    # The parent holds a process-shared mutex for 1.5 s; the child's T1
+    # blocks on it. The child's long_wait names the owner's process instead
+    # of "nothing owns it", and no deadlock (the child's main thread lists
+    # the mutex, copied by fork, but glibc's owner field says otherwise).
+    r, m, parent, child, child_status = run_pshared(1500, 300)
+    assert child_status == 66, r
+    report = r.json_files[child]
+    kinds = [f["kind"] for f in report["findings"]]
+    assert "deadlock" not in kinds, report["findings"]
+    (finding,) = [f for f in report["findings"] if f["kind"] == "long_wait" and f["threads"][0] == 1]
+    assert finding["threads"] == [1], finding
+    assert finding["message"].startswith(f"T1 'waiter' (waiter) has been blocked in pthread_mutex_lock on {m}"), finding
+    assert finding["message"].endswith(
+        f"; it is owned by another process: thread {parent} of pid {parent}"), finding
+    # (The JSON file now holds the exit report, where T1 has ended; the
+    # live report's text shows the wait.)
+    assert f"blocked in pthread_mutex_lock on {m}, owned by another process" in r.stderr, r.stderr[-3000:]
+    assert "nothing owns it" not in r.stderr, r.stderr[-3000:]
+    assert f"owned by another process (thread {parent} of pid {parent})" in r.stderr, r.stderr[-3000:]
+    assert "deadlock:" not in r.stderr, r.stderr[-3000:]
+    # The parent, which owned it, has nothing to report.
+    assert r.report["findings"] == [], r.report["findings"]
+
+
+def test_short_hold_of_process_shared_mutex_is_clean():
+    # The same, held 50 ms with hang_ms=1000: no long wait, both clean.
+    for _ in range(3):
+        r, _, _, child, child_status = run_pshared(50, 1000)
+        assert child_status == 0, r
+        assert r.json_files[child]["findings"] == [], r.json_files[child]["findings"]
+        assert r.report["findings"] == [] and "leakwatch:" not in r.stderr, r

@@ -606,3 +606,58 @@ def test_kill_usr2_writes_dump():
         # live lock-order report of the ABBA).
         live.kill()
     assert "dump of" not in live.stderr and "leakwatch: deadlock" not in live.stderr, live.stderr
+
+
+# ---------------------------------------------------------------------------
+# threads blocked in system calls: never signalled, stacks from memory
+# ---------------------------------------------------------------------------
+
+def caller_after_libc(frames, function):
+    """The frame of `function` in `frames`, checked to be the first frame
+    of the program after the C library's (the system call's wrappers)."""
+    names = functions(frames)
+    assert function in names, f"{function} not in stack {names}"
+    index = names.index(function)
+    assert index > 0, names
+    for frame in frames[:index]:
+        assert "libc.so" in str(frame["module"]), f"not a libc frame before {function}: {frame}"
+    frame = frames[index]
+    assert frame["module"].endswith("stk_sleepers"), frame
+    assert frame.get("file", "").endswith("stk_sleepers.c") and frame.get("line", 0) > 0, frame
+    return frame
+
+
+def test_dumps_never_interrupt_system_calls():
+    # T1 sleeps 20 ms at a time in nanosleep and counts EINTRs; T2 blocks in
+    # read on stdin. Five dumps (`leakwatch dump`, then SIGUSR2) must not
+    # cut a single sleep short (a signal did, once per dump), and each shows
+    # both threads' stacks down to the program's own function that made the
+    # call.
+    with Live("stk_sleepers", {"deadlock_ms": 0}, args=("loop",), stdin=subprocess.PIPE) as live:
+        live.wait_for("ready")
+        for attempt in range(5):
+            if attempt < 4:
+                report = dump_json(live.pid)
+            else:
+                js = f"{DUMP_DIR}/{live.pid}.dump.json"
+                remove_dumps(live.pid)
+                os.kill(live.pid, signal.SIGUSR2)
+                wait_for_file(js)
+                time.sleep(0.2)  # written whole by now (rename)
+                with open(js) as f:
+                    report = json.load(f)
+                lwtest.check_schema(report)
+            threads = {t["name"]: t for t in report["threads"] if t["name"]}
+            napper, reader = threads["napper"], threads["reader"]
+            for t in (napper, reader):
+                assert t["state"] == "running" and "wait" not in t, t
+            caller_after_libc(napper["stack"], "nap_loop")
+            assert any("nanosleep" in str(name) for name in functions(napper["stack"])), napper["stack"]
+            caller_after_libc(reader["stack"], "read_command")
+            assert any("read" in str(name) for name in functions(reader["stack"])), reader["stack"]
+            live.assert_alive(f"dump {attempt}")
+        live.proc.stdin.close()
+        live.proc.stdin = None
+        line = live.readline(timeout=20)
+        assert line == "eintr 0", f"the dumps cut sleeps short: {line!r}"
+        assert live.proc.wait(timeout=20) == 0

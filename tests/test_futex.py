@@ -14,6 +14,15 @@ CXX20_WAITERS = {
     "wait_on_atomic": "wait",
 }
 
+# The call the program made, past libstdc++'s reserved helpers (an inlined
+# std::atomic::wait leaves only those: then the user's function).
+THROUGH = {
+    "wait_on_latch": "std::latch::wait",
+    "wait_on_barrier": "std::barrier",
+    "wait_on_semaphore": "std::counting_semaphore",
+    "wait_on_atomic": "wait",
+}
+
 
 def test_cxx20_waits_left_blocked_are_thread_leaks():
     r = run([program("futex_cxx20_leaks")])
@@ -31,6 +40,8 @@ def test_cxx20_waits_left_blocked_are_thread_leaks():
         assert len(user) == 1, stack
         library_wait = CXX20_WAITERS[user[0]]
         assert any(library_wait in (f or "") for f in stack), (library_wait, stack)
+        # The text and the JSON name the library call that waits.
+        assert THROUGH[user[0]] in t["wait"]["through"], t["wait"]
         seen.add(user[0])
         assert_in_stack(t["wait"]["stack"], user[0] + "()", "futex_cxx20_leaks.cpp")
     assert seen == set(CXX20_WAITERS)
@@ -79,6 +90,8 @@ def test_glib_consumer_left_in_async_queue_pop_is_blocked():
     assert t["wait"]["call"] == "futex"
     stack = functions(t["wait"]["stack"])
     assert "g_async_queue_pop" in stack and "consume_forever" in stack, stack
+    assert t["wait"]["through"] == "g_cond_wait", t["wait"]
+    assert "blocked in futex (g_cond_wait) on 0x" in r.stderr, r.stderr
 
 
 def test_glib_pool_shut_down_is_clean_20_runs():

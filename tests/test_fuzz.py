@@ -13,8 +13,8 @@ from lwtest import SOURCE
 SRC = SOURCE / "src"
 UTHASH = "/usr/include"
 SOURCES = {
-    "options": ["options.c", "common.c"],
-    "suppressions": ["suppress.c", "options.c", "common.c", "mem.c", "buf.c", "analysis.c",
+    "options": ["options.c", "common.c", "userfile.c", "mem.c"],
+    "suppressions": ["suppress.c", "options.c", "common.c", "userfile.c", "mem.c", "buf.c", "analysis.c",
                      "report_text.c", "symbols.c", "loader.c"],
 }
 LIBS = {"options": [], "suppressions": ["-ldw", "-lelf", "-ldl"]}

@@ -39,3 +39,12 @@ def test_pending_cancel_never_acts_inside_a_lock():
         assert r.stdout == "cancelled 1 reached_testcancel 1 outer free inner free\n", (attempt, r)
         assert r.returncode == 0, (attempt, r)
         assert kinds(r.report) == [], (attempt, r.report["findings"])
+
+
+def test_libdw_is_loaded_only_for_a_report():
+    # Every process paid for mapping libdw and its four libraries at start;
+    # now only a report loads them (dlopen), with the same frames.
+    r = run([program("cost_libdw_on_demand")])
+    assert r.stdout == "before a report: not mapped\nafter a report: mapped\n", r
+    assert r.returncode == 0 and r.report["findings"] == [], r
+    # (The symbols cases check that reports still have functions and lines.)

@@ -350,3 +350,157 @@ def test_ok_every_primitive():
 def test_ok_all_cases_in_one_process():
     r = check_clean("all", timeout=90)
     assert r.stdout.count(" ok") == 9, r.stdout
+
+
+# ---------------------------------------------------------------------------
+# never cry wolf (issue 17): legal code that looked like misuse, and misuse
+# that went unseen. Every negative runs 20 times in its case: not once may
+# it report anything.
+# ---------------------------------------------------------------------------
+
+RUNS = 20
+
+
+def cw(case, timeout=30, options=None):
+    return run([program("cw_cases"), case], options=options, timeout=timeout)
+
+
+def clean_runs(case, expected_stdout=None, runs=RUNS, program_name="cw_cases"):
+    """`case` RUNS times: status 0, nothing on stderr from leakwatch, no
+    finding. Fails with the number of runs that did report."""
+    bad = []
+    for i in range(runs):
+        r = run([program(program_name)] + ([case] if case else []), timeout=60)
+        if (r.returncode != 0 or "leakwatch:" in r.stderr or r.report is None
+                or r.report["findings"]):
+            bad.append(r)
+        elif expected_stdout is not None:
+            assert without_addresses(r.stdout) == expected_stdout, r.stdout
+    assert not bad, f"{len(bad)} of {runs} runs reported: {bad[0]!r}"
+
+
+def test_ok_cond_destroyed_right_after_broadcast_20_runs():
+    """4 waiters woken by a broadcast, the condition variable destroyed
+    before they return (the destroyer still holds the mutex): legal."""
+    clean_runs("cond_broadcast", "")
+
+
+def test_ok_cond_destroyed_right_after_signal_20_runs():
+    clean_runs("cond_signal", "")
+
+
+def test_ok_barrier_destroyed_right_after_it_trips_20_runs():
+    clean_runs("barrier", "")
+
+
+def test_destroy_cond_counts_only_waiters_not_woken():
+    """3 waiters, one signal, then the destroy: 2 are still blocked."""
+    r = run_both([program("cw_cases"), "cond_partial"])
+    c = printed(r)["C"]
+    (finding,) = r.findings("misuse")
+    assert finding["message"] == f"T0 calls pthread_cond_destroy on {c} while 2 threads wait on it", finding
+    assert r.findings() == [finding], r.findings()
+
+
+def test_ok_destroy_after_a_bad_rwlock_unlock_20_runs():
+    """The unlock of a rwlock nobody holds is misuse (once); glibc's reader
+    count goes below zero, and the correct destroy after it is not "while
+    it is held"."""
+    bad = []
+    for _ in range(RUNS):
+        r = cw("rw_bad_unlock")
+        w = printed(r)["W"]
+        messages = [f["message"] for f in r.findings()]
+        if messages != [f"T0 unlocks rwlock {w} that it does not hold (nobody holds it)"] \
+                or "destroys rwlock" in r.stderr or "destroy 0\n" not in r.stdout:
+            bad.append(r)
+    assert not bad, f"{len(bad)} of {RUNS} runs: {bad[0]!r}"
+
+
+def test_destroy_rwlock_read_held_after_a_bad_unlock():
+    """After the bad unlock glibc counts no reader though T1 holds a read
+    lock: the holder comes from the threads' held lists."""
+    r = run_both([program("cw_cases"), "rw_bad_then_rd"])
+    w = printed(r)["W"]
+    messages = sorted(f["message"] for f in r.findings("misuse"))
+    assert messages == [f"T0 destroys rwlock {w} while it is held",
+                        f"T0 unlocks rwlock {w} that it does not hold (nobody holds it)"], r.findings()
+    (destroy,) = [f for f in r.findings() if "destroys" in f["message"]]
+    assert destroy["threads"] == [0, 1], destroy
+    parts = sections(live_block(r, destroy["message"]))
+    assert frame_function(parts["the call"][0]) == "destroy_w", parts
+    assert frame_function(parts["where the holder took it"][0]) == "read_lock_w", parts
+
+
+def test_read_lock_while_holding_the_write_lock():
+    r = run_both([program("cw_cases"), "rw_wr_rd"])
+    w = printed(r)["W"]
+    assert "wrlock 0\nrdlock 35\nunlock 0\n" in r.stdout, r.stdout  # EDEADLK from glibc
+    check_misuse(r, f"T0 read-locks rwlock {w} whose write lock it holds: a self-deadlock"
+                    " (glibc refuses it: EDEADLK)", [0], "write_then_read", "cw_cases.c",
+                 earlier=("where it took the write lock", "write_then_read"))
+
+
+def test_ok_rwlock_read_twice_then_write_20_runs():
+    clean_runs("rw_ok")
+
+
+def test_detach_a_joined_thread():
+    r = run_both([program("cw_cases"), "detach_joined"])
+    assert "join 0\ndetach " in r.stdout, r.stdout
+    check_misuse(r, "T0 detaches a thread that was already joined", [0], "detach_it", "cw_cases.c")
+
+
+def test_ok_detach_a_new_thread_with_a_joined_ones_handle_20_runs():
+    clean_runs("detach_reused", "join 0\nreused 1\ndetach 0\n")
+
+
+def test_once_per_call_stack_not_per_program_counter():
+    """Three mistakes through one helper (one program counter), from three
+    callers: three findings."""
+    r = run_both([program("cw_cases"), "shared_helper"])
+    values = printed(r)
+    assert "first 1\nsecond 1\nthird 1\n" in r.stdout, r.stdout
+    expected = {
+        f"T0 unlocks mutex {values['C']} that it does not hold (nobody holds it)": "first_caller",
+        f"T0 unlocks mutex {values['O']} held by T1": "second_caller",
+        f"T0 unlocks mutex {values['T']} that it does not hold (nobody holds it)": "third_caller",
+    }
+    findings = r.findings("misuse")
+    assert sorted(f["message"] for f in findings) == sorted(expected), findings
+    for message, caller in expected.items():
+        call = sections(live_block(r, message))["the call"]
+        assert frame_function(call[0]) == "unlock_it", call
+        assert frame_function(call[1]) == caller, call
+
+
+def test_ok_one_helper_from_three_callers_20_runs():
+    clean_runs("helper_ok", "good 0 0\ngood 1 0\ngood 2 0\n")
+
+
+def test_misuse_with_a_cancel_pending_is_reported_and_the_cancel_acts_later():
+    """T1 has a cancel pending when it unlocks a mutex it does not hold: the
+    report must not reach a cancellation point (the thread would die inside
+    the shim, the report lost); the cancel acts at the program's own
+    pthread_testcancel."""
+    r = run_both([program("cw_cases"), "cancel_pending"])
+    assert "past 1 cancelled 1\n" in r.stdout, r.stdout
+    c = printed(r)["C"]
+    (finding,) = r.findings("misuse")
+    assert finding["message"] == f"T1 unlocks mutex {c} that it does not hold (nobody holds it)", finding
+    call = sections(live_block(r, finding["message"]))["the call"]
+    assert frame_function(call[0]) == "cancel_target", call
+
+
+def test_fork_child_reports_its_own_misuse_at_the_parents_site():
+    """The parent reported a misuse at bad_unlock; its child makes the same
+    mistake there: the child's own finding, reported live in the child."""
+    r = run([program("cw_cases"), "fork_repeat"], options=KEEP_STATUS, timeout=30)
+    assert r.returncode == 0, r
+    assert "child status 0\n" in r.stdout, r.stdout
+    parent = r.report["pid"]
+    (child,) = [pid for pid in r.json_files if pid != parent]
+    live = re.findall(r"==(\d+)== leakwatch: misuse: T0 unlocks mutex", r.stderr)
+    assert sorted(int(p) for p in live) == sorted([parent, child]), r.stderr
+    assert [f["kind"] for f in r.json_files[child]["findings"]] == ["misuse"], r.json_files[child]
+    assert [f["kind"] for f in r.findings()] == ["misuse"], r.findings()

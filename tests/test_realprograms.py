@@ -608,3 +608,138 @@ def test_redis():
         row("redis-server --io-threads 3 + redis-benchmark -n 2000 -c 4", timing, shim.report)
     finally:
         shutil.rmtree(wd, ignore_errors=True)
+
+
+# --- GObject and ffmpeg: a library constructor calls the shim first -------------------------
+#
+# libgobject's constructor initialises a GRWLock (pthread_rwlock_init) before
+# the shim's constructor has run; ffmpeg links libgobject through its
+# dependencies. Each of these died of SIGSEGV under the shim (issue 16).
+
+FFMPEG_INPUT = ["-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=10"]
+FFMPEG_QUIET = ["-nostdin", "-hide_banner", "-loglevel", "error"]
+
+
+def ffmpeg_encode_argv(ffmpeg):
+    # libx264 with 2 threads (frame threads plus its lookahead), raw H.264
+    # to stdout: x264 is deterministic with threads, so are the bytes.
+    return [ffmpeg] + FFMPEG_QUIET + FFMPEG_INPUT + ["-c:v", "libx264", "-threads", "2",
+                                                    "-pix_fmt", "yuv420p", "-f", "h264", "-"]
+
+
+def test_ffmpeg_encode():
+    # ffmpeg 5.1 encoding 10 generated frames with libx264 -threads 2:
+    # x264 starts its frame threads and lookahead in x264_encoder_open and
+    # joins them in x264_encoder_close (x264_threadpool_delete,
+    # lookahead_delete); libavfilter's and libavcodec's slice thread pools
+    # (avpriv_slicethread) are joined when their contexts are freed, all
+    # before main returns. Expected findings: none.
+    ffmpeg = need("ffmpeg")
+    wd = workdir()
+    try:
+        argv = ffmpeg_encode_argv(ffmpeg)
+        check_threaded(argv, 2, workdir=wd)
+        c = compare_runs(argv, workdir=wd, repeats=1, to_file=True)
+        assert c.plain.returncode == 0 and c.plain.stdout[:4] == b"\0\0\0\1", c.plain.stdout[:16]
+        c.check_reports(expect_clean)
+        row("ffmpeg -c:v libx264 -threads 2 (encode)", c.timing(), c.shims[0].report)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_ffmpeg_decode():
+    # ffmpeg 5.1 decoding that H.264 stream with 2 frame threads
+    # (-thread_type frame: pthread_frame.c, one thread per frame in flight,
+    # handing frames over with mutexes and condition variables), printing
+    # one MD5 a frame. ff_frame_thread_free joins them when the decoder is
+    # closed. Expected findings: none.
+    ffmpeg = need("ffmpeg")
+    wd = workdir()
+    try:
+        stream = os.path.join(wd, "in.h264")
+        with open(stream, "wb") as out:
+            subprocess.run(ffmpeg_encode_argv(ffmpeg), env=clean_env(), stdout=out, check=True, timeout=60)
+        argv = [ffmpeg] + FFMPEG_QUIET + ["-threads", "2", "-thread_type", "frame", "-i", stream,
+                                          "-f", "framemd5", "-"]
+        check_threaded(argv, 2, workdir=wd)
+        c = compare_runs(argv, workdir=wd, repeats=1)
+        frames = [line for line in c.plain.stdout.splitlines() if line and not line.startswith(b"#")]
+        assert len(frames) == 10, c.plain.stdout
+        c.check_reports(expect_clean)
+        row("ffmpeg -threads 2 -thread_type frame (decode)", c.timing(), c.shims[0].report)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_gobject_pool():
+    # tests/gobject/gobject_pool.c: an exclusive GThreadPool of 3 threads
+    # hashing 400 strings, a GAsyncQueue, a GObject property and signal, a
+    # GRWLock table written by a g_thread_new thread that main joins.
+    # g_thread_pool_free(pool, FALSE, TRUE) waits for the tasks and stops
+    # the pool's threads (GLib detached them when it dropped their GThread);
+    # with g_thread_pool_set_max_unused_threads(0) none stays idle in GLib's
+    # global pool (15 s, past exit: a thread_leak otherwise), so they end
+    # right after. Expected findings: none.
+    argv = [program("gobject_pool")]
+    wd = workdir()
+    try:
+        check_threaded(argv, 2, workdir=wd)
+        c = compare_runs(argv, workdir=wd, repeats=1)
+        assert c.plain.stdout.startswith(b"tasks 400 total 55576 notifications 400 written 1000 table 97\n"), \
+            c.plain.stdout
+        c.check_reports(expect_clean)
+        row("gobject_pool (GThreadPool, GObject signals)", c.timing(), c.shims[0].report)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_gio_cat():
+    # Debian's gio (GLib 2.74) reading a local file: a GObject program with
+    # no threads of its own (local files need no GVfs daemon, no D-Bus).
+    # Expected findings: none.
+    gio = need("gio")
+    wd = workdir()
+    try:
+        text = os.path.join(wd, "text.txt")
+        make_text(text, size=64 * 1024)
+        argv = [gio, "cat", text]
+        c = compare_runs(argv, workdir=wd, repeats=1)
+        assert c.plain.stdout == pathlib.Path(text).read_bytes()
+        c.check_reports(expect_clean)
+        row("gio cat", c.timing(), c.shims[0].report)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+# --- ripgrep (Rust) -----------------------------------------------------------------
+
+def test_ripgrep():
+    # ripgrep searches 200 files with 2 worker threads (Rust's standard
+    # library: threads, channels and mutexes waiting on futexes through
+    # syscall()). Its output order depends on the threads, so the lines are
+    # compared sorted. Every worker is joined. Expected findings: none.
+    need("rg")
+    wd = workdir()
+    try:
+        text = make_text(os.path.join(wd, "all.txt"), size=2 * 1024 * 1024)
+        os.unlink(os.path.join(wd, "all.txt"))
+        tree = os.path.join(wd, "tree")
+        os.mkdir(tree)
+        lines = text.splitlines(keepends=True)
+        for i in range(200):
+            pathlib.Path(tree, f"part{i:03}.txt").write_bytes(b"".join(lines[i::200]))
+        argv = ["rg", "-j2", "--no-config", "-c", "[aeiou]{3}", "tree"]
+        check_threaded(argv, 2, workdir=wd)
+        # The threads decide the order of the lines: compare them sorted.
+        runs = [run_once(argv, shim=shim, workdir=wd) for _ in range(3) for shim in (False, True)]
+        expected = sorted(runs[0].stdout.splitlines())
+        assert len(expected) == 200, runs[0].stdout[:500]
+        for o in runs:
+            assert o.returncode == 0 and o.stderr == b"", o
+            assert sorted(o.stdout.splitlines()) == expected, o
+        for o in runs[1::2]:
+            expect_clean(o)
+        c = Comparison(runs[0::2], runs[1::2], runs[1::2])
+        row("rg -j2 (200 files)", c.timing(), c.shims[0].report)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)

@@ -553,3 +553,62 @@ def test_readme_documents_format():
     for path in shipped():
         assert path.name in text, path.name
     assert re.search(r"suppressions=\S*glib\.supp", text)
+
+
+def test_fifo_nobody_writes():
+    """A FIFO nobody writes to: open() blocked, and the program hung at
+    start-up, in the constructor, before main. Now it is refused at once in
+    one line (not a regular file) and the run goes on without rules."""
+    fifo = os.path.join(workdir(), "rules.fifo")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    r = run([victim(), "plugin"], options={"suppressions": fifo}, timeout=20)
+    assert "main done" in r.stdout, r
+    messages = [line for line in r.stderr.splitlines() if line.startswith("leakwatch:") and fifo in line]
+    assert len(messages) == 1 and "a FIFO" in messages[0], r.stderr
+    assert_not_suppressed(r)
+
+
+def test_huge_file_read_capped():
+    """A 1 GiB file (sparse: its rule, then zeros) was read whole at start-up
+    (8 s). Only the first MiB is read, one line says so, and the rules in it
+    apply."""
+    path = os.path.join(workdir(), "huge.supp")
+    with open(path, "wb") as f:
+        f.write(b"thread_leak:plugin_start_worker\n")
+        f.truncate(1 << 30)
+    small = supp_file("thread_leak:plugin_start_worker\n", "small.supp")
+    started = time.monotonic()
+    run([victim(), "plugin"], options={"suppressions": small}, timeout=60)
+    baseline = time.monotonic() - started  # the same run with a small file: the machine's load
+    started = time.monotonic()
+    r = run([victim(), "plugin"], options={"suppressions": path}, timeout=60)
+    elapsed = time.monotonic() - started
+    os.unlink(path)
+    assert_suppressed(r)
+    said = [line for line in r.stderr.splitlines() if line.startswith("leakwatch:")]
+    assert len(said) <= 2, said
+    assert any("only its first 1024 KiB are read" in line for line in said), said
+    assert elapsed < baseline + 3, f"{elapsed:.1f} s with the huge file, {baseline:.1f} s without"
+
+
+def test_bad_rules_warnings_capped():
+    """10,000 bad rules gave 10,000 lines of warnings. The first ten are
+    shown, then one line with the count of the rest; the good rule still
+    applies."""
+    rules = "".join(f"bogus_kind_{i}:x\n" for i in range(10000)) + "thread_leak:plugin_start_worker\n"
+    r, path = run_with(rules, "plugin")
+    assert_suppressed(r)
+    said = [line for line in r.stderr.splitlines() if line.startswith("leakwatch:")]
+    assert len(said) == 11, (len(said), said[:3], said[-3:])
+    assert all("unknown finding kind" in line for line in said[:10]), said[:10]
+    assert said[10] == f"leakwatch: ... and 9990 more problems in {path} (only the first 10 are shown)", said[10]
+
+
+def test_few_bad_rules_all_shown():
+    """Negative: up to ten problems are each shown, and no count line."""
+    rules = "".join(f"bogus_kind_{i}:x\n" for i in range(10)) + "thread_leak:plugin_start_worker\n"
+    r, path = run_with(rules, "plugin")
+    assert_suppressed(r)
+    said = [line for line in r.stderr.splitlines() if line.startswith("leakwatch:")]
+    assert len(said) == 10 and not any("more problems" in line for line in said), said

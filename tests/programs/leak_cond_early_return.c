@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,9 +27,10 @@ static __attribute__((noinline)) pthread_t start_worker(void) {
   return thread;
 }
 
-int main(void) {
+/* Exits with argv[1] (default 3): the program's own status. */
+int main(int argc, char **argv) {
   start_worker();
   usleep(50 * 1000);
   printf("returning early\n");
-  return 3; /* the program's own status */
+  return argc > 1 ? atoi(argv[1]) : 3;
 }
