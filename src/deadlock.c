@@ -240,8 +240,7 @@ static int object_int(const lw_report_wait *w, size_t offset) {
   return value;
 }
 
-/* Objects another process may post or signal (glibc 2.34+ layouts), and
- * waits outside pthreads (a read on a pipe: call ids past the table). */
+/* Objects another process may post or signal (glibc 2.34+ layouts). */
 static bool process_shared(const lw_report_wait *w) {
   switch (w->call_id) {
   case LW_CALL_sem_wait:
@@ -255,7 +254,7 @@ static bool process_shared(const lw_report_wait *w) {
   case LW_CALL_pthread_barrier_wait:
     return object_int(w, 12) != 0; /* shared: 0 private, 128 shared */
   default:
-    return w->call_id >= LW_CALL_COUNT;
+    return false;
   }
 }
 

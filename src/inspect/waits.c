@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "inspect.h"
 #include "registry.h"
@@ -64,8 +65,8 @@ static const struct {
     {"thrd_join", LW_CALL_thrd_join},
 };
 
-/* System calls a thread may sleep in outside pthreads: the wait is named
- * after the call, its object is the file descriptor (or 0). */
+/* System calls a thread may sleep in outside pthreads, and whether their
+ * first argument is the descriptor that matters. */
 static const struct {
   long nr;
   const char *name;
@@ -225,28 +226,40 @@ static int find_entry(const lw_inspect_thread *it, enum lw_call *call) {
 static void classify(lw_inspect_target *target, lw_report *r, const lw_inspect_thread *it,
                      lw_report_thread *t, uint32_t *stack_from) {
   *stack_from = 0;
-  if (!it->in_syscall)
+  if (!it->in_syscall) {
+    t->syscall.where = LW_WHERE_USER;
     return;
+  }
   lw_report_wait *w = &t->wait;
-  t->has_wait = true;
-  t->state = LW_STATE_BLOCKED;
   if (it->syscall != SYS_futex) {
-    w->call_id = LW_CALL_COUNT; /* outside the pthread calls: may wake from outside */
-    w->call = NULL;
+    /* Not a pthread wait: shown as the shim shows a thread in a call it
+     * does not wrap, running in that system call, on that descriptor. */
+    t->has_wait = false;
+    t->state = LW_STATE_RUNNING;
+    lw_report_syscall *c = &t->syscall;
+    c->where = LW_WHERE_SYSCALL;
+    c->number = it->syscall;
+    memcpy(c->args, it->args, sizeof c->args);
+    c->fd = -1;
+    c->timeout_ms = -1;
     for (size_t i = 0; i < sizeof outside_calls / sizeof outside_calls[0]; i++)
       if (outside_calls[i].nr == it->syscall) {
-        w->call = outside_calls[i].name;
-        w->timed = outside_calls[i].timed;
+        c->name = outside_calls[i].name;
         if (outside_calls[i].fd_first)
-          w->object = (const void *)(uintptr_t)(uint32_t)it->args[0];
+          c->fd = (int)it->args[0];
       }
-    if (!w->call) {
-      char name[32];
-      snprintf(name, sizeof name, "syscall %ld", it->syscall);
-      w->call = lw_arena_strdup(&r->arena, name);
+    char path[64], fd_target[256];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", target->pid, c->fd);
+    ssize_t len =
+        c->fd >= 0 && !target->core ? readlink(path, fd_target, sizeof fd_target - 1) : -1;
+    if (len > 0) {
+      fd_target[len] = '\0';
+      c->fd_target = lw_arena_strdup(&r->arena, fd_target);
     }
     return;
   }
+  t->has_wait = true;
+  t->state = LW_STATE_BLOCKED;
   uintptr_t futex = (uintptr_t)it->args[0];
   int op = (int)(it->args[1] & FUTEX_CMD_MASK);
   bool futex_timed = it->args[3] != 0 && op != FUTEX_WAKE;
