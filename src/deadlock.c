@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <stddef.h>
 
 #include "options.h"
 #include "registry.h"
@@ -182,6 +183,10 @@ static void describe_cycle(const lw_report *r, const node *nodes, int component,
 
 /* ---- "all threads are asleep": only when nothing can wake them ---- */
 
+/* The process the report is about, when it is not this one. */
+static const lw_deadlock_source *source;
+void lw_deadlock_set_source(const lw_deadlock_source *s) { source = s; }
+
 static int count_tasks(void) {
   DIR *dir = opendir("/proc/self/task");
   if (!dir)
@@ -226,19 +231,28 @@ static bool program_catches_signals(void) {
   return caught != 0;
 }
 
+/* An int field of a wait's object, in whichever process it lives. */
+static int object_int(const lw_report_wait *w, size_t offset) {
+  int value = 1; /* unreadable: assume shared */
+  if (!source)
+    return *(const int *)((const char *)w->object + offset);
+  source->read((const char *)w->object + offset, &value, sizeof value);
+  return value;
+}
+
 /* Objects another process may post or signal (glibc 2.34+ layouts). */
 static bool process_shared(const lw_report_wait *w) {
   switch (w->call_id) {
   case LW_CALL_sem_wait:
-    return ((const int *)w->object)[2] != 0; /* new_sem.private: 0 private, 128 shared */
+    return object_int(w, 8) != 0; /* new_sem.private: 0 private, 128 shared */
   case LW_CALL_pthread_cond_wait:
   case LW_CALL_cnd_wait:
-    return (((const pthread_cond_t *)w->object)->__data.__wrefs & 4) != 0; /* bit 2: shared */
+    return (object_int(w, offsetof(pthread_cond_t, __data.__wrefs)) & 4) != 0; /* bit 2: shared */
   case LW_CALL_pthread_mutex_lock:
   case LW_CALL_mtx_lock:
-    return (((const pthread_mutex_t *)w->object)->__data.__kind & 128) != 0;
+    return (object_int(w, offsetof(pthread_mutex_t, __data.__kind)) & 128) != 0;
   case LW_CALL_pthread_barrier_wait:
-    return ((const int *)w->object)[3] != 0; /* shared: 0 private, 128 shared */
+    return object_int(w, 12) != 0; /* shared: 0 private, 128 shared */
   default:
     return false;
   }
@@ -276,9 +290,10 @@ static void all_asleep(lw_report *r, const node *nodes) {
   if (alive == 0)
     return;
   /* Threads the shim never saw (raw clone, glibc's helpers) may be awake. */
-  if (count_tasks() != (int)(alive + lw_watch_internal_threads()))
+  if (source ? source->count_tasks() != (int)alive
+             : count_tasks() != (int)(alive + lw_watch_internal_threads()))
     return;
-  if (program_catches_signals())
+  if (source ? source->catches_signals() : program_catches_signals())
     return;
   for (uint32_t i = 0; i < r->nthreads; i++)
     if (r->threads[i].state != LW_STATE_EXITED && kernel_runnable(r->threads[i].tid))

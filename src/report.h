@@ -122,7 +122,8 @@ typedef struct lw_finding {
 
 typedef struct lw_report {
   lw_arena arena;
-  const char *trigger; /* exit | dump | deadlock | verify */
+  const char *trigger; /* exit | dump | deadlock | verify | attach (leakwatch-inspect) */
+  const char *note;    /* said once at the top: what this report cannot know (attach) */
   int pid;
   const char *exe;
   char time[32];

@@ -2,6 +2,7 @@
  * report_json.c - the report as JSON, schema "leakwatch-report/1" (SPEC 4).
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -36,7 +37,7 @@ static void write_frames(lw_buf *out, const lw_frames *frames) {
   lw_buf_puts(out, "]");
 }
 
-static void write_thread(lw_buf *out, const lw_report_thread *t) {
+static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
   lw_buf_printf(out, "    {\"id\": %u, \"tid\": %d, \"name\": ", t->id, t->tid);
   lw_buf_json_string(out, t->name);
   lw_buf_puts(out, ", \"start\": ");
@@ -71,8 +72,11 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
       lw_buf_puts(out, ", \"signalled_by\": null");
     else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)
       lw_buf_printf(out, ", \"signalled_by\": %u", w->signalled_by);
-    lw_buf_printf(out, ", \"waited_ms\": %" PRIu64 ", \"timed\": %s, \"stack\": ", w->waited_ms,
-                  w->timed ? "true" : "false");
+    if (ages)
+      lw_buf_printf(out, ", \"waited_ms\": %" PRIu64, w->waited_ms);
+    else
+      lw_buf_puts(out, ", \"waited_ms\": null"); /* unknown (attach) */
+    lw_buf_printf(out, ", \"timed\": %s, \"stack\": ", w->timed ? "true" : "false");
     write_frames(out, &w->stack);
     lw_buf_puts(out, "}");
   }
@@ -115,13 +119,17 @@ static void write_thread(lw_buf *out, const lw_report_thread *t) {
 void lw_report_write_json(lw_buf *out, const lw_report *r) {
   lw_buf_puts(out, "{\n  \"schema\": \"leakwatch-report/1\",\n  \"trigger\": ");
   lw_buf_json_string(out, r->trigger);
+  if (r->note) {
+    lw_buf_puts(out, ", \"note\": ");
+    lw_buf_json_string(out, r->note);
+  }
   lw_buf_printf(out, ",\n  \"pid\": %d, \"exe\": ", r->pid);
   lw_buf_json_string(out, r->exe);
   lw_buf_puts(out, ", \"time\": ");
   lw_buf_json_string(out, r->time);
   lw_buf_printf(out, ", \"uptime_ms\": %" PRIu64 ",\n  \"threads\": [\n", r->uptime_ms);
   for (uint32_t i = 0; i < r->nthreads; i++) {
-    write_thread(out, &r->threads[i]);
+    write_thread(out, &r->threads[i], strcmp(r->trigger, "attach") != 0);
     lw_buf_puts(out, i + 1 < r->nthreads ? ",\n" : "\n");
   }
   lw_buf_puts(out, "  ],\n  \"findings\": [\n");

@@ -161,8 +161,10 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_buf_printf(out, ", owned by another process (thread %d of pid %d)", w->owner_tid,
                     w->owner_pid);
     }
-    lw_buf_puts(out, " for ");
-    write_duration(out, w->waited_ms);
+    if (strcmp(r->trigger, "attach") != 0) { /* an attach cannot know since when */
+      lw_buf_puts(out, " for ");
+      write_duration(out, w->waited_ms);
+    }
     write_evidence(out, r, w);
   } else if (t->syscall.where == LW_WHERE_SYSCALL) {
     write_syscall(out, &t->syscall);
@@ -206,7 +208,9 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
                   h->stack_partial ? " (call site only)" : "");
     write_frames(out, &h->stack, "    ");
   }
-  if (t->adopted) {
+  if (t->adopted && strcmp(r->trigger, "attach") == 0) {
+    /* its creation is unknown: the note at the top says why, once */
+  } else if (t->adopted) {
     lw_buf_puts(
         out, "  created outside leakwatch's sight (before it started, or not by pthread_create)\n");
   } else if (!t->is_main) {
@@ -223,7 +227,8 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
 }
 
 void lw_report_write_text(lw_buf *out, const lw_report *r) {
-  bool dump = strcmp(r->trigger, "dump") == 0;
+  /* An attach (leakwatch-inspect) is a dump made from outside. */
+  bool dump = strcmp(r->trigger, "dump") == 0 || strcmp(r->trigger, "attach") == 0;
   if (dump) {
     /* A dump shows every thread, then what is wrong. */
     uint32_t alive = 0;
@@ -233,6 +238,8 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
     lw_buf_text(out, r->exe ? r->exe : "?", false);
     lw_buf_printf(out, " (pid %d), %u threads, up %.1f s\n\n", r->pid, alive,
                   (double)r->uptime_ms / 1000.0);
+    if (r->note)
+      lw_buf_printf(out, "==%d== leakwatch: %s\n\n", r->pid, r->note);
     for (uint32_t i = 0; i < r->nthreads; i++) {
       write_thread_block(out, r, &r->threads[i]);
       lw_buf_puts(out, "\n");
@@ -259,7 +266,7 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
       }
     lw_buf_puts(out, "\n");
   }
-  if (r->nfindings == 0 && r->suppressed == 0 && strcmp(r->trigger, "dump") != 0)
+  if (r->nfindings == 0 && r->suppressed == 0 && !dump)
     return;
   /* Summary: totals per kind, in order of first appearance. */
   lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, r->trigger);

@@ -14,6 +14,8 @@
 #ifndef LW_WATCHER_H
 #define LW_WATCHER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "report.h"
@@ -38,6 +40,15 @@ unsigned lw_watch_internal_threads(void);
  * among threads blocked untimed for at least min_wait_ms (with the threads
  * stuck behind it), or one "all threads are asleep". Returns how many. */
 int lw_analysis_deadlocks(lw_report *report, uint64_t min_wait_ms, bool check_all_asleep);
+
+/* What "all threads are asleep" reads of the process besides the report:
+ * this one unless set (leakwatch-inspect: a stopped process, a core). */
+typedef struct lw_deadlock_source {
+  int (*count_tasks)(void);      /* threads the kernel runs */
+  bool (*catches_signals)(void); /* a handler of the program's could wake one */
+  bool (*read)(const void *address, void *out, size_t size); /* its memory */
+} lw_deadlock_source;
+void lw_deadlock_set_source(const lw_deadlock_source *source);
 
 /* Identifies a deadlock finding by its threads and their waits. */
 uint64_t lw_deadlock_signature(const lw_report *report, const lw_finding *finding);

@@ -902,8 +902,9 @@ def test_dump_not_under_leakwatch():
     env = base_env(LEAKWATCH_OPTIONS="dump_signal=SIGUSR2")  # options alone are not the shim
     process = start_ready([program], env)
     try:
+        # Never signalled: attached from outside instead (issue 18, test_attach.py).
         result = leakwatch("dump", str(process.pid))
-        assert_clean_error(result, 5, "not running under leakwatch")
+        assert result.returncode == 0 and "attached from outside" in result.stdout, result.stderr
         assert_alive(process, "dump signalled a process without the shim")
     finally:
         stop(process)
