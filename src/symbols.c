@@ -8,6 +8,7 @@
  * each address is resolved once per process.
  */
 #define _GNU_SOURCE
+#include "debuginfo.h"
 #include "symbols.h"
 
 #include <dlfcn.h>
@@ -75,21 +76,8 @@ typedef struct cached_pc {
 
 static cached_pc *cache;
 static Dwfl *dwfl;
-/* Open `path` as a module's debug file; libdwfl frees the name. */
-static int open_debug_file(const char *path, char **debuginfo_file_name) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    *debuginfo_file_name = strdup(path);
-  return fd;
-}
 
-/*
- * Separate debug info, the standard local ways: /usr/lib/debug/.build-id/
- * by build ID (where Debian's -dbgsym packages put it), then .gnu_debuglink
- * next to the file, in its .debug/ and under /usr/lib/debug. Never
- * debuginfod: libdw's own callbacks would load libdebuginfod, and with it
- * libcurl and OpenSSL, into the program being reported on.
- */
+/* Separate debug info, the local ways, never debuginfod (debuginfo.h). */
 static int find_debuginfo(Dwfl_Module *module, void **userdata, const char *module_name,
                           Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                           GElf_Word debuglink_crc, char **debuginfo_file_name) {
@@ -97,34 +85,10 @@ static int find_debuginfo(Dwfl_Module *module, void **userdata, const char *modu
   (void)module_name;
   (void)base;
   (void)debuglink_crc;
-  char path[PATH_MAX];
   const unsigned char *id = NULL;
   GElf_Addr id_address;
   int id_length = libdw.dwfl_module_build_id(module, &id, &id_address);
-  if (id_length > 1) {
-    int used = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
-    for (int i = 1; i < id_length && used < (int)sizeof path - 8; i++)
-      used += snprintf(path + used, sizeof path - (size_t)used, "%02x", id[i]);
-    snprintf(path + used, sizeof path - (size_t)used, ".debug");
-    int fd = open_debug_file(path, debuginfo_file_name);
-    if (fd >= 0)
-      return fd;
-  }
-  if (debuglink_file && file_name) {
-    const char *slash = strrchr(file_name, '/');
-    int dir_length = slash ? (int)(slash - file_name) : 0;
-    const char *formats[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-      snprintf(path, sizeof path, formats[i], dir_length, file_name, debuglink_file);
-      if (strcmp(path, file_name) == 0)
-        continue;
-      int fd = open_debug_file(path, debuginfo_file_name);
-      if (fd >= 0)
-        return fd;
-    }
-  }
-  errno = ENOENT;
-  return -1;
+  return lw_debuginfo_open(id, id_length, file_name, debuglink_file, debuginfo_file_name);
 }
 
 static Dwfl_Callbacks callbacks = {.find_debuginfo = find_debuginfo};

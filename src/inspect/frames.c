@@ -19,52 +19,23 @@
 #include <unistd.h>
 
 #include "inspect.h"
+#include "debuginfo.h"
 #include "symbols.h"
 
 char *__cxa_demangle(const char *name, char *out, size_t *length, int *status);
 
-/* Separate debug files the local ways (by build id under /usr/lib/debug,
- * then .gnu_debuglink), never debuginfod: a dump must not go to the
- * network while a process is waiting. */
-static int open_debug(const char *path, char **name) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    *name = strdup(path);
-  return fd;
-}
-
+/* Separate debug files the local ways, never debuginfod (debuginfo.h). */
 static int find_debuginfo(Dwfl_Module *module, void **userdata, const char *module_name,
                           Dwarf_Addr base, const char *file_name, const char *debuglink,
                           GElf_Word crc, char **debuginfo_name) {
-  (void)userdata, (void)module_name, (void)base, (void)crc;
-  char path[PATH_MAX];
+  (void)userdata;
+  (void)module_name;
+  (void)base;
+  (void)crc;
   const unsigned char *id = NULL;
   GElf_Addr id_address;
   int id_length = dwfl_module_build_id(module, &id, &id_address);
-  if (id_length > 1) {
-    int used = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
-    for (int i = 1; i < id_length && used < (int)sizeof path - 8; i++)
-      used += snprintf(path + used, sizeof path - (size_t)used, "%02x", id[i]);
-    snprintf(path + used, sizeof path - (size_t)used, ".debug");
-    int fd = open_debug(path, debuginfo_name);
-    if (fd >= 0)
-      return fd;
-  }
-  if (debuglink && file_name) {
-    const char *slash = strrchr(file_name, '/');
-    int dir = slash ? (int)(slash - file_name) : 0;
-    const char *formats[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-      snprintf(path, sizeof path, formats[i], dir, file_name, debuglink);
-      if (strcmp(path, file_name) == 0)
-        continue;
-      int fd = open_debug(path, debuginfo_name);
-      if (fd >= 0)
-        return fd;
-    }
-  }
-  errno = ENOENT;
-  return -1;
+  return lw_debuginfo_open(id, id_length, file_name, debuglink, debuginfo_name);
 }
 
 const Dwfl_Callbacks lw_inspect_proc_callbacks = {
