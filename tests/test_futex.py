@@ -152,3 +152,13 @@ def test_rust_mutex_deadlock_is_found_live():
     assert "all threads are asleep" in finding["message"], finding
     workers = [r.thread(i) for i in finding["threads"] if i != 0]
     assert len(workers) == 2 and all(t["wait"]["call"] == "futex" for t in workers), workers
+
+
+def test_futex_lock_pi_and_futex_waitv_are_waits():
+    r = run([program("futex_other_waits")])
+    leaked = {r.thread(i)["start"]: r.thread(i) for f in r.findings("thread_leak") for i in f["threads"]}
+    pi = leaked["lock_pi_waiter"]
+    assert pi["state"] == "blocked" and pi["wait"]["call"] == "futex_lock_pi", pi
+    if "waitv unsupported" not in r.stdout:
+        waitv = leaked["waitv_waiter"]
+        assert waitv["state"] == "blocked" and waitv["wait"]["call"] == "futex_waitv", waitv
