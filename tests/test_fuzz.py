@@ -15,7 +15,7 @@ UTHASH = "/usr/include"
 SOURCES = {
     "options": ["options.c", "common.c", "userfile.c", "mem.c"],
     "suppressions": ["suppress.c", "options.c", "common.c", "userfile.c", "mem.c", "buf.c", "analysis.c",
-                     "report_text.c", "symbols.c", "loader.c"],
+                     "report_text.c", "symbols.c", "debuginfo.c", "loader.c"],
 }
 LIBS = {"options": [], "suppressions": ["-ldw", "-lelf", "-ldl"]}
 RUNS = int(os.environ.get("LEAKWATCH_FUZZ_RUNS", "200000"))
