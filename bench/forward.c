@@ -31,8 +31,8 @@
   X(int, pthread_rwlock_rdlock, (pthread_rwlock_t * lock), (lock))                                 \
   X(int, pthread_rwlock_unlock, (pthread_rwlock_t * lock), (lock))                                 \
   X(int, sem_wait, (sem_t * sem), (sem))                                                           \
-  X(int, sem_post, (sem_t * sem), (sem))                                                          \
-  X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),                \
+  X(int, sem_post, (sem_t * sem), (sem))                                                           \
+  X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),                 \
     (n, a1, a2, a3, a4, a5, a6))
 
 #define DEFINE_FORWARD(type, name, params, args)                                                   \

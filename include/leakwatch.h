@@ -96,8 +96,7 @@ static inline char *leakwatch_verify_none_text(int timeout_ms) {
 }
 
 static inline char *leakwatch_verify_since_text(leakwatch_mark_t mark, int timeout_ms) {
-  return leakwatch_impl_verify_since_text ? leakwatch_impl_verify_since_text(mark, timeout_ms)
-                                          : 0;
+  return leakwatch_impl_verify_since_text ? leakwatch_impl_verify_since_text(mark, timeout_ms) : 0;
 }
 
 #ifdef __cplusplus

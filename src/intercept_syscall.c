@@ -56,8 +56,7 @@ static LW_NOINLINE long futex_call(long a1, long a2, long a3, long a4, long a5, 
   case FUTEX_WAIT:
   case FUTEX_WAIT_BITSET:
   case FUTEX_WAIT_REQUEUE_PI:
-    return futex_wait(LW_CALL_futex, word, timeout != NULL, SYS_futex, a1, a2, a3, a4, a5,
-                      a6);
+    return futex_wait(LW_CALL_futex, word, timeout != NULL, SYS_futex, a1, a2, a3, a4, a5, a6);
   case FUTEX_LOCK_PI:
   case FUTEX_LOCK_PI2:
     return futex_wait(LW_CALL_futex_lock_pi, word, timeout != NULL, SYS_futex, a1, a2, a3, a4, a5,

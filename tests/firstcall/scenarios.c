@@ -697,7 +697,7 @@ static void said_goodbye(void) { puts("atexit handler ran"); }
 
 void scenario_exit(void) {
   atexit(said_goodbye); /* not wrapped: no call into the shim */
-  puts("exit(0)"); /* the test expects every scenario to end with 0 */
+  puts("exit(0)");      /* the test expects every scenario to end with 0 */
   exit(0);
 }
 

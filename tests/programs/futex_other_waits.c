@@ -13,8 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static _Atomic uint32_t pi_word;     /* owner tid while held */
-static _Atomic uint32_t waitv_word;  /* stays 0 */
+static _Atomic uint32_t pi_word;    /* owner tid while held */
+static _Atomic uint32_t waitv_word; /* stays 0 */
 
 static void *lock_pi_waiter(void *arg) {
   (void)arg;
@@ -25,8 +25,8 @@ static void *lock_pi_waiter(void *arg) {
 #ifdef SYS_futex_waitv
 static void *waitv_waiter(void *arg) {
   (void)arg;
-  struct futex_waitv waiter = {.val = 0, .uaddr = (uintptr_t)&waitv_word,
-                               .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
+  struct futex_waitv waiter = {
+      .val = 0, .uaddr = (uintptr_t)&waitv_word, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
   if (syscall(SYS_futex_waitv, &waiter, 1, 0, NULL, 0) < 0 && errno == ENOSYS)
     puts("waitv unsupported");
   return NULL;

@@ -46,7 +46,10 @@ int main(void) {
   int outer_rc = pthread_mutex_timedlock(&outer, &soon);
   int inner_rc = pthread_mutex_trylock(&inner);
   printf("cancelled %d reached_testcancel %d outer %s inner %s\n", result == PTHREAD_CANCELED,
-         reached_testcancel, outer_rc == 0 ? "free" : outer_rc == ETIMEDOUT ? "held" : "error",
+         reached_testcancel,
+         outer_rc == 0           ? "free"
+         : outer_rc == ETIMEDOUT ? "held"
+                                 : "error",
          inner_rc == 0 ? "free" : "held");
   return 0;
 }
