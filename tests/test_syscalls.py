@@ -2,6 +2,7 @@
 epoll_wait, sleep): shown with the call, the descriptor and what it is, and
 the timeout, in the text and in the JSON's `syscall` object; never
 interrupted; and the exit grace does not wait for them."""
+import re
 import time
 
 from lwtest import assert_in_stack, program, run
@@ -30,6 +31,9 @@ def test_threads_in_system_calls_show_the_call_and_the_fd():
         else:
             assert "fd" not in sc, sc
         assert_in_stack(t["stack"], start, "sys_blocked_calls.c")
+    # A TCP socket is shown with its addresses (/proc/net/tcp).
+    assert re.fullmatch(r"socket:\[\d+\] tcp 127\.0\.0\.1:\d+ listening",
+                        leaked["wait_for_client"]["syscall"]["fd_target"]), leaked["wait_for_client"]["syscall"]
     assert leaked["wait_for_events"]["syscall"]["timeout_ms"] == 20000
     assert leaked["nap"]["syscall"]["timeout_ms"] == 30000
     assert "timeout_ms" not in leaked["wait_for_input"]["syscall"]
