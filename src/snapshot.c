@@ -407,7 +407,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
        * one is read from memory, never signalled. */
       raw->has_stack = lw_stack_capture_thread(t, 100, !r->no_signals, &raw->stack, &out->syscall);
       if (out->syscall.where == LW_WHERE_SYSCALL)
-        lw_syscalls_describe(r, &out->syscall);
+        lw_syscalls_describe(r, &out->syscall, r->pid);
     }
     copy_held(raw, t);
   }

@@ -79,13 +79,19 @@ static const struct blocking_call {
   {SYS_##name, #name, fd_arg, kind, timeout_arg},
     LW_BLOCKING_SYSCALLS(LW_BLOCKING_ENTRY)};
 
-/* Read `size` bytes of our own memory at `address`, failing (not faulting)
- * on a bad address: the pointer is the blocked thread's argument. */
+/* The process whose thread is described: this one (the shim), or the one
+ * leakwatch-inspect has stopped; 0 for a core, whose descriptors are gone
+ * and whose memory this module does not read. */
+static int described_pid;
+
+/* Read `size` bytes of that process's memory at `address`, failing (not
+ * faulting) on a bad address: the pointer is the blocked thread's
+ * argument. */
 static bool read_memory(uint64_t address, void *out, size_t size) {
-  if (!address)
+  if (!address || described_pid <= 0)
     return false;
   struct iovec local = {out, size}, remote = {(void *)(uintptr_t)address, size};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)size;
+  return process_vm_readv(described_pid, &local, 1, &remote, 1, 0) == (ssize_t)size;
 }
 
 static int64_t timespec_ms(const struct timespec *ts) {
@@ -124,7 +130,9 @@ static int64_t timeout_of(const struct blocking_call *call, const uint64_t *args
  * 10.0.0.2:443". Cheap enough at report time; other families keep the
  * inode alone. */
 static void tcp_addresses(unsigned long inode, char *out, size_t size) {
-  int fd = open("/proc/self/net/tcp", O_RDONLY | O_CLOEXEC);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/net/tcp", described_pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return;
   char text[16384];
@@ -153,7 +161,9 @@ static void tcp_addresses(unsigned long inode, char *out, size_t size) {
 
 static const char *fd_target(lw_report *report, int fd) {
   char path[64], target[512];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  if (described_pid <= 0)
+    return NULL;
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", described_pid, fd);
   ssize_t length = readlink(path, target, sizeof target - 128);
   if (length <= 0)
     return NULL;
@@ -164,7 +174,8 @@ static const char *fd_target(lw_report *report, int fd) {
   return lw_arena_strdup(&report->arena, target);
 }
 
-void lw_syscalls_describe(lw_report *report, lw_report_syscall *call) {
+void lw_syscalls_describe(lw_report *report, lw_report_syscall *call, int pid) {
+  described_pid = pid;
   call->name = NULL;
   call->fd = -1;
   call->fd_target = NULL;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "inspect.h"
+#include "syscalls.h"
 #include "registry.h"
 
 #define PTHREAD_TID_OFFSET 0x2d0
@@ -63,43 +64,6 @@ static const struct {
     {"cnd_wait", LW_CALL_cnd_wait},
     {"cnd_timedwait", LW_CALL_cnd_timedwait},
     {"thrd_join", LW_CALL_thrd_join},
-};
-
-/* System calls a thread may sleep in outside pthreads, and whether their
- * first argument is the descriptor that matters. */
-static const struct {
-  long nr;
-  const char *name;
-  bool fd_first; /* the first argument is a file descriptor */
-  bool timed;
-} outside_calls[] = {
-    {SYS_read, "read", true, false},
-    {SYS_write, "write", true, false},
-    {SYS_readv, "readv", true, false},
-    {SYS_writev, "writev", true, false},
-    {SYS_pread64, "pread", true, false},
-    {SYS_recvfrom, "recvfrom", true, false},
-    {SYS_recvmsg, "recvmsg", true, false},
-    {SYS_sendto, "sendto", true, false},
-    {SYS_sendmsg, "sendmsg", true, false},
-    {SYS_accept, "accept", true, false},
-    {SYS_accept4, "accept4", true, false},
-    {SYS_connect, "connect", true, false},
-    {SYS_poll, "poll", false, false},
-    {SYS_ppoll, "ppoll", false, false},
-    {SYS_select, "select", false, false},
-    {SYS_pselect6, "pselect", false, false},
-    {SYS_epoll_wait, "epoll_wait", true, false},
-    {SYS_epoll_pwait, "epoll_pwait", true, false},
-    {SYS_wait4, "waitpid", false, false},
-    {SYS_waitid, "waitid", false, false},
-    {SYS_pause, "pause", false, false},
-    {SYS_rt_sigsuspend, "sigsuspend", false, false},
-    {SYS_rt_sigtimedwait, "sigwait", false, false},
-    {SYS_nanosleep, "nanosleep", false, true},
-    {SYS_clock_nanosleep, "clock_nanosleep", false, true},
-    {SYS_flock, "flock", true, false},
-    {SYS_fcntl, "fcntl", true, false},
 };
 
 static bool entry_call(const char *name, enum lw_call *call) {
@@ -240,22 +204,7 @@ static void classify(lw_inspect_target *target, lw_report *r, const lw_inspect_t
     c->where = LW_WHERE_SYSCALL;
     c->number = it->syscall;
     memcpy(c->args, it->args, sizeof c->args);
-    c->fd = -1;
-    c->timeout_ms = -1;
-    for (size_t i = 0; i < sizeof outside_calls / sizeof outside_calls[0]; i++)
-      if (outside_calls[i].nr == it->syscall) {
-        c->name = outside_calls[i].name;
-        if (outside_calls[i].fd_first)
-          c->fd = (int)it->args[0];
-      }
-    char path[64], fd_target[256];
-    snprintf(path, sizeof path, "/proc/%d/fd/%d", target->pid, c->fd);
-    ssize_t len =
-        c->fd >= 0 && !target->core ? readlink(path, fd_target, sizeof fd_target - 1) : -1;
-    if (len > 0) {
-      fd_target[len] = '\0';
-      c->fd_target = lw_arena_strdup(&r->arena, fd_target);
-    }
+    lw_syscalls_describe(r, c, target->core ? 0 : target->pid);
     return;
   }
   t->has_wait = true;
