@@ -498,7 +498,9 @@ def test_dumper_killed_while_the_process_is_stopped():
         deadline = time.monotonic() + 10
         while process_state(target.pid) == "t" and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert process_state(target.pid) == "S"
+        # Let go: sleeping in its read, or just running again (on a loaded
+        # machine it may still be on its way back to the read).
+        assert process_state(target.pid) in ("S", "R"), process_state(target.pid)
         out, status = target.go()
     with Target("attach_pipe") as plain:
         assert plain.go() == (out, status)

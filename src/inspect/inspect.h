@@ -96,6 +96,10 @@ void lw_inspect_release(lw_inspect_target *target);
 /* lw_symbols_lookup (report_text.c's frames) resolves in `target`. */
 void lw_inspect_symbols_for(lw_inspect_target *target);
 
+/* dwfl_getthread_frames' callback for live processes and cores alike: the
+ * frame's pc into `arg`, an lw_inspect_thread (target_live.c). */
+int lw_inspect_take_frame(Dwfl_Frame *frame, void *arg);
+
 /* Common Dwfl callbacks: local debug files, never debuginfod. */
 extern const Dwfl_Callbacks lw_inspect_proc_callbacks;
 extern const Dwfl_Callbacks lw_inspect_core_callbacks;

@@ -39,18 +39,6 @@ static bool core_read(lw_inspect_target *target, uintptr_t address, void *out, s
   return false;
 }
 
-static int take_frame(Dwfl_Frame *frame, void *arg) {
-  lw_inspect_thread *t = arg;
-  Dwarf_Addr pc;
-  bool activation = false;
-  if (!dwfl_frame_pc(frame, &pc, &activation))
-    return DWARF_CB_ABORT;
-  if (t->depth > 0 && pc == 0)
-    return DWARF_CB_ABORT;
-  t->pcs[t->depth++] = (uintptr_t)pc;
-  return t->depth < LW_INSPECT_DEPTH ? DWARF_CB_OK : DWARF_CB_ABORT;
-}
-
 typedef struct main_module {
   const char *fname; /* pr_fname: the first 15 bytes of the program's name */
   Dwfl_Module *module;
@@ -187,7 +175,7 @@ int lw_inspect_core(lw_inspect_target *target, const char *core, const char *exe
   lw_inspect_warm_modules(target->dwfl);
   for (uint32_t i = 0; i < target->nthreads; i++) {
     lw_inspect_thread *t = &target->threads[i];
-    dwfl_getthread_frames(target->dwfl, t->tid, take_frame, t);
+    dwfl_getthread_frames(target->dwfl, t->tid, lw_inspect_take_frame, t);
   }
   return 0;
 }

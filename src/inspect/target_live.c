@@ -223,7 +223,7 @@ static bool catches_wakeful_signals(const char *status) {
   return caught != 0;
 }
 
-static int take_frame(Dwfl_Frame *frame, void *arg) {
+int lw_inspect_take_frame(Dwfl_Frame *frame, void *arg) {
   lw_inspect_thread *t = arg;
   Dwarf_Addr pc;
   bool activation = false;
@@ -394,7 +394,7 @@ int lw_inspect_live(lw_inspect_target *target, int pid) {
         uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
         memcpy(t->args, args, sizeof args);
       }
-      dwfl_getthread_frames(target->dwfl, tid, take_frame, t);
+      dwfl_getthread_frames(target->dwfl, tid, lw_inspect_take_frame, t);
       /* glibc's fields around the futex word, read now, looked at later. */
       if (t->in_syscall && t->syscall == SYS_futex) {
         t->window_base = (uintptr_t)t->args[0] - LW_INSPECT_WINDOW_BEFORE;
