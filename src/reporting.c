@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -131,8 +132,20 @@ static void exit_grace(lw_thread *reporter) {
     lw_registry_lock();
     for (lw_thread *t = lw_registry_first(); t; t = lw_registry_next(t)) {
       uint32_t flags = atomic_load(&t->flags);
-      if (t == reporter || (flags & (LW_THREAD_MAIN | LW_THREAD_ENDED | LW_THREAD_IGNORED)))
+      if (t == reporter || (flags & (LW_THREAD_MAIN | LW_THREAD_IGNORED)))
         continue;
+      if (flags & LW_THREAD_ENDED) {
+        /* Its start routine is over, but a thread whose kernel task is
+         * still there is running its destructors, which may yet detach it
+         * (GLib's pool threads detach themselves there): wait for it, or
+         * it would be called unjoined a moment too soon. */
+        if (!(flags & (LW_THREAD_DETACHED | LW_THREAD_JOINED)) && atomic_load(&t->tid) &&
+            syscall(SYS_tgkill, getpid(), atomic_load(&t->tid), 0) == 0) {
+          any_left = any_running = true;
+          signature = signature * 31 + t->id;
+        }
+        continue;
+      }
       any_left = true;
       uint32_t state = atomic_load(&t->wait.state);
       uint64_t in_call = 0;

@@ -206,6 +206,7 @@ void lw_syscalls_describe(lw_report *report, lw_report_syscall *call, int pid) {
 }
 
 bool lw_syscalls_untimed(const lw_report_syscall *call) {
+  described_pid = getpid(); /* the shim's own thread: its timeout is in our memory */
   for (size_t i = 0; i < LW_ARRAY_SIZE(blocking_calls); i++)
     if (blocking_calls[i].number == call->number)
       return blocking_calls[i].timeout == NO_TIMEOUT ||

@@ -23,6 +23,6 @@ void lw_syscalls_describe(lw_report *report, lw_report_syscall *call, int pid);
  * infinite one (read, accept, pause, poll with -1...): it ends only when
  * something else happens. A call with a timeout ends by itself, like a
  * timed wait; a call not in the table is not known to block at all. */
-bool lw_syscalls_untimed(const lw_report_syscall *call);
+bool lw_syscalls_untimed(const lw_report_syscall *call); /* a call of this process */
 
 #endif
