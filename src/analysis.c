@@ -12,40 +12,7 @@
 
 #include "registry.h"
 #include "report.h"
-#include "reporting.h"
-
-lw_report_thread *lw_report_thread_by_id(lw_report *r, uint32_t id) {
-  for (uint32_t i = 0; i < r->nthreads; i++)
-    if (r->threads[i].id == id)
-      return &r->threads[i];
-  return NULL;
-}
-
-lw_finding *lw_report_add_finding(lw_report *r, const char *kind, const char *message,
-                                  const uint32_t *thread_ids, uint32_t nthreads) {
-  if (r->nfindings == r->findings_capacity) {
-    uint32_t capacity = r->findings_capacity ? r->findings_capacity * 2 : 16;
-    lw_finding *grown = lw_arena_alloc(&r->arena, capacity * sizeof *grown);
-    if (!grown)
-      return NULL;
-    if (r->findings)
-      memcpy(grown, r->findings, r->nfindings * sizeof *grown);
-    r->findings = grown;
-    r->findings_capacity = capacity;
-  }
-  lw_finding *f = &r->findings[r->nfindings++];
-  memset(f, 0, sizeof *f);
-  f->kind = kind;
-  f->message = message ? lw_arena_strdup(&r->arena, message) : NULL;
-  f->count = 1;
-  f->nthreads = nthreads;
-  f->threads = lw_arena_alloc(&r->arena, (nthreads ? nthreads : 1) * sizeof *f->threads);
-  if (f->threads)
-    memcpy(f->threads, thread_ids, nthreads * sizeof *thread_ids);
-  else
-    f->nthreads = 0;
-  return f;
-}
+#include "report_text.h"
 
 static bool same_frames(const lw_frames *a, const lw_frames *b) {
   if (a->count != b->count)
@@ -78,12 +45,12 @@ static bool alike(const lw_report_thread *a, const lw_report_thread *b) {
 }
 
 /* Add `t` to an existing identical finding of `kind`; false if none. */
-static bool fold_into_existing(lw_report *r, const char *kind, lw_report_thread *t) {
+static bool fold_into_existing(lw_report *r, lw_finding_kind kind, lw_report_thread *t) {
   for (uint32_t i = 0; i < r->nfindings; i++) {
     lw_finding *f = &r->findings[i];
-    if (strcmp(f->kind, kind) != 0 || !f->subject || !alike(f->subject, t))
+    if (f->kind != kind || !f->subject || !alike(f->subject, t))
       continue;
-    uint32_t *grown = lw_arena_alloc(&r->arena, (f->nthreads + 1) * sizeof *grown);
+    uint32_t *grown = lw_mem_arena_alloc(&r->arena, (f->nthreads + 1) * sizeof *grown);
     if (!grown)
       return true;
     memcpy(grown, f->threads, f->nthreads * sizeof *grown);
@@ -97,7 +64,7 @@ static bool fold_into_existing(lw_report *r, const char *kind, lw_report_thread 
 
 static void describe(char *out, size_t size, const lw_report_thread *t) {
   lw_buf text = {0};
-  lw_report_describe_thread(&text, t);
+  lw_report_text_describe_thread(&text, t);
   snprintf(out, size, "%s", text.data ? text.data : "?");
   lw_buf_free(&text);
 }
@@ -113,7 +80,7 @@ void lw_analysis_leaks(lw_report *r, bool (*counts)(const lw_report_thread *, vo
     bool exited = t->state == LW_STATE_EXITED;
     if (exited && (t->detached || t->adopted))
       continue; /* finished and nobody needs to join it */
-    const char *kind = exited ? "unjoined_thread" : "thread_leak";
+    lw_finding_kind kind = exited ? LW_FINDING_UNJOINED_THREAD : LW_FINDING_THREAD_LEAK;
     if (fold_into_existing(r, kind, t))
       continue;
     lw_finding *f = lw_report_add_finding(r, kind, NULL, &t->id, 1);
@@ -139,7 +106,7 @@ static void leak_message(lw_report *r, lw_finding *f) {
              t->wait.timed ? "waiting (timed)" : "blocked", t->wait.call, when);
   else
     snprintf(message + used, sizeof message - (size_t)used, "%s still running %s", who, when);
-  f->message = lw_arena_strdup(&r->arena, message);
+  f->message = lw_mem_arena_strdup(&r->arena, message);
 }
 
 /* "T3 'x' (f) has been blocked in pthread_mutex_lock on 0x… for 5.2 s;
@@ -147,14 +114,14 @@ static void leak_message(lw_report *r, lw_finding *f) {
 static void long_wait_message(lw_report *r, lw_finding *f) {
   const lw_report_thread *t = f->subject;
   lw_buf text = {0};
-  lw_report_describe_thread(&text, t);
+  lw_report_text_describe_thread(&text, t);
   lw_buf_printf(&text, " has been blocked in %s on 0x%lx for %.1f s", t->wait.call,
                 (unsigned long)(uintptr_t)t->wait.object, (double)t->wait.waited_ms / 1000.0);
   const lw_report_thread *owner =
       t->wait.has_owner ? lw_report_thread_by_id(r, t->wait.owner) : NULL;
   if (owner && owner != t) {
     lw_buf_puts(&text, "; its owner ");
-    lw_report_describe_thread(&text, owner);
+    lw_report_text_describe_thread(&text, owner);
     if (owner->state == LW_STATE_EXITED)
       lw_buf_puts(&text, " has exited");
     else if (owner->has_wait)
@@ -175,7 +142,7 @@ static void long_wait_message(lw_report *r, lw_finding *f) {
                   " (found by glibc's owner field: the owner holds more locks than the %u "
                   "leakwatch lists, so where it took this one is not known)",
                   (unsigned)LW_HELD_MAX);
-  f->message = lw_arena_strdup(&r->arena, text.data ? text.data : "");
+  f->message = lw_mem_arena_strdup(&r->arena, text.data ? text.data : "");
   lw_buf_free(&text);
 }
 
@@ -184,9 +151,9 @@ void lw_analysis_messages(lw_report *r) {
     lw_finding *f = &r->findings[i];
     if (f->message)
       continue; /* composed by its analysis already */
-    if (strcmp(f->kind, "thread_leak") == 0 || strcmp(f->kind, "unjoined_thread") == 0)
+    if (f->kind == LW_FINDING_THREAD_LEAK || f->kind == LW_FINDING_UNJOINED_THREAD)
       leak_message(r, f);
-    else if (strcmp(f->kind, "long_wait") == 0)
+    else if (f->kind == LW_FINDING_LONG_WAIT)
       long_wait_message(r, f);
   }
 }

@@ -35,7 +35,7 @@ LW_EXPORT int leakwatch_impl_report(int fd) {
   if (!self)
     return 0;
   lw_thread *inside = lw_shim_enter();
-  int findings = lw_report_live(fd, "dump", self);
+  int findings = lw_reporting_live(fd, "dump", self);
   lw_shim_leave(inside);
   return findings;
 }
@@ -45,7 +45,7 @@ LW_EXPORT int leakwatch_impl_verify_none(unsigned timeout_ms) {
   if (!self)
     return 0;
   lw_thread *inside = lw_shim_enter();
-  int leaked = lw_report_verify(self, 0, 0, timeout_ms, NULL);
+  int leaked = lw_reporting_verify(self, 0, 0, timeout_ms, NULL);
   lw_shim_leave(inside);
   return leaked;
 }
@@ -65,7 +65,7 @@ LW_EXPORT int leakwatch_impl_verify_since(leakwatch_mark_t mark, unsigned timeou
   if (!self)
     return 0;
   lw_thread *inside = lw_shim_enter();
-  int leaked = lw_report_verify(self, mark.thread_id, (uint32_t)mark.serial, timeout_ms, NULL);
+  int leaked = lw_reporting_verify(self, mark.thread_id, (uint32_t)mark.serial, timeout_ms, NULL);
   lw_shim_leave(inside);
   return leaked;
 }
@@ -78,8 +78,8 @@ static char *verify_text(uint32_t mark_thread, uint32_t mark_serial, int timeout
     return NULL;
   lw_thread *inside = lw_shim_enter();
   lw_buf text = {0};
-  int leaked = lw_report_verify(self, mark_thread, mark_serial,
-                                timeout_ms > 0 ? (unsigned)timeout_ms : 0, &text);
+  int leaked = lw_reporting_verify(self, mark_thread, mark_serial,
+                                   timeout_ms > 0 ? (unsigned)timeout_ms : 0, &text);
   char *copy = NULL;
   if (leaked > 0 && text.len > 0 && (copy = malloc(text.len + 1))) {
     memcpy(copy, text.data, text.len);

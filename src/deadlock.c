@@ -24,9 +24,8 @@
 
 #include "options.h"
 #include "registry.h"
-#include "reporting.h"
 #include "stack.h"
-#include "watcher.h"
+#include "deadlock.h"
 
 #define LW_MAX_EDGES 64
 
@@ -277,7 +276,7 @@ static bool kernel_runnable(int tid) {
   return after_name && after_name[1] == ' ' && after_name[2] == 'R';
 }
 
-static void all_asleep(lw_report *r, const node *nodes) {
+static void all_asleep(lw_report *r, const node *nodes, unsigned own_tasks) {
   uint32_t alive = 0;
   for (uint32_t i = 0; i < r->nthreads; i++) {
     const lw_report_thread *t = &r->threads[i];
@@ -290,8 +289,7 @@ static void all_asleep(lw_report *r, const node *nodes) {
   if (alive == 0)
     return;
   /* Threads the shim never saw (raw clone, glibc's helpers) may be awake. */
-  if (source ? source->count_tasks() != (int)alive
-             : count_tasks() != (int)(alive + lw_watch_internal_threads()))
+  if ((source ? source->count_tasks() : count_tasks()) != (int)(alive + own_tasks))
     return;
   if (source ? source->catches_signals() : program_catches_signals())
     return;
@@ -303,10 +301,11 @@ static void all_asleep(lw_report *r, const node *nodes) {
   for (uint32_t i = 0; i < r->nthreads; i++)
     if (r->threads[i].state != LW_STATE_EXITED)
       ids[n++] = r->threads[i].id;
-  lw_finding *f = lw_report_add_finding(r, "deadlock", NULL, ids, n);
+  lw_finding *f = lw_report_add_finding(r, LW_FINDING_DEADLOCK, NULL, ids, n);
   if (f)
-    f->message = lw_arena_strdup(&r->arena, "all threads are asleep: every thread is blocked in an "
-                                            "untimed wait and nothing can wake them");
+    f->message =
+        lw_mem_arena_strdup(&r->arena, "all threads are asleep: every thread is blocked in an "
+                                       "untimed wait and nothing can wake them");
 }
 
 /* What the cycle of `component` lost where an owner's held list did not
@@ -325,16 +324,16 @@ static char *unlisted_owners(lw_report *r, const node *nodes, int component) {
                   "its stack, are not known\n",
                   w->owner, object_kind(w->call_id), (uintptr_t)w->object, (unsigned)LW_HELD_MAX);
   }
-  char *details = text.data ? lw_arena_strdup(&r->arena, text.data) : NULL;
+  char *details = text.data ? lw_mem_arena_strdup(&r->arena, text.data) : NULL;
   lw_buf_free(&text);
   return details;
 }
 
-int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asleep) {
+int lw_deadlock_find(lw_report *r, uint64_t min_wait_ms, int own_tasks) {
   if (r->nthreads == 0)
     return 0;
-  node *nodes = lw_arena_alloc(&r->arena, r->nthreads * sizeof *nodes);
-  uint32_t *stack = lw_arena_alloc(&r->arena, r->nthreads * sizeof *stack);
+  node *nodes = lw_mem_arena_alloc(&r->arena, r->nthreads * sizeof *nodes);
+  uint32_t *stack = lw_mem_arena_alloc(&r->arena, r->nthreads * sizeof *stack);
   if (!nodes || !stack)
     return 0;
   build_graph(r, nodes, min_wait_ms);
@@ -345,8 +344,8 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
 
   /* Which components are cycles: more than one member, or a self-edge. */
   int ncomponents = tj.next_component;
-  bool *cyclic = lw_arena_alloc(&r->arena, (size_t)(ncomponents + 1) * sizeof *cyclic);
-  uint32_t *size = lw_arena_alloc(&r->arena, (size_t)(ncomponents + 1) * sizeof *size);
+  bool *cyclic = lw_mem_arena_alloc(&r->arena, (size_t)(ncomponents + 1) * sizeof *cyclic);
+  uint32_t *size = lw_mem_arena_alloc(&r->arena, (size_t)(ncomponents + 1) * sizeof *size);
   if (!cyclic || !size)
     return 0;
   for (uint32_t v = 0; v < r->nthreads; v++) {
@@ -363,7 +362,7 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
 
   /* Blocked threads behind a deadlocked one are deadlocked too; each joins
    * the finding of the first deadlocked thread it reaches. */
-  int *owner_component = lw_arena_alloc(&r->arena, r->nthreads * sizeof *owner_component);
+  int *owner_component = lw_mem_arena_alloc(&r->arena, r->nthreads * sizeof *owner_component);
   for (uint32_t v = 0; v < r->nthreads; v++) {
     owner_component[v] =
         nodes[v].component >= 0 && cyclic[nodes[v].component] ? nodes[v].component : -1;
@@ -408,7 +407,7 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
     describe_cycle(r, nodes, c, first, &text);
     if (n > in_cycle)
       lw_buf_printf(&text, " (and %u more blocked behind them)", n - in_cycle);
-    lw_finding *f = lw_report_add_finding(r, "deadlock", text.data, ids, n);
+    lw_finding *f = lw_report_add_finding(r, LW_FINDING_DEADLOCK, text.data, ids, n);
     lw_buf_free(&text);
     if (f)
       f->details = unlisted_owners(r, nodes, c);
@@ -418,9 +417,9 @@ int lw_analysis_deadlocks(lw_report *r, uint64_t min_wait_ms, bool check_all_asl
       added++;
     }
   }
-  if (added == 0 && check_all_asleep) {
+  if (added == 0 && own_tasks >= 0) {
     uint32_t before = r->nfindings;
-    all_asleep(r, nodes);
+    all_asleep(r, nodes, (unsigned)own_tasks);
     if (r->nfindings > before) {
       r->findings[r->nfindings - 1].all_threads_shown = true;
       added++;
@@ -445,7 +444,7 @@ uint64_t lw_deadlock_signature(const lw_report *r, const lw_finding *f) {
   return signature ? signature : 1;
 }
 
-int lw_analysis_long_waits(lw_report *r, uint64_t hang_ms) {
+int lw_deadlock_long_waits(lw_report *r, uint64_t hang_ms) {
   int added = 0;
   for (uint32_t i = 0; i < r->nthreads; i++) {
     lw_report_thread *t = &r->threads[i];
@@ -454,7 +453,7 @@ int lw_analysis_long_waits(lw_report *r, uint64_t hang_ms) {
       continue;
     uint32_t ids[2] = {t->id, t->wait.owner};
     uint32_t n = t->wait.has_owner && t->wait.owner != t->id ? 2 : 1;
-    lw_finding *f = lw_report_add_finding(r, "long_wait", NULL, ids, n);
+    lw_finding *f = lw_report_add_finding(r, LW_FINDING_LONG_WAIT, NULL, ids, n);
     if (f) {
       f->subject = t;
       added++;

@@ -58,7 +58,7 @@ static LW_NOINLINE int mutex_lock_blocking(lw_thread *self, pthread_mutex_t *mut
   lw_wait_end(self, began);
   if (mutex_acquired(rc)) {
     if (order && lw_holds_listed(self))
-      lw_order_acquire(self, mutex, site);
+      lw_lockorder_acquire(self, mutex, site);
     lw_held_push(self, mutex, site);
   }
   return rc;
@@ -91,7 +91,7 @@ static LW_NOINLINE int mutex_lock_not_taken(lw_thread *self, pthread_mutex_t *mu
                                             enum lw_call call, const struct timespec *abstime,
                                             clockid_t clock, uintptr_t site) {
   if (lw_holds_listed(self))
-    lw_order_acquire(self, mutex, site);
+    lw_lockorder_acquire(self, mutex, site);
   return mutex_lock_blocking(self, mutex, call, abstime, clock, site, false);
 }
 
@@ -141,7 +141,7 @@ static LW_NOINLINE int mutex_lock_other(pthread_mutex_t *mutex, uintptr_t site) 
   if (rc != 0) /* taken, ours (a relock), or an error */
     return mutex_lock_not_taken(self, mutex, LW_CALL_pthread_mutex_lock, NULL, 0, site);
   if (lw_holds_listed(self))
-    lw_order_acquire(self, mutex, site);
+    lw_lockorder_acquire(self, mutex, site);
   lw_held_push(self, mutex, site);
   return rc;
 }
@@ -160,7 +160,7 @@ LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *mutex) {
   } else {
     /* Nested (or untracked): fast only for an edge this thread has
      * already sent. */
-    if (!lw_held_has_room(self, top) || !lw_order_known(self, top, mutex))
+    if (!lw_held_has_room(self, top) || !lw_lockorder_known(self, top, mutex))
       return mutex_lock_other(mutex, site);
     alone = lw_held_alone(self);
   }
@@ -196,7 +196,7 @@ static LW_ALWAYS_INLINE int mutex_lock_timed(pthread_mutex_t *mutex, enum lw_cal
   if (rc != 0)
     return mutex_lock_not_taken(self, mutex, call, abstime, clock, site);
   if (lw_holds_listed(self))
-    lw_order_acquire(self, mutex, site);
+    lw_lockorder_acquire(self, mutex, site);
   lw_held_push(self, mutex, site);
   return 0;
 }
@@ -250,11 +250,11 @@ static LW_ALWAYS_INLINE int mtx_lock_tracked(lw_thread *self, mtx_t *mutex, enum
     if (rc != thrd_busy)
       return rc;
     if (lw_holds_listed(self))
-      lw_order_acquire(self, mutex, site);
+      lw_lockorder_acquire(self, mutex, site);
     return mtx_lock_blocking(self, mutex, call, abstime, site);
   }
   if (lw_holds_listed(self))
-    lw_order_acquire(self, mutex, site);
+    lw_lockorder_acquire(self, mutex, site);
   lw_held_push(self, mutex, site);
   return rc;
 }
@@ -297,7 +297,7 @@ LW_EXPORT int mtx_unlock(mtx_t *mutex) {
 LW_EXPORT int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr) {
   int rc = lw_real.pthread_mutex_init(mutex, attr);
   if (rc == 0)
-    lw_order_lock_initialised(mutex, LW_CALLER_PC());
+    lw_lockorder_lock_initialised(mutex, LW_CALLER_PC());
   return rc;
 }
 
@@ -307,14 +307,14 @@ LW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *mutex) {
     lw_misuse_destroy(self, mutex, LW_DESTROYED_MUTEX, "pthread_mutex_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_mutex_destroy(mutex);
   if (rc == 0)
-    lw_order_lock_destroyed(mutex);
+    lw_lockorder_lock_destroyed(mutex);
   return rc;
 }
 
 LW_EXPORT int mtx_init(mtx_t *mutex, int type) {
   int rc = lw_real.mtx_init(mutex, type);
   if (rc == thrd_success)
-    lw_order_lock_initialised(mutex, LW_CALLER_PC());
+    lw_lockorder_lock_initialised(mutex, LW_CALLER_PC());
   return rc;
 }
 
@@ -323,5 +323,5 @@ LW_EXPORT void mtx_destroy(mtx_t *mutex) {
   if (self)
     lw_misuse_destroy(self, mutex, LW_DESTROYED_MUTEX, "mtx_destroy", LW_CALLER_PC());
   lw_real.mtx_destroy(mutex);
-  lw_order_lock_destroyed(mutex);
+  lw_lockorder_lock_destroyed(mutex);
 }

@@ -58,7 +58,7 @@ static LW_NOINLINE int rwlock_lock_not_taken(lw_thread *self, pthread_rwlock_t *
   if (rc != EBUSY)
     return rc; /* EAGAIN (too many readers), EDEADLK... */
   if (lw_holds_listed(self))
-    lw_order_acquire(self, lock, lw_held_site(call_pc, kind));
+    lw_lockorder_acquire(self, lock, lw_held_site(call_pc, kind));
   return rwlock_lock_blocking(self, lock, call, kind, clock, abstime, call_pc);
 }
 
@@ -74,7 +74,7 @@ static LW_NOINLINE int rwlock_lock_other(pthread_rwlock_t *lock, enum lw_call ca
   if (rc != 0)
     return rwlock_lock_not_taken(self, lock, rc, call, kind, clock, abstime, call_pc);
   if (lw_holds_listed(self))
-    lw_order_acquire(self, lock, lw_held_site(call_pc, kind));
+    lw_lockorder_acquire(self, lock, lw_held_site(call_pc, kind));
   lw_held_push(self, lock, lw_held_site(call_pc, kind));
   return 0;
 }
@@ -145,7 +145,7 @@ LW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
 LW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockattr_t *attr) {
   int rc = lw_real.pthread_rwlock_init(lock, attr);
   if (rc == 0)
-    lw_order_lock_initialised(lock, LW_CALLER_PC());
+    lw_lockorder_lock_initialised(lock, LW_CALLER_PC());
   return rc;
 }
 
@@ -155,6 +155,6 @@ LW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *lock) {
     lw_misuse_destroy(self, lock, LW_DESTROYED_RWLOCK, "pthread_rwlock_destroy", LW_CALLER_PC());
   int rc = lw_real.pthread_rwlock_destroy(lock);
   if (rc == 0)
-    lw_order_lock_destroyed(lock);
+    lw_lockorder_lock_destroyed(lock);
   return rc;
 }

@@ -29,7 +29,7 @@ static void mark_ended(void *record) {
     return;
   lw_wait_settle_at_exit(t);
   lw_registry_thread_ended(t);
-  lw_watch_thread_ended();
+  lw_watcher_thread_ended();
 }
 
 static pthread_key_t end_key;
@@ -75,7 +75,7 @@ static int lw_c11_trampoline(void *record) {
  * stack. NULL: create it untracked. */
 static lw_thread *prepare_record(lw_thread *parent, bool detached) {
   lw_thread *inside = lw_shim_enter();
-  lw_watch_thread_created();
+  lw_watcher_thread_created();
   lw_thread *t = lw_registry_new_thread(parent);
   if (t) {
     t->create_stack.depth = lw_stack_capture_here(t->create_stack.pc, (uint32_t)lw_opt.stack_depth);

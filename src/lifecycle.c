@@ -43,9 +43,9 @@ static _Atomic int exit_report_done;
  */
 static void fork_prepare(void) {
   lw_thread *inside = lw_shim_enter();
-  lw_report_fork_prepare();
+  lw_reporting_fork_prepare();
   lw_registry_fork_prepare();
-  lw_order_fork_prepare();
+  lw_lockorder_fork_prepare();
   lw_registry_history_fork_prepare();
   lw_misuse_fork_prepare();
   lw_once_fork_prepare();
@@ -60,9 +60,9 @@ static void fork_parent(void) {
   lw_once_fork_parent();
   lw_misuse_fork_parent();
   lw_registry_history_fork_parent();
-  lw_order_fork_parent();
+  lw_lockorder_fork_parent();
   lw_registry_fork_parent();
-  lw_report_fork_parent();
+  lw_reporting_fork_parent();
 }
 
 /* The child keeps of its parent only what is true for it: the locks its
@@ -75,11 +75,11 @@ static void fork_child(void) {
   lw_once_fork_child();
   lw_misuse_fork_child();
   lw_registry_history_fork_child();
-  lw_order_fork_child();
+  lw_lockorder_fork_child();
   lw_thread *self = lw_self_any();
   lw_registry_fork_child(self);
-  lw_report_fork_child();
-  lw_watch_fork_child();
+  lw_reporting_fork_child();
+  lw_watcher_fork_child();
   lw_start_ns = lw_now_ns();
   atomic_store(&exit_report_done, 0);
 }
@@ -92,11 +92,11 @@ bool lw_lifecycle_start(void) {
   lw_options_init();
   lw_stack_init();
   lw_suppress_init();
-  lw_order_init();
+  lw_lockorder_init();
   lw_registry_init();
   lw_thread_end_key_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
-  lw_watch_start();
+  lw_watcher_start();
   lw_verbose(1, "started in pid %d", getpid());
   return true;
 }
@@ -105,7 +105,7 @@ void lw_lifecycle_thread_ending(lw_thread *t) {
   if (lw_held_listed(t) == 0)
     return;
   lw_thread *inside = lw_shim_enter();
-  lw_report_abandoned(t);
+  lw_reporting_abandoned(t);
   lw_shim_leave(inside);
 }
 
@@ -121,8 +121,8 @@ static void exit_report(int status, void *unused) {
     return;
   lw_thread *inside = lw_shim_enter();
   lw_registry_judge_unjoined(); /* locks of joinable threads nobody joined */
-  lw_verbose(1, "lock-order graph: %zu KiB", lw_order_memory() / 1024);
-  int findings = lw_report_at_exit(lw_self_any());
+  lw_verbose(1, "lock-order graph: %zu KiB", lw_lockorder_memory() / 1024);
+  int findings = lw_reporting_at_exit(lw_self_any());
   lw_shim_leave(inside);
   if (findings > 0 && lw_opt.exitcode != 0 && status == 0) {
     fflush(NULL); /* what exit() would have done after us */

@@ -57,6 +57,7 @@
 #include "symbols.h"
 #include "uthash_config.h"
 #include "watcher.h"
+#include "report_text.h"
 
 #define LW_FILTER_WORDS 4096 /* 256 Ki bits: "might be a node" */
 
@@ -127,7 +128,7 @@ typedef struct depot_entry {
 } depot_entry;
 
 static lw_lock order_lock = LW_LOCK_INIT;
-_Atomic uint32_t lw_order_generation; /* 0 until lw_order_init turns checking on */
+_Atomic uint32_t lw_lockorder_generation; /* 0 until lw_lockorder_init turns checking on */
 static _Atomic uint64_t filter[LW_FILTER_WORDS];
 static node *nodes;
 static edge *edges;
@@ -151,7 +152,7 @@ static struct {
 static unsigned npending;
 
 /* What lw_mem_alloc really takes for `size` (mem.c: a power of two from 64
- * bytes to 32 KiB, whole pages above), so that lw_order_memory counts what
+ * bytes to 32 KiB, whole pages above), so that lw_lockorder_memory counts what
  * the graph costs, not what it asked for. */
 static size_t order_allocated(size_t size) {
   if (size > 32768)
@@ -178,10 +179,10 @@ static void order_free(void *p, size_t size) {
 #define uthash_malloc(size) order_alloc(size)
 #define uthash_free(ptr, size) order_free((ptr), (size))
 
-size_t lw_order_memory(void) { return memory_used; }
+size_t lw_lockorder_memory(void) { return memory_used; }
 
-void lw_order_init(void) {
-  atomic_store(&lw_order_generation, lw_opt.lock_order == LW_LOCK_ORDER_OFF ? 0 : 1);
+void lw_lockorder_init(void) {
+  atomic_store(&lw_lockorder_generation, lw_opt.lock_order == LW_LOCK_ORDER_OFF ? 0 : 1);
 }
 
 static uint64_t mix(uint64_t x) {
@@ -722,9 +723,9 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
     if (e->anchor != UINT32_MAX)
       for (uint32_t k = e->anchor + 1; k < e->depth && from_depth < LW_STACK_MAX; k++)
         from_stack[from_depth++] = e->stack[k];
-    lw_report_write_pcs(&details, from_stack, from_depth, "      ");
+    lw_report_text_write_pcs(&details, from_stack, from_depth, "      ");
     lw_buf_printf(&details, "    took 0x%" PRIxPTR " at:\n", (uintptr_t)e->to);
-    lw_report_write_pcs(&details, e->stack, e->depth, "      ");
+    lw_report_text_write_pcs(&details, e->stack, e->depth, "      ");
   }
   lw_buf_puts(&message, "; they can deadlock");
   /* Every edge's stack, for suppressions to match. */
@@ -738,8 +739,8 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
     for (uint32_t k = 0; k < cycle[i].depth; k++)
       pcs[used++] = cycle[i].stack[k];
   }
-  lw_report_event_locked("lock_order_inversion", message.data ? message.data : "", details.data,
-                         ids, nids, pcs, pcs ? used : 0);
+  lw_reporting_event_locked(LW_FINDING_LOCK_ORDER_INVERSION, message.data ? message.data : "",
+                            details.data, ids, nids, pcs, pcs ? used : 0);
   lw_mem_free(pcs, (npcs ? npcs : 1) * sizeof *pcs);
   lw_buf_free(&message);
   lw_buf_free(&details);
@@ -891,17 +892,17 @@ out:;
   if (cycle && !queued)
     lw_mem_free(cycle, ncycle * sizeof *cycle);
   if (queued)
-    lw_watch_wake(); /* the report frees the cycle */
+    lw_watcher_wake(); /* the report frees the cycle */
   lw_shim_leave(inside);
 }
 
-void lw_order_report_pending(void) {
-  lw_report_lock();
-  lw_order_report_pending_locked();
-  lw_report_unlock();
+void lw_lockorder_report_pending(void) {
+  lw_reporting_lock();
+  lw_lockorder_report_pending_locked();
+  lw_reporting_unlock();
 }
 
-void lw_order_report_pending_locked(void) {
+void lw_lockorder_report_pending_locked(void) {
   for (;;) {
     lw_lock_acquire(&order_lock);
     cycle_edge *cycle = npending ? pending[npending - 1].edges : NULL;
@@ -929,7 +930,7 @@ void lw_order_report_pending_locked(void) {
   }
 }
 
-void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site) {
+void lw_lockorder_acquire(lw_thread *self, const void *object, uintptr_t site) {
   uint32_t listed = lw_held_listed(self);
   if (lw_opt.lock_order == LW_LOCK_ORDER_OFF || listed == 0)
     return;
@@ -942,17 +943,17 @@ void lw_order_acquire(lw_thread *self, const void *object, uintptr_t site) {
     return; /* readers do not wait for readers */
   /* The thread's own cache of edges it has sent since the graph last lost
    * one. */
-  uint32_t generation = atomic_load_explicit(&lw_order_generation, memory_order_relaxed);
+  uint32_t generation = atomic_load_explicit(&lw_lockorder_generation, memory_order_relaxed);
   if (self->order_generation != generation) {
     memset(self->order_cache, 0, sizeof self->order_cache);
     self->order_generation = generation;
   }
-  if (lw_order_cached(self, from->object, object, held[0].object))
+  if (lw_lockorder_cached(self, from->object, object, held[0].object))
     return;
   add_edge(self, from, object, site, listed >= 2 ? held[0].object : NULL);
-  lw_order_edge *ways = self->order_cache[lw_order_set(from->object, object)];
+  lw_lockorder_edge *ways = self->order_cache[lw_lockorder_set(from->object, object)];
   ways[1] = ways[0];
-  ways[0] = (lw_order_edge){from->object, object, held[0].object};
+  ways[0] = (lw_lockorder_edge){from->object, object, held[0].object};
 }
 
 static void forget(const void *object) {
@@ -971,8 +972,8 @@ static void forget(const void *object) {
     if (n)
       delete_node(n);
   }
-  uint32_t next = atomic_load(&lw_order_generation) + 1; /* under order_lock */
-  atomic_store(&lw_order_generation, next ? next : 1);
+  uint32_t next = atomic_load(&lw_lockorder_generation) + 1; /* under order_lock */
+  atomic_store(&lw_lockorder_generation, next ? next : 1);
   lw_lock_release(&order_lock);
 }
 
@@ -992,21 +993,21 @@ static void note_init(const void *object, uintptr_t init_site) {
   lw_lock_release(&order_lock);
 }
 
-void lw_order_lock_initialised(const void *object, uintptr_t init_site) {
+void lw_lockorder_lock_initialised(const void *object, uintptr_t init_site) {
   if (lw_init_state != LW_INIT_READY)
     return;
   forget(object);
   note_init(object, init_site);
 }
 
-void lw_order_lock_destroyed(const void *object) {
+void lw_lockorder_lock_destroyed(const void *object) {
   if (lw_init_state == LW_INIT_READY)
     forget(object);
 }
 
-void lw_order_fork_prepare(void) { lw_lock_acquire(&order_lock); }
-void lw_order_fork_parent(void) { lw_lock_release(&order_lock); }
-void lw_order_fork_child(void) {
+void lw_lockorder_fork_prepare(void) { lw_lock_acquire(&order_lock); }
+void lw_lockorder_fork_parent(void) { lw_lock_release(&order_lock); }
+void lw_lockorder_fork_child(void) {
   order_lock.word = 0;
   npending = 0; /* cycles the parent found: its findings, not the child's */
 }

@@ -98,7 +98,7 @@ struct lw_arena_chunk {
   char data[];
 };
 
-void *lw_arena_alloc(lw_arena *arena, size_t size) {
+void *lw_mem_arena_alloc(lw_arena *arena, size_t size) {
   size = (size + 15) & ~(size_t)15;
   struct lw_arena_chunk *chunk = arena->chunk;
   if (!chunk || chunk->size - chunk->used < size) {
@@ -116,17 +116,17 @@ void *lw_arena_alloc(lw_arena *arena, size_t size) {
   return result; /* fresh pages, never reused within an arena: zero */
 }
 
-char *lw_arena_strdup(lw_arena *arena, const char *text) {
+char *lw_mem_arena_strdup(lw_arena *arena, const char *text) {
   if (!text)
     return NULL;
   size_t len = strlen(text);
-  char *copy = lw_arena_alloc(arena, len + 1);
+  char *copy = lw_mem_arena_alloc(arena, len + 1);
   if (copy)
     memcpy(copy, text, len + 1);
   return copy;
 }
 
-void lw_arena_release(lw_arena *arena) {
+void lw_mem_arena_release(lw_arena *arena) {
   struct lw_arena_chunk *chunk = arena->chunk;
   while (chunk) {
     struct lw_arena_chunk *previous = chunk->previous;

@@ -25,8 +25,8 @@ typedef struct lw_arena {
 } lw_arena;
 
 /* Zeroed, 16-byte aligned memory from `arena`, or NULL. Not thread-safe. */
-void *lw_arena_alloc(lw_arena *arena, size_t size);
-char *lw_arena_strdup(lw_arena *arena, const char *text);
-void lw_arena_release(lw_arena *arena);
+void *lw_mem_arena_alloc(lw_arena *arena, size_t size);
+char *lw_mem_arena_strdup(lw_arena *arena, const char *text);
+void lw_mem_arena_release(lw_arena *arena);
 
 #endif

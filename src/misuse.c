@@ -14,6 +14,7 @@
 #include "stack.h"
 #include "symbols.h"
 #include "wait.h"
+#include "report_text.h"
 
 static lw_lock misuse_lock = LW_LOCK_INIT;
 
@@ -101,10 +102,10 @@ static void report(misuse_call *call, lw_thread *self, const char *message,
   uint32_t depth = call->depth;
   lw_buf details = {0};
   lw_buf_puts(&details, "  the call:\n");
-  lw_report_write_pcs(&details, pcs, depth, "    ");
+  lw_report_text_write_pcs(&details, pcs, depth, "    ");
   if (earlier_label && earlier_site) {
     lw_buf_printf(&details, "  %s:\n", earlier_label);
-    lw_report_write_pcs(&details, &earlier_site, 1, "    ");
+    lw_report_text_write_pcs(&details, &earlier_site, 1, "    ");
   }
   uint32_t ids[2] = {self->id, other};
   uintptr_t all[LW_STACK_MAX + 1];
@@ -112,8 +113,8 @@ static void report(misuse_call *call, lw_thread *self, const char *message,
   uint32_t nall = depth;
   if (earlier_site)
     all[nall++] = earlier_site;
-  lw_report_event("misuse", message, details.data, ids,
-                  other != LW_NO_THREAD && other != self->id ? 2 : 1, all, nall);
+  lw_reporting_event(LW_FINDING_MISUSE, message, details.data, ids,
+                     other != LW_NO_THREAD && other != self->id ? 2 : 1, all, nall);
   lw_buf_free(&details);
   misuse_leave(call);
 }

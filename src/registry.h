@@ -151,7 +151,7 @@ enum lw_capture_state {
  * first lock of its held list), it took `to`. */
 typedef struct {
   const void *from, *to, *oldest;
-} lw_order_edge;
+} lw_lockorder_edge;
 #define LW_ORDER_SETS 16
 
 typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
@@ -200,7 +200,7 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
 
   /* --- lock-order edges this thread has already sent (lockorder.c):
    *     16 sets of 2, the newer edge of a set first --- */
-  lw_order_edge order_cache[LW_ORDER_SETS][2];
+  lw_lockorder_edge order_cache[LW_ORDER_SETS][2];
   uint32_t order_generation; /* of the graph, when the cache was last emptied */
   bool history_kept;         /* lw_registry_remember_thread was done */
 

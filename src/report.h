@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "finding.h"
 #include "mem.h"
 
 typedef struct lw_frame {
@@ -106,7 +107,7 @@ typedef struct lw_report_thread {
 } lw_report_thread;
 
 typedef struct lw_finding {
-  const char *kind;
+  lw_finding_kind kind;
   uint32_t nthreads;
   uint32_t *threads; /* ids */
   uint32_t count;    /* identical findings folded into this one */
@@ -146,17 +147,7 @@ typedef struct lw_report {
 lw_report_thread *lw_report_thread_by_id(lw_report *report, uint32_t id);
 
 /* Append a finding (arena memory); returns it, or NULL on exhaustion. */
-lw_finding *lw_report_add_finding(lw_report *report, const char *kind, const char *message,
+lw_finding *lw_report_add_finding(lw_report *report, lw_finding_kind kind, const char *message,
                                   const uint32_t *thread_ids, uint32_t nthreads);
-
-/* "T3 'worker-2' (consume)" */
-void lw_report_describe_thread(lw_buf *out, const lw_report_thread *thread);
-
-/* Return addresses as report frames (symbolized now), one a line. */
-void lw_report_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth, const char *indent);
-
-/* The writers: the whole report into `out`. */
-void lw_report_write_text(lw_buf *out, const lw_report *report);
-void lw_report_write_json(lw_buf *out, const lw_report *report);
 
 #endif

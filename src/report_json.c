@@ -116,7 +116,7 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
   lw_buf_puts(out, "]}");
 }
 
-void lw_report_write_json(lw_buf *out, const lw_report *r) {
+void lw_report_json_write(lw_buf *out, const lw_report *r) {
   lw_buf_puts(out, "{\n  \"schema\": \"leakwatch-report/1\",\n  \"trigger\": ");
   lw_buf_json_string(out, r->trigger);
   if (r->note) {
@@ -136,7 +136,7 @@ void lw_report_write_json(lw_buf *out, const lw_report *r) {
   for (uint32_t i = 0; i < r->nfindings; i++) {
     const lw_finding *f = &r->findings[i];
     lw_buf_puts(out, "    {\"kind\": ");
-    lw_buf_json_string(out, f->kind);
+    lw_buf_json_string(out, lw_finding_kind_name(f->kind));
     lw_buf_puts(out, ", \"threads\": [");
     for (uint32_t k = 0; k < f->nthreads; k++)
       lw_buf_printf(out, "%s%u", k ? ", " : "", f->threads[k]);

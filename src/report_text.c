@@ -8,7 +8,7 @@
 #include "report.h"
 #include "symbols.h"
 
-void lw_report_describe_thread(lw_buf *out, const lw_report_thread *t) {
+void lw_report_text_describe_thread(lw_buf *out, const lw_report_thread *t) {
   lw_buf_printf(out, "T%u", t->id);
   if (t->name && *t->name) {
     lw_buf_puts(out, " '");
@@ -56,7 +56,8 @@ static void write_frames(lw_buf *out, const lw_frames *frames, const char *inden
     write_frame(out, indent, i, &frames->frames[i]);
 }
 
-void lw_report_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth, const char *indent) {
+void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
+                              const char *indent) {
   for (uint32_t i = 0; i < depth; i++) {
     lw_symbol symbol;
     memset(&symbol, 0, sizeof symbol);
@@ -84,7 +85,7 @@ static void write_evidence(lw_buf *out, const lw_report *r, const lw_report_wait
     const lw_report_thread *by = lw_report_thread_by_id((lw_report *)r, w->signalled_by);
     lw_buf_puts(out, " (last signalled by ");
     if (by) {
-      lw_report_describe_thread(out, by);
+      lw_report_text_describe_thread(out, by);
       if (by->state == LW_STATE_EXITED)
         lw_buf_puts(out, ", which has exited");
     } else {
@@ -143,7 +144,7 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
       lw_buf_puts(out, is_join(w->call) ? ", waiting for " : ", owned by ");
       if (owner)
-        lw_report_describe_thread(out, owner);
+        lw_report_text_describe_thread(out, owner);
       else
         lw_buf_printf(out, "T%u", w->owner);
       /* What the owner is doing: the next thing an on-call engineer asks. */
@@ -188,7 +189,7 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
     return;
   }
   lw_buf_puts(out, "  ");
-  lw_report_describe_thread(out, t);
+  lw_report_text_describe_thread(out, t);
   lw_buf_printf(out, ", tid %d", t->tid);
   if (t->detached)
     lw_buf_puts(out, ", detached");
@@ -218,7 +219,7 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
     lw_report_thread *parent =
         t->has_parent ? lw_report_thread_by_id((lw_report *)r, t->parent) : NULL;
     if (parent)
-      lw_report_describe_thread(out, parent);
+      lw_report_text_describe_thread(out, parent);
     else
       lw_buf_printf(out, "T%u", t->parent);
     lw_buf_puts(out, " at:\n");
@@ -226,7 +227,7 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
   }
 }
 
-void lw_report_write_text(lw_buf *out, const lw_report *r) {
+void lw_report_text_write(lw_buf *out, const lw_report *r) {
   /* An attach (leakwatch-inspect) is a dump made from outside. */
   bool dump = strcmp(r->trigger, "dump") == 0 || strcmp(r->trigger, "attach") == 0;
   if (dump) {
@@ -251,7 +252,7 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
       continue; /* printed when it happened; counted in the summary below */
     /* Messages and details quote names from the program: one line each,
      * no control characters. */
-    lw_buf_printf(out, "==%d== leakwatch: %s: ", r->pid, f->kind);
+    lw_buf_printf(out, "==%d== leakwatch: %s: ", r->pid, lw_finding_kind_name(f->kind));
     lw_buf_text(out, f->message ? f->message : "", false);
     lw_buf_puts(out, "\n");
     if (f->details)
@@ -274,21 +275,17 @@ void lw_report_write_text(lw_buf *out, const lw_report *r) {
   for (uint32_t i = 0; i < r->nfindings; i++)
     total += r->findings[i].count;
   lw_buf_printf(out, "%u finding%s", total, total == 1 ? "" : "s");
-  const char *seen[16];
-  uint32_t nseen = 0;
-  for (uint32_t i = 0; i < r->nfindings; i++) {
-    const char *kind = r->findings[i].kind;
-    bool already = false;
-    for (uint32_t k = 0; k < nseen; k++)
-      already |= strcmp(seen[k], kind) == 0;
-    if (already || nseen == (sizeof seen / sizeof seen[0]))
+  uint32_t per_kind[LW_FINDING_COUNT] = {0};
+  for (uint32_t i = 0; i < r->nfindings; i++)
+    per_kind[r->findings[i].kind] += r->findings[i].count;
+  uint32_t nshown = 0;
+  for (uint32_t i = 0; i < r->nfindings; i++) { /* in order of first appearance */
+    lw_finding_kind kind = r->findings[i].kind;
+    if (per_kind[kind] == 0)
       continue;
-    seen[nseen++] = kind;
-    uint32_t count = 0;
-    for (uint32_t k = 0; k < r->nfindings; k++)
-      if (strcmp(r->findings[k].kind, kind) == 0)
-        count += r->findings[k].count;
-    lw_buf_printf(out, "%s %u %s", nseen == 1 ? ":" : ",", count, kind);
+    lw_buf_printf(out, "%s %u %s", nshown++ == 0 ? ":" : ",", per_kind[kind],
+                  lw_finding_kind_name(kind));
+    per_kind[kind] = 0;
   }
   if (r->suppressed)
     lw_buf_printf(out, "; %u suppressed", r->suppressed);

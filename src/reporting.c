@@ -23,15 +23,19 @@
 #include "syscalls.h"
 #include "suppress.h"
 #include "userfile.h"
-#include "watcher.h"
+#include "snapshot.h"
+#include "analysis.h"
+#include "deadlock.h"
+#include "report_text.h"
+#include "report_json.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
 
-void lw_report_fork_prepare(void) { lw_lock_acquire(&report_lock); }
-void lw_report_fork_parent(void) { lw_lock_release(&report_lock); }
+void lw_reporting_fork_prepare(void) { lw_lock_acquire(&report_lock); }
+void lw_reporting_fork_parent(void) { lw_lock_release(&report_lock); }
 static uint32_t nkept_findings, nkept_threads; /* kept for the exit report (below) */
 
-void lw_report_fork_child(void) {
+void lw_reporting_fork_child(void) {
   report_lock.word = 0;
   nkept_findings = nkept_threads = 0; /* the parent's findings, not the child's */
 }
@@ -87,7 +91,7 @@ static void finish(lw_report *r) {
   lw_suppress_apply(r);
 }
 
-void lw_report_emit(lw_report *r) {
+void lw_reporting_emit(lw_report *r) {
   bool live = strcmp(r->trigger, "exit") != 0 && strcmp(r->trigger, "verify") != 0;
   if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.verbosity > 0 || live)
     finish(r);
@@ -95,14 +99,14 @@ void lw_report_emit(lw_report *r) {
   bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0;
   if (show_text) {
     lw_buf text = {0};
-    lw_report_write_text(&text, r);
+    lw_report_text_write(&text, r);
     if (text.len)
       emit_text(&text);
     lw_buf_free(&text);
   }
   if (lw_opt.json_path[0]) {
     lw_buf json = {0};
-    lw_report_write_json(&json, r);
+    lw_report_json_write(&json, r);
     emit_json(&json);
     lw_buf_free(&json);
   }
@@ -172,26 +176,26 @@ static void exit_grace(lw_thread *reporter) {
   }
 }
 
-int lw_report_at_exit(lw_thread *reporter) {
+int lw_reporting_at_exit(lw_thread *reporter) {
   exit_grace(reporter);
   /* Held from here to the end of the process: the helper thread must not
    * start a report while exit() tears down the libraries it would use. */
   lw_lock_acquire(&report_lock);
-  lw_order_report_pending_locked(); /* cycles the helper had no time to report */
+  lw_lockorder_report_pending_locked(); /* cycles the helper had no time to report */
   lw_report report;
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, "exit", reporter);
   lw_analysis_exit(&report);
-  lw_analysis_deadlocks(&report, 0, false);
-  lw_report_add_remembered(&report);
-  lw_report_emit(&report);
+  lw_deadlock_find(&report, 0, -1);
+  lw_reporting_add_remembered(&report);
+  lw_reporting_emit(&report);
   int findings = counted_findings(&report);
   lw_suppress_list_unused();
-  lw_arena_release(&report.arena);
+  lw_mem_arena_release(&report.arena);
   return findings;
 }
 
-int lw_report_live(int fd, const char *trigger, lw_thread *reporter) {
+int lw_reporting_live(int fd, const char *trigger, lw_thread *reporter) {
   lw_lock_acquire(&report_lock);
   lw_report report;
   memset(&report, 0, sizeof report);
@@ -200,11 +204,11 @@ int lw_report_live(int fd, const char *trigger, lw_thread *reporter) {
   report.when = "now";
   finish(&report);
   lw_buf text = {0};
-  lw_report_write_text(&text, &report);
+  lw_report_text_write(&text, &report);
   lw_write_all(fd, text.data, text.len);
   lw_buf_free(&text);
   int findings = counted_findings(&report);
-  lw_arena_release(&report.arena);
+  lw_mem_arena_release(&report.arena);
   lw_lock_release(&report_lock);
   return findings;
 }
@@ -248,8 +252,8 @@ static void hand_over_reported(const lw_report *report) {
   lw_registry_unlock();
 }
 
-int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
-                     unsigned timeout_ms, lw_buf *text) {
+int lw_reporting_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_serial,
+                        unsigned timeout_ms, lw_buf *text) {
   const uint64_t deadline = lw_now_ns() + (uint64_t)timeout_ms * 1000000u;
   uint64_t pause_ns = 1000000; /* 1 ms, doubling to 100 ms, like goleak */
   for (;;) {
@@ -287,22 +291,22 @@ int lw_report_verify(lw_thread *reporter, uint32_t mark_thread, uint32_t mark_se
   report.when = "at verify";
   lw_analysis_leaks(&report, counts_for_verify, NULL);
   if (!text) {
-    lw_report_emit(&report);
+    lw_reporting_emit(&report);
   } else if (report.nfindings > 0) {
     finish(&report); /* symbols, messages, suppressions: as emit does */
     if (counted_findings(&report) > 0)
-      lw_report_write_text(text, &report);
+      lw_report_text_write(text, &report);
   }
   int leaked = counted_findings(&report);
   if (leaked > 0)
     hand_over_reported(&report);
-  lw_arena_release(&report.arena);
+  lw_mem_arena_release(&report.arena);
   lw_lock_release(&report_lock);
   return leaked;
 }
 
-void lw_report_lock(void) { lw_lock_acquire(&report_lock); }
-void lw_report_unlock(void) { lw_lock_release(&report_lock); }
+void lw_reporting_lock(void) { lw_lock_acquire(&report_lock); }
+void lw_reporting_unlock(void) { lw_lock_release(&report_lock); }
 
 /* ---- findings kept from live reports, for the exit report ---- */
 
@@ -316,7 +320,7 @@ static lw_frames keep_frames(lw_frames frames) {
   lw_frames copy = {0, NULL};
   if (!frames.count)
     return copy;
-  copy.frames = lw_arena_alloc(&kept_arena, frames.count * sizeof *copy.frames);
+  copy.frames = lw_mem_arena_alloc(&kept_arena, frames.count * sizeof *copy.frames);
   if (copy.frames) {
     memcpy(copy.frames, frames.frames, frames.count * sizeof *copy.frames);
     copy.count = frames.count; /* strings are the symbol cache's: permanent */
@@ -328,7 +332,7 @@ static bool grow(void **array, uint32_t *capacity, uint32_t count, size_t elemen
   if (count < *capacity)
     return true;
   uint32_t bigger = *capacity ? *capacity * 2 : 16;
-  void *grown = lw_arena_alloc(&kept_arena, bigger * element);
+  void *grown = lw_mem_arena_alloc(&kept_arena, bigger * element);
   if (!grown)
     return false;
   if (*array)
@@ -346,12 +350,12 @@ static void keep_thread(const lw_report_thread *t) {
     return;
   lw_report_thread *copy = &kept_threads[nkept_threads++];
   *copy = *t;
-  copy->name = lw_arena_strdup(&kept_arena, t->name);
-  copy->start = lw_arena_strdup(&kept_arena, t->start); /* may live in the report's arena */
+  copy->name = lw_mem_arena_strdup(&kept_arena, t->name);
+  copy->start = lw_mem_arena_strdup(&kept_arena, t->start); /* may live in the report's arena */
   copy->create_stack = keep_frames(t->create_stack);
   copy->stack = keep_frames(t->stack);
   copy->wait.stack = keep_frames(t->wait.stack);
-  copy->held = t->nheld ? lw_arena_alloc(&kept_arena, t->nheld * sizeof *copy->held) : NULL;
+  copy->held = t->nheld ? lw_mem_arena_alloc(&kept_arena, t->nheld * sizeof *copy->held) : NULL;
   copy->nheld = copy->held ? t->nheld : 0;
   for (uint32_t k = 0; k < copy->nheld; k++) {
     copy->held[k] = t->held[k];
@@ -359,23 +363,23 @@ static void keep_thread(const lw_report_thread *t) {
   }
 }
 
-void lw_report_remember(lw_report *r) {
+void lw_reporting_remember(lw_report *r) {
   finish(r);
   for (uint32_t i = 0; i < r->nfindings; i++) {
     const lw_finding *f = &r->findings[i];
     /* Deadlocks describe the present: a later report finds them again if
      * they are still there. The other kinds are events. */
-    if (strcmp(f->kind, "deadlock") == 0)
+    if (f->kind == LW_FINDING_DEADLOCK)
       continue;
     if (!grow((void **)&kept_findings, &kept_findings_capacity, nkept_findings,
               sizeof *kept_findings))
       return;
     lw_finding *copy = &kept_findings[nkept_findings++];
     *copy = *f;
-    copy->message = lw_arena_strdup(&kept_arena, f->message);
-    copy->details = lw_arena_strdup(&kept_arena, f->details);
+    copy->message = lw_mem_arena_strdup(&kept_arena, f->message);
+    copy->details = lw_mem_arena_strdup(&kept_arena, f->details);
     copy->threads =
-        lw_arena_alloc(&kept_arena, (f->nthreads ? f->nthreads : 1) * sizeof *copy->threads);
+        lw_mem_arena_alloc(&kept_arena, (f->nthreads ? f->nthreads : 1) * sizeof *copy->threads);
     if (copy->threads)
       memcpy(copy->threads, f->threads, f->nthreads * sizeof *copy->threads);
     copy->subject = NULL;
@@ -389,7 +393,7 @@ void lw_report_remember(lw_report *r) {
   }
 }
 
-void lw_report_add_remembered(lw_report *r) {
+void lw_reporting_add_remembered(lw_report *r) {
   if (!nkept_findings)
     return;
   /* Threads the kept findings name and the report lacks (they ended). */
@@ -398,7 +402,7 @@ void lw_report_add_remembered(lw_report *r) {
     missing += lw_report_thread_by_id(r, kept_threads[i].id) == NULL;
   if (missing) {
     lw_report_thread *threads =
-        lw_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
+        lw_mem_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
     if (threads) {
       memcpy(threads, r->threads, r->nthreads * sizeof *threads);
       for (uint32_t i = 0; i < nkept_threads; i++)
@@ -470,7 +474,7 @@ static void write_atomically(const char *path, const lw_buf *content) {
     unlink(temp);
 }
 
-void lw_report_dump(void) {
+void lw_reporting_dump(void) {
   char dir[128];
   if (!dump_directory(dir, sizeof dir))
     return;
@@ -478,15 +482,15 @@ void lw_report_dump(void) {
   lw_report report;
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, "dump", NULL);
-  lw_analysis_deadlocks(&report, 0, false);
+  lw_deadlock_find(&report, 0, -1);
   if (lw_opt.hang_ms)
-    lw_analysis_long_waits(&report, (uint64_t)lw_opt.hang_ms);
-  lw_report_add_remembered(&report);
+    lw_deadlock_long_waits(&report, (uint64_t)lw_opt.hang_ms);
+  lw_reporting_add_remembered(&report);
   finish(&report);
   char path[LW_PATH_MAX];
   lw_buf text = {0}, json = {0};
-  lw_report_write_text(&text, &report);
-  lw_report_write_json(&json, &report);
+  lw_report_text_write(&text, &report);
+  lw_report_json_write(&json, &report);
   /* JSON first: a client waiting for the text finds both ready. */
   snprintf(path, sizeof path, "%s/%d.dump.json", dir, getpid());
   write_atomically(path, &json);
@@ -494,25 +498,25 @@ void lw_report_dump(void) {
   write_atomically(path, &text);
   lw_buf_free(&text);
   lw_buf_free(&json);
-  lw_arena_release(&report.arena);
+  lw_mem_arena_release(&report.arena);
   lw_lock_release(&report_lock);
 }
 
 /* An event's finding, live: its text now, labelled with its kind; it is
  * kept for the exit report (and its JSON). Report lock held. */
-static void emit_live_event(lw_report *r, const char *kind) {
+static void emit_live_event(lw_report *r, lw_finding_kind kind) {
   lw_buf out = {0};
-  r->trigger = kind;
-  lw_report_write_text(&out, r);
+  r->trigger = lw_finding_kind_name(kind);
+  lw_report_text_write(&out, r);
   emit_text(&out);
   lw_buf_free(&out);
   r->trigger = "exit";
-  lw_report_remember(r);
+  lw_reporting_remember(r);
 }
 
 /* ---- abandoned locks ---- */
 
-void lw_report_abandoned(lw_thread *t) {
+void lw_reporting_abandoned(lw_thread *t) {
   lw_lock_acquire(&report_lock);
   /* Once per acquisition site: a loop of threads that all forget the same
    * unlock is one bug. */
@@ -531,12 +535,12 @@ void lw_report_abandoned(lw_thread *t) {
   lw_snapshot_take(&report, "exit", t);
   if (report.nthreads == 1 && report.threads[0].nheld > 0) {
     lw_report_thread *rt = &report.threads[0];
-    lw_finding *f = lw_report_add_finding(&report, "abandoned_lock", NULL, &rt->id, 1);
+    lw_finding *f = lw_report_add_finding(&report, LW_FINDING_ABANDONED_LOCK, NULL, &rt->id, 1);
     if (f) {
       f->subject = rt;
       finish(&report);
       lw_buf text = {0};
-      lw_report_describe_thread(&text, rt);
+      lw_report_text_describe_thread(&text, rt);
       lw_buf_printf(&text, " ended holding %u lock%s:", rt->nheld, rt->nheld == 1 ? "" : "s");
       for (uint32_t i = 0; i < rt->nheld; i++) {
         const lw_frame *site = rt->held[i].stack.count ? &rt->held[i].stack.frames[0] : NULL;
@@ -549,12 +553,12 @@ void lw_report_abandoned(lw_thread *t) {
         lw_buf_puts(&text, ")");
       }
       lw_buf_puts(&text, "; whoever waits for it next waits forever");
-      f->message = lw_arena_strdup(&report.arena, text.data);
+      f->message = lw_mem_arena_strdup(&report.arena, text.data);
       lw_buf_free(&text);
-      emit_live_event(&report, "abandoned_lock");
+      emit_live_event(&report, LW_FINDING_ABANDONED_LOCK);
     }
   }
-  lw_arena_release(&report.arena);
+  lw_mem_arena_release(&report.arena);
   lw_lock_release(&report_lock);
 }
 
@@ -562,13 +566,14 @@ void lw_report_abandoned(lw_thread *t) {
 
 /* Threads a finding names that ended and were joined long ago: listed by id
  * only, so every id a finding names is in the report. */
-static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32_t n) {
+static void lw_reporting_add_gone_threads(lw_report *r, const uint32_t *ids, uint32_t n) {
   uint32_t missing = 0;
   for (uint32_t i = 0; i < n; i++)
     missing += lw_report_thread_by_id(r, ids[i]) == NULL;
   if (!missing)
     return;
-  lw_report_thread *threads = lw_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
+  lw_report_thread *threads =
+      lw_mem_arena_alloc(&r->arena, (r->nthreads + missing) * sizeof *threads);
   if (!threads)
     return;
   memcpy(threads, r->threads, r->nthreads * sizeof *threads);
@@ -585,7 +590,7 @@ static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32
       t->tid = h.tid;
       t->has_parent = h.id != 0;
       t->parent = h.parent_id;
-      t->name = h.name[0] ? lw_arena_strdup(&r->arena, h.name) : NULL;
+      t->name = h.name[0] ? lw_mem_arena_strdup(&r->arena, h.name) : NULL;
       t->start = lw_snapshot_function_name(r, h.start_address);
       t->create_stack = lw_snapshot_frames(r, h.create_stack.pc, h.create_stack.depth);
       t->is_main = h.id == 0;
@@ -595,30 +600,30 @@ static void lw_report_add_gone_threads(lw_report *r, const uint32_t *ids, uint32
   }
 }
 
-void lw_report_event(const char *kind, const char *message, const char *details,
-                     const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
-                     uint32_t npcs) {
+void lw_reporting_event(lw_finding_kind kind, const char *message, const char *details,
+                        const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
+                        uint32_t npcs) {
   lw_lock_acquire(&report_lock);
-  lw_report_event_locked(kind, message, details, thread_ids, nthreads, pcs, npcs);
+  lw_reporting_event_locked(kind, message, details, thread_ids, nthreads, pcs, npcs);
   lw_lock_release(&report_lock);
 }
 
-void lw_report_event_locked(const char *kind, const char *message, const char *details,
-                            const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
-                            uint32_t npcs) {
+void lw_reporting_event_locked(lw_finding_kind kind, const char *message, const char *details,
+                               const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
+                               uint32_t npcs) {
   lw_report report;
   memset(&report, 0, sizeof report);
   report.no_stacks = true;  /* the edges carry their own stacks */
   report.no_signals = true; /* the program goes on */
   lw_snapshot_take(&report, "exit", NULL);
-  lw_report_add_gone_threads(&report, thread_ids, nthreads);
+  lw_reporting_add_gone_threads(&report, thread_ids, nthreads);
   lw_finding *f = lw_report_add_finding(&report, kind, message, thread_ids, nthreads);
   if (f) {
-    f->details = lw_arena_strdup(&report.arena, details);
+    f->details = lw_mem_arena_strdup(&report.arena, details);
     f->stacks = lw_snapshot_frames(&report, pcs, npcs);
     finish(&report); /* the details show the stacks that matter */
     if (report.nfindings)
       emit_live_event(&report, kind);
   }
-  lw_arena_release(&report.arena);
+  lw_mem_arena_release(&report.arena);
 }

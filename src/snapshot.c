@@ -25,7 +25,6 @@
 
 #include "lifecycle.h"
 #include "options.h"
-#include "reporting.h"
 #include "stack.h"
 #include "syscalls.h"
 #include "symbols.h"
@@ -75,7 +74,7 @@ static lw_frames symbolize(lw_report *r, const uintptr_t *pcs, uint32_t depth, b
   if (depth == 0)
     return result;
   uint32_t capacity = depth * LW_SYMBOL_FRAMES_MAX;
-  result.frames = lw_arena_alloc(&r->arena, capacity * sizeof *result.frames);
+  result.frames = lw_mem_arena_alloc(&r->arena, capacity * sizeof *result.frames);
   if (!result.frames)
     return result;
   for (uint32_t i = 0; i < depth && result.count < capacity; i++) {
@@ -102,7 +101,7 @@ lw_frames lw_snapshot_frames(lw_report *r, const uintptr_t *pcs, uint32_t depth)
 /* Program counters without symbols yet (analysis compares them as they are). */
 static lw_frames bare_frames(lw_report *r, const uintptr_t *pcs, uint32_t depth) {
   lw_frames result = {0, NULL};
-  result.frames = depth ? lw_arena_alloc(&r->arena, depth * sizeof *result.frames) : NULL;
+  result.frames = depth ? lw_mem_arena_alloc(&r->arena, depth * sizeof *result.frames) : NULL;
   for (uint32_t i = 0; result.frames && i < depth; i++)
     result.frames[result.count++].pc = pcs[i];
   return result;
@@ -123,7 +122,7 @@ static const char *function_at(lw_report *r, uintptr_t address) {
   const char *base = strrchr(symbol.module, '/');
   char text[256];
   snprintf(text, sizeof text, "%s+0x%" PRIx64, base ? base + 1 : symbol.module, symbol.offset);
-  return lw_arena_strdup(&r->arena, text);
+  return lw_mem_arena_strdup(&r->arena, text);
 }
 
 const char *lw_snapshot_function_name(lw_report *r, uintptr_t address) {
@@ -277,7 +276,7 @@ static void fill_header(lw_report *r, const char *trigger) {
   char exe[LW_PATH_MAX];
   ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
   exe[len > 0 ? len : 0] = '\0';
-  r->exe = lw_arena_strdup(&r->arena, exe);
+  r->exe = lw_mem_arena_strdup(&r->arena, exe);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   format_utc(r->time, sizeof r->time, now.tv_sec);
@@ -317,8 +316,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
   lw_registry_pin();
   lw_registry_lock();
   uint32_t capacity = lw_registry_count();
-  raw_thread *raws = lw_arena_alloc(&r->arena, (capacity + 1) * sizeof *raws);
-  r->threads = lw_arena_alloc(&r->arena, (capacity + 1) * sizeof *r->threads);
+  raw_thread *raws = lw_mem_arena_alloc(&r->arena, (capacity + 1) * sizeof *raws);
+  r->threads = lw_mem_arena_alloc(&r->arena, (capacity + 1) * sizeof *r->threads);
   uint32_t n = 0;
   for (lw_thread *t = lw_registry_first(); t && raws && r->threads && n < capacity;
        t = lw_registry_next(t)) {
@@ -341,7 +340,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     if (out->state == LW_STATE_EXITED)
       out->ended_ms_ago = t->end_ns ? (now_ns - t->end_ns) / 1000000u : 0;
     if (t->name[0])
-      out->name = lw_arena_strdup(&r->arena, t->name);
+      out->name = lw_mem_arena_strdup(&r->arena, t->name);
     raw->create = t->create_stack;
     raw->start_address = t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine;
     uint32_t expected = LW_WAIT_ACTIVE;
@@ -422,7 +421,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     snprintf(path, sizeof path, "/proc/self/task/%d/comm", out->tid);
     read_file_line(path, comm, sizeof comm);
     if (comm[0] && strcmp(comm, process_comm) != 0)
-      out->name = lw_arena_strdup(&r->arena, comm);
+      out->name = lw_mem_arena_strdup(&r->arena, comm);
   }
 
   lw_registry_unpin();
@@ -442,8 +441,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     }
     uint32_t kept = raw->nheld;
     if (kept && (out->state != LW_STATE_EXITED || r->only)) {
-      out->held = lw_arena_alloc(&r->arena, kept * sizeof *out->held);
-      raw->held_of = lw_arena_alloc(&r->arena, kept * sizeof *raw->held_of);
+      out->held = lw_mem_arena_alloc(&r->arena, kept * sizeof *out->held);
+      raw->held_of = lw_mem_arena_alloc(&r->arena, kept * sizeof *raw->held_of);
       for (uint32_t k = 0; out->held && raw->held_of && k < kept; k++) {
         if (!raw->held[k].object)
           continue;

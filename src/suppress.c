@@ -18,7 +18,7 @@
 #include "userfile.h"
 
 typedef struct rule {
-  char kind[32];
+  int kind; /* lw_finding_kind, or ANY_KIND for "*" */
   char pattern[256];
   unsigned hits;
   int line;
@@ -27,15 +27,18 @@ typedef struct rule {
 static rule rules[LW_SUPPRESS_MAX];
 static int nrules;
 
-static const char *const kinds[] = {
-    "thread_leak",    "unjoined_thread", "deadlock", "lock_order_inversion",
-    "abandoned_lock", "long_wait",       "misuse",   "*"};
+#define ANY_KIND (-1)
 
-static bool known_kind(const char *kind) {
-  for (size_t i = 0; i < LW_ARRAY_SIZE(kinds); i++)
-    if (strcmp(kind, kinds[i]) == 0)
-      return true;
-  return false;
+/* A rule's kind: a finding kind's name or "*". */
+static bool parse_kind(const char *name, int *out) {
+  lw_finding_kind kind;
+  if (strcmp(name, "*") == 0)
+    *out = ANY_KIND;
+  else if (lw_finding_kind_parse(name, &kind))
+    *out = (int)kind;
+  else
+    return false;
+  return true;
 }
 
 int lw_suppress_parse(const char *text, size_t len, const char *file,
@@ -74,19 +77,19 @@ int lw_suppress_parse(const char *text, size_t len, const char *file,
         else {
           *colon = '\0';
           const char *pattern = colon + 1;
-          if (!known_kind(start))
+          int kind = 0;
+          if (!parse_kind(start, &kind))
             problem = "unknown finding kind";
           else if (!*pattern)
             problem = "empty pattern";
-          else if (strlen(start) >= sizeof rules[0].kind ||
-                   strlen(pattern) >= sizeof rules[0].pattern)
+          else if (strlen(pattern) >= sizeof rules[0].pattern)
             problem = "rule too long";
           else if (nrules == LW_SUPPRESS_MAX)
             problem = "too many rules";
           else {
             rule *r = &rules[nrules++];
             memset(r, 0, sizeof *r);
-            strcpy(r->kind, start);
+            r->kind = kind;
             strcpy(r->pattern, pattern);
             r->line = lineno;
           }
@@ -160,7 +163,7 @@ static bool matches_thread(const rule *r, const lw_report_thread *t) {
 static bool suppressed(lw_report *report, const lw_finding *f) {
   for (int i = 0; i < nrules; i++) {
     rule *r = &rules[i];
-    if (strcmp(r->kind, "*") != 0 && strcmp(r->kind, f->kind) != 0)
+    if (r->kind != ANY_KIND && r->kind != (int)f->kind)
       continue;
     if (matches_frames(r, &f->stacks)) {
       r->hits++;
@@ -193,6 +196,8 @@ void lw_suppress_apply(lw_report *report) {
 void lw_suppress_list_unused(void) {
   for (int i = 0; i < nrules; i++)
     if (rules[i].hits == 0)
-      lw_verbose(1, "%s:%d: suppression '%s:%s' matched nothing", lw_opt.suppressions,
-                 rules[i].line, rules[i].kind, rules[i].pattern);
+      lw_verbose(
+          1, "%s:%d: suppression '%s:%s' matched nothing", lw_opt.suppressions, rules[i].line,
+          rules[i].kind == ANY_KIND ? "*" : lw_finding_kind_name((lw_finding_kind)rules[i].kind),
+          rules[i].pattern);
 }

@@ -171,7 +171,7 @@ static const char *fd_target(lw_report *report, int fd) {
   unsigned long inode;
   if (sscanf(target, "socket:[%lu]", &inode) == 1)
     tcp_addresses(inode, target + length, sizeof target - (size_t)length);
-  return lw_arena_strdup(&report->arena, target);
+  return lw_mem_arena_strdup(&report->arena, target);
 }
 
 void lw_syscalls_describe(lw_report *report, lw_report_syscall *call, int pid) {

@@ -90,7 +90,7 @@ static LW_ALWAYS_INLINE void lw_held_pop(lw_thread *self, const void *object) {
 
 /* Slow-path notification for the helper thread (watcher.c): a wait began.
  * A load and a test unless the helper sleeps with nothing to watch. */
-void lw_watch_wait_began(lw_thread *self);
+void lw_watcher_wait_began(lw_thread *self);
 
 /*
  * The registers an unwinder needs to walk the stack from here: the stack
@@ -139,7 +139,7 @@ static LW_ALWAYS_INLINE bool lw_wait_begin(lw_thread *self, enum lw_call call, c
   wait->start_ns = lw_start_stamp_ns();
   wait->seq++;
   atomic_store_explicit(&wait->state, LW_WAIT_ACTIVE, memory_order_release);
-  lw_watch_wait_began(self);
+  lw_watcher_wait_began(self);
   return true;
 }
 

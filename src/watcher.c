@@ -29,6 +29,8 @@
 #include "options.h"
 #include "reporting.h"
 #include "wait.h"
+#include "snapshot.h"
+#include "deadlock.h"
 
 #define LW_DUMP_MAGIC 0x4C57444D /* "LWDM": sigqueue value of `leakwatch dump` */
 
@@ -39,18 +41,18 @@ static _Atomic uint32_t retire_requested; /* every program thread has ended */
 static _Atomic uint32_t running;
 static lw_thread internal_marker; /* lw_self_inside of the helper */
 
-unsigned lw_watch_internal_threads(void) { return atomic_load(&running) ? 1 : 0; }
+unsigned lw_watcher_internal_threads(void) { return atomic_load(&running) ? 1 : 0; }
 
 static void wake(void) {
   atomic_fetch_add(&wake_word, 1);
   lw_futex_wake(&wake_word, 1);
 }
 
-void lw_watch_wake(void) { wake(); }
+void lw_watcher_wake(void) { wake(); }
 
 static void spawn_helper(void);
 
-void lw_watch_wait_began(lw_thread *self) {
+void lw_watcher_wait_began(lw_thread *self) {
   (void)self;
   if (LW_UNLIKELY(atomic_load_explicit(&idle, memory_order_relaxed)) && atomic_exchange(&idle, 0)) {
     if (atomic_load(&running))
@@ -76,11 +78,11 @@ static unsigned find_deadlocks(uint64_t *signatures, unsigned max) {
   memset(&look, 0, sizeof look);
   look.no_stacks = true;
   lw_snapshot_take(&look, "deadlock", NULL);
-  lw_analysis_deadlocks(&look, (uint64_t)lw_opt.deadlock_ms, true);
+  lw_deadlock_find(&look, (uint64_t)lw_opt.deadlock_ms, (int)lw_watcher_internal_threads());
   unsigned n = 0;
   for (uint32_t i = 0; i < look.nfindings && n < max; i++)
     signatures[n++] = lw_deadlock_signature(&look, &look.findings[i]);
-  lw_arena_release(&look.arena);
+  lw_mem_arena_release(&look.arena);
   return n;
 }
 
@@ -117,9 +119,9 @@ static void check_deadlocks(void) {
   lw_report report;
   memset(&report, 0, sizeof report);
   report.no_signals = lw_opt.deadlock_action == LW_DEADLOCK_REPORT; /* the program goes on */
-  lw_report_lock();
+  lw_reporting_lock();
   lw_snapshot_take(&report, "deadlock", NULL);
-  lw_analysis_deadlocks(&report, (uint64_t)lw_opt.deadlock_ms, true);
+  lw_deadlock_find(&report, (uint64_t)lw_opt.deadlock_ms, (int)lw_watcher_internal_threads());
   /* Keep only the new ones; remember them. */
   uint32_t kept = 0;
   for (uint32_t i = 0; i < report.nfindings; i++) {
@@ -131,11 +133,11 @@ static void check_deadlocks(void) {
   }
   report.nfindings = kept;
   if (kept) {
-    lw_report_emit(&report);
+    lw_reporting_emit(&report);
     kept = report.nfindings; /* what suppressions left */
   }
-  lw_arena_release(&report.arena);
-  lw_report_unlock();
+  lw_mem_arena_release(&report.arena);
+  lw_reporting_unlock();
   if (kept)
     act_on_deadlock();
 }
@@ -144,16 +146,16 @@ static void check_long_waits(void) {
   lw_report report;
   memset(&report, 0, sizeof report);
   report.no_signals = true; /* the program goes on: its sleeps must not be cut short */
-  lw_report_lock();
+  lw_reporting_lock();
   lw_snapshot_take(&report, "deadlock", NULL);
-  if (lw_analysis_long_waits(&report, (uint64_t)lw_opt.hang_ms) > 0) {
-    lw_report_emit(&report);
-    lw_report_remember(&report);
+  if (lw_deadlock_long_waits(&report, (uint64_t)lw_opt.hang_ms) > 0) {
+    lw_reporting_emit(&report);
+    lw_reporting_remember(&report);
   }
   /* Also in `check_deadlocks`: a live deadlock found later is kept by its
    * own report; long waits are events, kept for the exit report. */
-  lw_arena_release(&report.arena);
-  lw_report_unlock();
+  lw_mem_arena_release(&report.arena);
+  lw_reporting_unlock();
 }
 
 /* Is wait `seq`, `age` ns old, due for a check after `limit_ns` (0: off)?
@@ -207,9 +209,9 @@ static void *helper_main(void *unused) {
       atomic_store(&running, 0);
       lw_real.pthread_exit(NULL);
     }
-    lw_order_report_pending();
+    lw_lockorder_report_pending();
     if (atomic_exchange(&dump_requested, 0))
-      lw_report_dump();
+      lw_reporting_dump();
     if (!live_checks) {
       /* Only dumps and retirement wake the helper: waits must not (each
        * would pay a futex call to wake it for nothing). */
@@ -283,12 +285,12 @@ static void spawn_helper(void) {
  * load time would take that away from single-threaded programs (measured:
  * 6.4 -> 22 ns for an uncontended lock+unlock pair under the shim).
  */
-void lw_watch_start(void) {
+void lw_watcher_start(void) {
   install_dump_handler();
   atomic_store(&idle, 1); /* the first wait starts the helper */
 }
 
-void lw_watch_thread_ended(void) {
+void lw_watcher_thread_ended(void) {
   if (!atomic_load(&running))
     return;
   /* Is any program thread left? (The main thread counts until it calls
@@ -304,13 +306,13 @@ void lw_watch_thread_ended(void) {
   }
 }
 
-void lw_watch_thread_created(void) {
+void lw_watcher_thread_created(void) {
   if (LW_UNLIKELY(!atomic_load_explicit(&running, memory_order_relaxed)) &&
       atomic_exchange(&idle, 0))
     spawn_helper();
 }
 
-void lw_watch_fork_child(void) {
+void lw_watcher_fork_child(void) {
   /* The helper did not survive fork. A child that goes on to create a
    * thread or block gets a new one then (most children exec at once: they
    * pay nothing). */

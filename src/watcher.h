@@ -18,42 +18,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "report.h"
-
 /* Start-up: install the dump handler; the helper thread itself starts with
- * the program's first thread or first wait (lw_watch_thread_created). */
-void lw_watch_start(void);
-void lw_watch_thread_created(void);
+ * the program's first thread or first wait (lw_watcher_thread_created). */
+void lw_watcher_start(void);
+void lw_watcher_thread_created(void);
 
 /* A program thread ended: when none is left (main called pthread_exit),
  * the helper exits too, so that glibc can end the process. */
-void lw_watch_thread_ended(void);
+void lw_watcher_thread_ended(void);
 
 /* Work for the helper (a lock-order cycle to report); async-signal-safe. */
-void lw_watch_wake(void);
-void lw_watch_fork_child(void);
+void lw_watcher_wake(void);
+void lw_watcher_fork_child(void);
 
 /* How many threads the shim itself runs (for "all threads are asleep"). */
-unsigned lw_watch_internal_threads(void);
-
-/* Deadlock analysis of a snapshot (deadlock.c): adds one finding per cycle
- * among threads blocked untimed for at least min_wait_ms (with the threads
- * stuck behind it), or one "all threads are asleep". Returns how many. */
-int lw_analysis_deadlocks(lw_report *report, uint64_t min_wait_ms, bool check_all_asleep);
-
-/* What "all threads are asleep" reads of the process besides the report:
- * this one unless set (leakwatch-inspect: a stopped process, a core). */
-typedef struct lw_deadlock_source {
-  int (*count_tasks)(void);      /* threads the kernel runs */
-  bool (*catches_signals)(void); /* a handler of the program's could wake one */
-  bool (*read)(const void *address, void *out, size_t size); /* its memory */
-} lw_deadlock_source;
-void lw_deadlock_set_source(const lw_deadlock_source *source);
-
-/* Identifies a deadlock finding by its threads and their waits. */
-uint64_t lw_deadlock_signature(const lw_report *report, const lw_finding *finding);
-
-/* long_wait findings for threads blocked untimed for at least hang_ms. */
-int lw_analysis_long_waits(lw_report *report, uint64_t hang_ms);
+unsigned lw_watcher_internal_threads(void);
 
 #endif

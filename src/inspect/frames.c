@@ -21,6 +21,7 @@
 #include "inspect.h"
 #include "debuginfo.h"
 #include "symbols.h"
+#include "report_text.h"
 
 char *__cxa_demangle(const char *name, char *out, size_t *length, int *status);
 
@@ -88,13 +89,13 @@ static const char *pretty(lw_report *report, const char *name) {
     int status = -1;
     char *demangled = __cxa_demangle(name, NULL, NULL, &status);
     if (demangled && status == 0) {
-      const char *kept = lw_arena_strdup(&report->arena, demangled);
+      const char *kept = lw_mem_arena_strdup(&report->arena, demangled);
       free(demangled);
       return kept;
     }
     free(demangled);
   }
-  return lw_arena_strdup(&report->arena, name);
+  return lw_mem_arena_strdup(&report->arena, name);
 }
 
 static const char *die_name(Dwarf_Die *die) {
@@ -155,7 +156,7 @@ static uint32_t resolve(lw_inspect_target *target, lw_report *report, uintptr_t 
   Dwarf_Addr base = 0;
   const char *main_file = NULL;
   const char *name = dwfl_module_info(module, NULL, &base, NULL, NULL, NULL, &main_file, NULL);
-  const char *module_name = lw_arena_strdup(&report->arena, main_file ? main_file : name);
+  const char *module_name = lw_mem_arena_strdup(&report->arena, main_file ? main_file : name);
   GElf_Off offset = 0;
   GElf_Sym symbol;
   const char *symbol_name =
@@ -181,7 +182,7 @@ static uint32_t resolve(lw_inspect_target *target, lw_report *report, uintptr_t 
     lw_frame *f = &out[i];
     f->pc = pc;
     f->module = module_name;
-    f->file = file ? lw_arena_strdup(&report->arena, file) : NULL;
+    f->file = file ? lw_mem_arena_strdup(&report->arena, file) : NULL;
     f->line = line;
     if (count > 1) {
       f->inlined = dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine;
@@ -205,8 +206,8 @@ static uint32_t resolve(lw_inspect_target *target, lw_report *report, uintptr_t 
 lw_frames lw_inspect_frames(lw_inspect_target *target, lw_report *report, const uintptr_t *pcs,
                             uint32_t depth, bool first_exact) {
   lw_frames frames = {0, NULL};
-  frames.frames = lw_arena_alloc(&report->arena, (depth ? depth : 1) * LW_SYMBOL_FRAMES_MAX *
-                                                     sizeof *frames.frames);
+  frames.frames = lw_mem_arena_alloc(&report->arena, (depth ? depth : 1) * LW_SYMBOL_FRAMES_MAX *
+                                                         sizeof *frames.frames);
   if (!frames.frames)
     return frames;
   for (uint32_t i = 0; i < depth; i++)
@@ -215,7 +216,7 @@ lw_frames lw_inspect_frames(lw_inspect_target *target, lw_report *report, const 
   return frames;
 }
 
-/* report_text.c's lw_report_write_pcs symbolizes through this: here, in the
+/* report_text.c's lw_report_text_write_pcs symbolizes through this: here, in the
  * inspected process. */
 static lw_inspect_target *symbols_target;
 static lw_report symbols_report;

@@ -21,6 +21,10 @@
 #include "registry.h"
 #include "reporting.h"
 #include "watcher.h"
+#include "analysis.h"
+#include "deadlock.h"
+#include "report_text.h"
+#include "report_json.h"
 
 static const char live_note[] =
     "attached from outside (no shim in the process): creation stacks, wait ages, lock "
@@ -125,7 +129,7 @@ int main(int argc, char **argv) {
   r.uptime_ms = target.uptime_ms;
   utc_now(r.time, sizeof r.time);
   r.nthreads = target.nthreads;
-  r.threads = lw_arena_alloc(&r.arena, (target.nthreads + 1) * sizeof *r.threads);
+  r.threads = lw_mem_arena_alloc(&r.arena, (target.nthreads + 1) * sizeof *r.threads);
   uint32_t *stack_from = calloc(target.nthreads + 1, sizeof *stack_from);
   if (!r.threads || !stack_from) {
     lw_inspect_release(&target);
@@ -165,14 +169,14 @@ int main(int argc, char **argv) {
   }
 
   lw_deadlock_set_source(&source);
-  lw_analysis_deadlocks(&r, 0, true);
+  lw_deadlock_find(&r, 0, 0);
   lw_analysis_messages(&r);
 
   lw_buf out = {0};
   if (json)
-    lw_report_write_json(&out, &r);
+    lw_report_json_write(&out, &r);
   else
-    lw_report_write_text(&out, &r);
+    lw_report_text_write(&out, &r);
   if (out.data)
     fwrite(out.data, 1, out.len, stdout);
   fflush(stdout);
@@ -180,7 +184,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "leakwatch: process %d was stopped for %.1f ms (%u threads)\n", target.pid,
             (double)target.stopped_ns / 1e6, target.nthreads);
   lw_buf_free(&out);
-  lw_arena_release(&r.arena);
+  lw_mem_arena_release(&r.arena);
   free(stack_from);
   return out.failed ? LW_INSPECT_FAILED : 0;
 }

@@ -147,7 +147,7 @@ static void add_held(lw_report *r, lw_report_thread *owner, const void *object, 
   for (uint32_t i = 0; i < owner->nheld; i++)
     if (owner->held[i].object == object)
       return;
-  lw_report_held *grown = lw_arena_alloc(&r->arena, (owner->nheld + 1) * sizeof *grown);
+  lw_report_held *grown = lw_mem_arena_alloc(&r->arena, (owner->nheld + 1) * sizeof *grown);
   if (!grown)
     return;
   if (owner->nheld)
