@@ -28,6 +28,7 @@
 #include "deadlock.h"
 #include "report_text.h"
 #include "report_json.h"
+#include "report_sarif.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
 
@@ -68,20 +69,23 @@ static void emit_text(const lw_buf *text) {
   }
 }
 
-static void emit_json(const lw_buf *json) {
+/* A machine-readable report (`what`: "JSON", "SARIF") to the file the
+ * option `option` names. */
+static void emit_data(const char *option, const char *pattern, const char *what,
+                      const lw_buf *data) {
   char path[LW_PATH_MAX];
-  if (!lw_options_expand_path(lw_opt.json_path, getpid(), path, sizeof path)) {
-    lw_warn("json_path is too long; no JSON report written");
+  if (!lw_options_expand_path(pattern, getpid(), path, sizeof path)) {
+    lw_warn("%s is too long; no %s report written", option, what);
     return;
   }
   lw_userfile f;
-  bool ok = lw_userfile_open(&f, "json_path", path, LW_USERFILE_REPLACE);
-  if (ok && json->failed)
+  bool ok = lw_userfile_open(&f, option, path, LW_USERFILE_REPLACE);
+  if (ok && data->failed)
     ok = false, snprintf(f.why, sizeof f.why, "out of memory");
-  ok = ok && lw_userfile_write(&f, json->data, json->len);
+  ok = ok && lw_userfile_write(&f, data->data, data->len);
   if (!lw_userfile_close(&f, ok))
-    lw_warn("cannot write the JSON report to json_path '%s' (%s); no JSON report written", path,
-            f.why);
+    lw_warn("cannot write the %s report to %s '%s' (%s); no %s report written", what, option, path,
+            f.why, what);
 }
 
 /* Symbols and messages, for a report that will be shown. */
@@ -93,7 +97,8 @@ static void finish(lw_report *r) {
 
 void lw_reporting_emit(lw_report *r) {
   bool live = strcmp(r->trigger, "exit") != 0 && strcmp(r->trigger, "verify") != 0;
-  if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.verbosity > 0 || live)
+  if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.sarif_path[0] || lw_opt.verbosity > 0 ||
+      live)
     finish(r);
   /* Nothing (left) to say: a clean run prints nothing. */
   bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0;
@@ -107,8 +112,17 @@ void lw_reporting_emit(lw_report *r) {
   if (lw_opt.json_path[0]) {
     lw_buf json = {0};
     lw_report_json_write(&json, r);
-    emit_json(&json);
+    emit_data("json_path", lw_opt.json_path, "JSON", &json);
     lw_buf_free(&json);
+  }
+  if (lw_opt.sarif_path[0]) {
+    /* Files under the working directory are named relative to it: a CI
+     * job runs the tests from its checkout. */
+    char cwd[LW_PATH_MAX];
+    lw_buf sarif = {0};
+    lw_report_sarif_write(&sarif, r, getcwd(cwd, sizeof cwd) ? cwd : NULL);
+    emit_data("sarif_path", lw_opt.sarif_path, "SARIF", &sarif);
+    lw_buf_free(&sarif);
   }
 }
 

@@ -468,6 +468,13 @@ def test_long_wait_names_waiter_and_running_owner():
     assert wait["call"] == "pthread_mutex_lock" and wait["object"] == m and wait.get("owner") == 1, wait
     assert wait["waited_ms"] >= 200
     assert_in_stack(wait["stack"], "cache_get")
+    # The wait as data: one "waits" event with the wait's own stack, and
+    # the finding's location in the program's code.
+    (event,) = finding["evidence"]
+    assert (event["role"], event["thread"], event["call"], event["object"], event["owner"]) == \
+        ("waits", 2, "pthread_mutex_lock", m, 1), event
+    assert event["waited_ms"] >= 200 and event["stack"] == wait["stack"], event
+    assert finding["location"]["function"] == "cache_get", finding["location"]
     assert threads[1]["state"] == "running", threads[1]
     assert any(h["object"] == m for h in threads[1]["held"]), threads[1]
     # A finding: the exit status and the exit report say so.
@@ -528,6 +535,16 @@ def test_abandoned_locks_return_exit_cancel():
     assert_in_stack(held["stack"], "take_and_exit")
     held = next(h for h in r.thread(3)["held"] if h["object"] == values["M3"])
     assert held["stack"][0]["function"] == "wait_for_work", held  # the call site
+    # As data: a "taken" event per lock, with where it was taken, and the
+    # ended thread in threads[] as exited.
+    for thread_id, function, lock in ((1, "take_and_return", values["M1"]),
+                                      (2, "take_and_exit", values["M2"])):
+        (event,) = by_thread[thread_id]["evidence"]
+        assert (event["role"], event["thread"], event["call"], event["object"], event["object_kind"]) == \
+            ("taken", thread_id, "pthread_mutex_lock", lock, "mutex"), event
+        assert event["stack"][0]["function"] == function, event
+        assert by_thread[thread_id]["location"]["function"] == function, by_thread[thread_id]
+        assert r.thread(thread_id)["state"] == "exited", r.thread(thread_id)
 
 
 

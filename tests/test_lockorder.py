@@ -171,6 +171,8 @@ def test_inversion_shows_its_threads_even_when_joined():
             problems.append(f"T{thread_id} parent {t['parent']!r}, not 0")
         if "main" not in [f.get("function") for f in t["create_stack"]]:
             problems.append(f"T{thread_id} create_stack {[f.get('function') for f in t['create_stack']]} lacks main")
+        if t["state"] != "exited":
+            problems.append(f"T{thread_id} state {t['state']!r}, not 'exited'")
     assert not problems, "; ".join(problems)
 
 
