@@ -56,15 +56,20 @@ static void write_frames(lw_buf *out, const lw_frames *frames, const char *inden
     write_frame(out, indent, i, &frames->frames[i]);
 }
 
+/* Inlined functions are frames of their own, as in every other stack. */
 void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
                               const char *indent) {
+  uint32_t index = 0;
   for (uint32_t i = 0; i < depth; i++) {
-    lw_symbol symbol;
-    memset(&symbol, 0, sizeof symbol);
-    lw_symbols_lookup(pcs[i], 1, &symbol, 1);
-    lw_frame frame = {pcs[i],      symbol.function, symbol.offset, symbol.module,
-                      symbol.file, symbol.line,     false};
-    write_frame(out, indent, i, &frame);
+    lw_symbol symbols[LW_SYMBOL_FRAMES_MAX];
+    memset(symbols, 0, sizeof symbols);
+    int count = lw_symbols_lookup(pcs[i], 1, symbols, LW_SYMBOL_FRAMES_MAX);
+    for (int k = 0; k < (count > 0 ? count : 1); k++) {
+      const lw_symbol *symbol = &symbols[k];
+      lw_frame frame = {pcs[i],       symbol->function, symbol->offset,      symbol->module,
+                        symbol->file, symbol->line,     symbol->inlined != 0};
+      write_frame(out, indent, index++, &frame);
+    }
   }
 }
 
