@@ -232,6 +232,18 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
   }
 }
 
+/* What the summary line says made the report: its trigger, or for a live
+ * report of findings of one kind, that kind (SUMMARY (long_wait), not
+ * SUMMARY (deadlock), for the helper thread's report of long waits). */
+static const char *summary_label(const lw_report *r) {
+  if (strcmp(r->trigger, "deadlock") != 0 || r->nfindings == 0)
+    return r->trigger;
+  for (uint32_t i = 1; i < r->nfindings; i++)
+    if (r->findings[i].kind != r->findings[0].kind)
+      return r->trigger;
+  return lw_finding_kind_name(r->findings[0].kind);
+}
+
 void lw_report_text_write(lw_buf *out, const lw_report *r) {
   /* An attach (leakwatch-inspect) is a dump made from outside. */
   bool dump = strcmp(r->trigger, "dump") == 0 || strcmp(r->trigger, "attach") == 0;
@@ -275,7 +287,7 @@ void lw_report_text_write(lw_buf *out, const lw_report *r) {
   if (r->nfindings == 0 && r->suppressed == 0 && !dump)
     return;
   /* Summary: totals per kind, in order of first appearance. */
-  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, r->trigger);
+  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, summary_label(r));
   uint32_t total = 0;
   for (uint32_t i = 0; i < r->nfindings; i++)
     total += r->findings[i].count;
