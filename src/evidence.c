@@ -139,15 +139,11 @@ enum lw_evidence lw_evidence_lookup(const void *object, uint32_t *thread_id) {
 
 /* ---- the wrappers ---- */
 
-/* The rest of a wake-up, out of line: a call site the object's slot did
- * not hold (a probe of the sites, perhaps a capture), and the waiters it
- * woke, for misuse.c. */
-static LW_NOINLINE void wake_slow(const void *cond, bool all, uint32_t waiters, uintptr_t site,
-                                  bool new_site) {
-  if (new_site && !site_known(site))
+/* A call site the object's slot did not hold: a probe of the sites, and
+ * perhaps a capture. Out of line. */
+static LW_NOINLINE void site_check(uintptr_t site) {
+  if (!site_known(site))
     site_seen(site);
-  if (waiters)
-    lw_misuse_cond_woken(cond, all);
 }
 
 /* Threads inside a wait on `cond`, as glibc counts them (2.25+: __wrefs
@@ -175,8 +171,10 @@ static LW_ALWAYS_INLINE void wake(const void *cond, enum lw_evidence_call call, 
                                   bool all, uintptr_t site) {
   bool new_site =
       lw_evidence_fill(lw_evidence_slot_of(cond), cond, lw_self->id, call, waiters, site);
-  if (LW_UNLIKELY(new_site || waiters))
-    wake_slow(cond, all, waiters, site, new_site);
+  if (LW_UNLIKELY(new_site))
+    site_check(site);
+  if (waiters)
+    lw_misuse_cond_woken(cond, all);
 }
 
 /* sem_t's 64-bit word: the value below, the waiters above bit 32. */
