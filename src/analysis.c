@@ -114,6 +114,8 @@ static void leak_message(lw_report *r, lw_finding *f) {
 static void long_wait_message(lw_report *r, lw_finding *f) {
   const lw_report_thread *t = f->subject;
   lw_buf text = {0};
+  if (f->count > 1)
+    lw_buf_printf(&text, "%u threads like this: ", f->count);
   lw_report_text_describe_thread(&text, t);
   lw_buf_printf(&text, " has been blocked in %s on 0x%lx for %.1f s", t->wait.call,
                 (unsigned long)(uintptr_t)t->wait.object, (double)t->wait.waited_ms / 1000.0);

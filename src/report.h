@@ -64,6 +64,11 @@ typedef struct lw_report_wait {
   const char *through;   /* a futex wait: the library function that made it, or NULL */
   int evidence;          /* enum lw_evidence, for objects without an owner */
   uint32_t signalled_by; /* with LW_EVIDENCE_LAST */
+  /* With LW_EVIDENCE_LAST, the last wake-up when its call is known: */
+  const char *signal_call; /* "pthread_cond_signal", "sem_post"...; or NULL */
+  uint32_t signal_waiters; /* threads waiting on the object then */
+  uint32_t signal_count;   /* wake-ups of the object seen in all */
+  lw_frames signal_stack;  /* the call site's stack (as first seen from that site) */
 } lw_report_wait;
 
 /* Where a thread not in a wrapped wait was when its stack was taken, from

@@ -78,6 +78,21 @@ static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
   lw_buf_puts(out, "}");
 }
 
+/* "last_signal": who woke the object last, with which call, while how
+ * many waited, how many wake-ups in all, and the call's stack. */
+static void write_last_signal(lw_buf *out, const lw_report_wait *w) {
+  if (w->evidence != 2 /* LW_EVIDENCE_LAST */ || !w->signal_call)
+    return;
+  lw_buf_printf(out, ", \"last_signal\": {\"thread\": %u, \"call\": ", w->signalled_by);
+  lw_buf_json_string(out, w->signal_call);
+  lw_buf_printf(out, ", \"waiters\": %u", w->signal_waiters);
+  if (w->signal_count) /* 0: not counted */
+    lw_buf_printf(out, ", \"count\": %u", w->signal_count);
+  lw_buf_puts(out, ", \"stack\": ");
+  write_frames(out, &w->signal_stack);
+  lw_buf_puts(out, "}");
+}
+
 static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
   lw_buf_printf(out, "    {\"id\": %u, \"tid\": %d, \"name\": ", t->id, t->tid);
   lw_buf_json_string(out, t->name);
@@ -113,6 +128,7 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
       lw_buf_puts(out, ", \"signalled_by\": null");
     else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)
       lw_buf_printf(out, ", \"signalled_by\": %u", w->signalled_by);
+    write_last_signal(out, w);
     if (ages)
       lw_buf_printf(out, ", \"waited_ms\": %" PRIu64, w->waited_ms);
     else

@@ -138,6 +138,45 @@ static void write_evidence(lw_buf *out, const lw_report *r, const lw_report_wait
   }
 }
 
+/* "  T0 (main thread) last signalled it once, with pthread_cond_signal at
+ * pool.c:88, while 3 threads waited:" and that call's stack: a signal that
+ * should have been a broadcast, or one made while nobody waited yet. */
+static void write_last_signal(lw_buf *out, const lw_report *r, const lw_report_wait *w) {
+  if (w->evidence != 2 /* LW_EVIDENCE_LAST */ || !w->signal_call)
+    return;
+  const lw_report_thread *by = lw_report_thread_by_id((lw_report *)r, w->signalled_by);
+  bool post = strcmp(w->signal_call, "sem_post") == 0;
+  lw_buf_puts(out, "  ");
+  if (by) {
+    lw_report_text_describe_thread(out, by);
+    if (by->state == LW_STATE_EXITED)
+      lw_buf_puts(out, ", which has exited,");
+  } else {
+    lw_buf_printf(out, "T%u, which has exited,", w->signalled_by);
+  }
+  lw_buf_printf(out, " last %s it", post ? "posted" : "signalled");
+  if (w->signal_count == 1)
+    lw_buf_puts(out, " once");
+  else if (w->signal_count > 1)
+    lw_buf_printf(out, " (%u %s in all)", w->signal_count, post ? "posts" : "wake-ups");
+  lw_buf_printf(out, ", with %s", w->signal_call);
+  const lw_frame *site = w->signal_stack.count ? &w->signal_stack.frames[0] : NULL;
+  if (site && site->file && site->line > 0) {
+    lw_buf_puts(out, " at ");
+    lw_buf_text(out, site->file, false);
+    lw_buf_printf(out, ":%d", site->line);
+  } else if (site && site->function) {
+    lw_buf_puts(out, " in ");
+    lw_buf_text(out, site->function, false);
+  }
+  if (w->signal_waiters == 0)
+    lw_buf_puts(out, ", while no thread waited:\n");
+  else
+    lw_buf_printf(out, ", while %u thread%s waited:\n", w->signal_waiters,
+                  w->signal_waiters == 1 ? "" : "s");
+  write_frames(out, &w->signal_stack, "    ");
+}
+
 /* "in read on fd 3 (pipe:[4711])", "in epoll_wait on fd 5 (anon_inode:[eventpoll]), timeout
  * 1.0 s", "in nanosleep, timeout 10 s", "in wait4 for pid 123": a system call leakwatch does not
  * wrap. */
@@ -242,6 +281,7 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
   if (t->has_wait) {
     lw_buf_puts(out, "  blocking stack:\n");
     write_frames(out, &t->wait.stack, "    ");
+    write_last_signal(out, r, &t->wait);
   } else if (t->state == LW_STATE_RUNNING) {
     lw_buf_puts(out, "  current stack:\n");
     write_frames(out, &t->stack, "    ");
@@ -268,6 +308,18 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
     lw_buf_puts(out, " at:\n");
     write_frames(out, &t->create_stack, "    ");
   }
+}
+
+/* What the summary line says made the report: its trigger, or for a live
+ * report of findings of one kind, that kind (SUMMARY (long_wait), not
+ * SUMMARY (deadlock), for the helper thread's report of long waits). */
+static const char *summary_label(const lw_report *r) {
+  if (strcmp(r->trigger, "deadlock") != 0 || r->nfindings == 0)
+    return r->trigger;
+  for (uint32_t i = 1; i < r->nfindings; i++)
+    if (r->findings[i].kind != r->findings[0].kind)
+      return r->trigger;
+  return lw_finding_kind_name(r->findings[0].kind);
 }
 
 void lw_report_text_write(lw_buf *out, const lw_report *r) {
@@ -312,7 +364,7 @@ void lw_report_text_write(lw_buf *out, const lw_report *r) {
   if (r->nfindings == 0 && r->suppressed == 0 && !dump)
     return;
   /* Summary: totals per kind, in order of first appearance. */
-  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, r->trigger);
+  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, summary_label(r));
   uint32_t total = 0;
   for (uint32_t i = 0; i < r->nfindings; i++)
     total += r->findings[i].count;

@@ -214,6 +214,19 @@ static int process_of(int tid) {
   return line ? atoi(line + 6) : 0;
 }
 
+/* Who last woke what `w` waits on, and how (evidence.h). */
+static void last_wake(lw_report *r, lw_report_wait *w) {
+  lw_evidence_wake wake;
+  w->evidence = (int)lw_evidence_lookup_wake(w->object, &wake);
+  w->signalled_by = wake.thread_id;
+  if (w->evidence != LW_EVIDENCE_LAST || !wake.call)
+    return;
+  w->signal_call = wake.call;
+  w->signal_waiters = wake.waiters;
+  w->signal_count = wake.count;
+  w->signal_stack = bare_frames(r, wake.pcs, wake.depth);
+}
+
 static bool is_join(enum lw_call call) { return lw_calls_is_join(call); }
 
 /*
@@ -343,7 +356,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->wait.waited_ms = lw_age_ns(now_ns, w->start_ns) / 1000000u;
       raw->wait_call = w->call;
       if (!wait_has_owner(w->call) && !is_join(w->call) && w->call != LW_CALL_pthread_barrier_wait)
-        out->wait.evidence = (int)lw_evidence_lookup(w->object, &out->wait.signalled_by);
+        last_wake(r, &out->wait);
       raw->wait_target = w->target_id;
       raw->owner_tid = owner_field(w->call, w->object, &raw->process_shared);
       if (!r->no_stacks) {
@@ -502,5 +515,13 @@ void lw_snapshot_symbolize(lw_report *r) {
     }
     for (uint32_t k = 0; k < out->nheld; k++)
       held_stack(r, raw, &raw->held_of[k], &out->held[k]);
+    if (out->has_wait && out->wait.signal_stack.count) {
+      /* bare return addresses until now */
+      uintptr_t pcs[LW_EVIDENCE_STACK_MAX];
+      uint32_t depth = 0;
+      for (; depth < out->wait.signal_stack.count && depth < LW_EVIDENCE_STACK_MAX; depth++)
+        pcs[depth] = out->wait.signal_stack.frames[depth].pc;
+      out->wait.signal_stack = symbolize(r, pcs, depth, false);
+    }
   }
 }
