@@ -34,6 +34,7 @@ typedef struct lw_frames {
 
 typedef struct lw_report_held {
   const void *object;
+  const char *object_name; /* "queue_lock", "on T0's stack, in main", "heap"; NULL if unknown */
   const char *call;
   int kind; /* enum lw_lock_kind */
   lw_frames stack;
@@ -46,7 +47,8 @@ typedef struct lw_report_wait {
   const char *call;
   int call_id; /* enum lw_call */
   const void *object;
-  const void *mutex; /* NULL if none */
+  const void *mutex;                    /* NULL if none */
+  const char *object_name, *mutex_name; /* where they live (lw_snapshot_object_name); may be NULL */
   bool has_owner;
   uint32_t owner;
   /* The owner came from glibc's owner field, not from its held list (it
@@ -84,8 +86,9 @@ typedef struct lw_report_syscall {
 typedef struct lw_report_thread {
   uint32_t id;
   int tid;
-  const char *name;  /* NULL if none */
-  const char *start; /* start routine, NULL for main/adopted */
+  const char *name;        /* NULL if none */
+  const char *start;       /* start routine (std::thread: its callable), NULL for main/adopted */
+  uintptr_t start_address; /* the start routine's address (grouping before symbols) */
   uint32_t parent;
   bool has_parent;
   bool detached;

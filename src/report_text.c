@@ -47,13 +47,30 @@ static void write_frame(lw_buf *out, const char *indent, uint32_t index, const l
   lw_buf_puts(out, "\n");
 }
 
+static bool is_std_frame(const lw_frame *f) {
+  return lw_symbols_is_std(f->function, f->module, f->file);
+}
+
+/* Runs of two or more standard-library frames (std::__invoke_impl,
+ * std::thread::_Invoker, allocator and vector internals, libstdc++ itself)
+ * are one line: "#3-#7 … 5 frames in std::". The JSON keeps every frame. */
 static void write_frames(lw_buf *out, const lw_frames *frames, const char *indent) {
   if (frames->count == 0) {
     lw_buf_printf(out, "%s(no stack)\n", indent);
     return;
   }
-  for (uint32_t i = 0; i < frames->count; i++)
+  for (uint32_t i = 0; i < frames->count; i++) {
+    uint32_t end = i;
+    while (end < frames->count && is_std_frame(&frames->frames[end]))
+      end++;
+    if (end - i >= 2) {
+      lw_buf_printf(out, "%s#%u-#%u \xe2\x80\xa6 %u frames in std::\n", indent, i, end - 1,
+                    end - i);
+      i = end - 1;
+      continue;
+    }
     write_frame(out, indent, i, &frames->frames[i]);
+  }
 }
 
 void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
@@ -69,6 +86,16 @@ void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
 }
 
 static bool is_join(const char *call) { return strstr(call, "join") != NULL; }
+
+/* "0x55d0c0de1040 (queue_lock)": an object and where it lives. */
+static void write_object(lw_buf *out, const void *object, const char *name) {
+  lw_buf_printf(out, "0x%" PRIxPTR, (uintptr_t)object);
+  if (name) {
+    lw_buf_puts(out, " (");
+    lw_buf_text(out, name, false);
+    lw_buf_puts(out, ")");
+  }
+}
 
 static void write_duration(lw_buf *out, uint64_t ms) {
   if (ms < 1000)
@@ -137,9 +164,13 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_buf_text(out, w->through, false);
       lw_buf_puts(out, ")");
     }
-    lw_buf_printf(out, " on 0x%" PRIxPTR, (uintptr_t)w->object);
-    if (w->mutex)
-      lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
+    lw_buf_puts(out, " on ");
+    write_object(out, w->object, is_join(w->call) ? NULL : w->object_name);
+    if (w->mutex) {
+      lw_buf_puts(out, " (mutex ");
+      write_object(out, w->mutex, w->mutex_name);
+      lw_buf_puts(out, ")");
+    }
     if (w->has_owner) {
       lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
       lw_buf_puts(out, is_join(w->call) ? ", waiting for " : ", owned by ");
@@ -178,8 +209,10 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
     lw_buf_puts(out, ", holding nothing");
   } else {
     lw_buf_puts(out, ", holding");
-    for (uint32_t i = 0; i < t->nheld; i++)
-      lw_buf_printf(out, "%s 0x%" PRIxPTR, i ? "," : "", (uintptr_t)t->held[i].object);
+    for (uint32_t i = 0; i < t->nheld; i++) {
+      lw_buf_puts(out, i ? ", " : " ");
+      write_object(out, t->held[i].object, t->held[i].object_name);
+    }
   }
 }
 
@@ -205,8 +238,9 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
   }
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];
-    lw_buf_printf(out, "  holds 0x%" PRIxPTR ", taken by %s%s:\n", (uintptr_t)h->object, h->call,
-                  h->stack_partial ? " (call site only)" : "");
+    lw_buf_puts(out, "  holds ");
+    write_object(out, h->object, h->object_name);
+    lw_buf_printf(out, ", taken by %s%s:\n", h->call, h->stack_partial ? " (call site only)" : "");
     write_frames(out, &h->stack, "    ");
   }
   if (t->adopted && strcmp(r->trigger, "attach") == 0) {

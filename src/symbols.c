@@ -49,6 +49,7 @@
   X(dwarf_getscopes)                                                                               \
   X(dwarf_getscopes_die)                                                                           \
   X(dwarf_getsrcfiles)                                                                             \
+  X(dwarf_haspc)                                                                                   \
   X(dwarf_tag)                                                                                     \
   X(dwfl_addrmodule)                                                                               \
   X(dwfl_begin)                                                                                    \
@@ -333,6 +334,21 @@ static int inline_frames(Dwfl_Module *module, Dwarf_Addr address, const char *fi
   return count;
 }
 
+/*
+ * Does the debug information of the compilation unit libdwfl picks for
+ * `address` describe it? libdwfl finds the unit by the last address range
+ * starting at or below the address, without checking where that range
+ * ends: code without debug information (crt1's _start, an assembler file)
+ * that follows a unit's code lands in that unit, whose line table then
+ * gives the nearest row below, a line of some other function or header.
+ * Only a unit whose own ranges hold the address describes it.
+ */
+static bool described_by_its_unit(Dwfl_Module *module, Dwarf_Addr address) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die *cu = libdw.dwfl_module_addrdie(module, address, &bias);
+  return cu && libdw.dwarf_haspc(cu, address - bias) > 0;
+}
+
 static void resolve(uintptr_t pc, int is_return_address, cached_pc *entry) {
   Dwarf_Addr address = is_return_address ? pc - 1 : pc;
   Dwfl_Module *module = dwfl ? libdw.dwfl_addrmodule(dwfl, address) : NULL;
@@ -371,11 +387,19 @@ static void resolve(uintptr_t pc, int is_return_address, cached_pc *entry) {
       libdw.dwfl_module_addrinfo(module, address, &symbol_offset, &symbol, NULL, NULL, NULL);
   const char *file = NULL;
   int lineno = 0;
-  Dwfl_Line *line = libdw.dwfl_module_getsrc(module, address);
+  bool described = described_by_its_unit(module, address);
+  Dwfl_Line *line = described ? libdw.dwfl_module_getsrc(module, address) : NULL;
+  Dwarf_Addr line_address = 0;
   if (line)
-    file = libdw.dwfl_lineinfo(line, &(Dwarf_Addr){0}, &lineno, NULL, NULL, NULL);
+    file = libdw.dwfl_lineinfo(line, &line_address, &lineno, NULL, NULL, NULL);
+  /* The nearest row below the address, from before the function's start:
+   * a row of some other code (a discarded copy's rows sit at 0 upward). */
+  if (file && symbol_name && line_address < address - symbol_offset) {
+    file = NULL;
+    lineno = 0;
+  }
 
-  int count = inline_frames(module, address, file, lineno, entry->frames);
+  int count = described ? inline_frames(module, address, file, lineno, entry->frames) : 0;
   if (count == 0) {
     frame->function = symbol_name ? function_name(symbol_name) : NULL;
     frame->file = intern(file);
@@ -413,4 +437,58 @@ int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int m
   int count = entry->count < max ? entry->count : max;
   memcpy(out, entry->frames + (entry->count - count), (size_t)count * sizeof *out);
   return count;
+}
+
+bool lw_symbols_data(uintptr_t address, lw_symbol *out) {
+  memset(out, 0, sizeof *out);
+  if (!dwfl)
+    report_modules();
+  Dwfl_Module *module = dwfl ? libdw.dwfl_addrmodule(dwfl, address) : NULL;
+  if (!module)
+    return false;
+  Dwarf_Addr base = 0, end = 0;
+  const char *main_file = NULL;
+  const char *name =
+      libdw.dwfl_module_info(module, NULL, &base, &end, NULL, NULL, &main_file, NULL);
+  if (address < base || address >= end)
+    return false;
+  out->module = intern(main_file ? main_file : name);
+  out->offset = address - base;
+  GElf_Off offset = 0;
+  GElf_Sym symbol;
+  const char *symbol_name =
+      libdw.dwfl_module_addrinfo(module, address, &offset, &symbol, NULL, NULL, NULL);
+  /* A variable's symbol, and the address inside it (the nearest symbol
+   * below may be a function, or a variable that ends before). */
+  if (symbol_name && GELF_ST_TYPE(symbol.st_info) == STT_OBJECT &&
+      (offset < symbol.st_size || (symbol.st_size == 0 && offset == 0))) {
+    out->function = function_name(symbol_name);
+    out->offset = offset;
+  }
+  return true;
+}
+
+/* "void std::__invoke_impl<...>(...)" -> "std::__invoke_impl": the name a
+ * function is qualified by, past a template's return type. */
+static bool qualified_by(const char *function, const char *prefix) {
+  size_t name_end = strcspn(function, "<(");
+  const char *name = function;
+  for (const char *c = function; c < function + name_end; c++)
+    if (*c == ' ')
+      name = c + 1;
+  return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+bool lw_symbols_is_std(const char *function, const char *module, const char *file) {
+  const char *base = module ? strrchr(module, '/') : NULL;
+  if (module && strncmp(base ? base + 1 : module, "libstdc++", 9) == 0)
+    return true;
+  /* libstdc++'s headers: /usr/include/c++/12/bits/invoke.h,
+   * /usr/include/x86_64-linux-gnu/c++/12/bits/gthr-default.h. Inlined
+   * template code from them may carry a bare DWARF name ("_M_invoke<0>"). */
+  const char *include = file ? strstr(file, "/include/") : NULL;
+  if (include && strstr(include, "/c++/"))
+    return true;
+  return function && (qualified_by(function, "std::") || qualified_by(function, "__gnu_cxx::") ||
+                      qualified_by(function, "__cxxabiv1::"));
 }
