@@ -34,10 +34,9 @@ int main() {
   sem_init(&ready, 0, 0);
   std::thread(free_worker, 7).detach();
   std::thread([] { park(); }).detach();
-  for (int i = 0; i < 1; i++) {
-    std::thread(pair_worker, 1).detach();
-    std::thread(pair_worker, 2).detach();
-  } /* PAIR_LINE */
+  // clang-format off
+  for (int i = 0; i < 1; i++) { std::thread(pair_worker, 1).detach(); std::thread(pair_worker, 2).detach(); } /* PAIR_LINE */
+  // clang-format on
   for (int i = 0; i < 4; i++)
     sem_wait(&ready);
   std::printf("main returns\n");
