@@ -149,6 +149,11 @@ typedef struct lw_report {
 
 lw_report_thread *lw_report_thread_by_id(lw_report *report, uint32_t id);
 
+/* Is `frame` the C++ standard library's: in libstdc++ itself, inlined from
+ * its headers, or a function of namespace std or __gnu_cxx? (The text folds
+ * runs of them; a std::thread's callable is the first frame that is not.) */
+bool lw_report_frame_is_std(const lw_frame *frame);
+
 /* Append a finding (arena memory); returns it, or NULL on exhaustion. */
 lw_finding *lw_report_add_finding(lw_report *report, lw_finding_kind kind, const char *message,
                                   const uint32_t *thread_ids, uint32_t nthreads);

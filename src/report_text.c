@@ -47,10 +47,6 @@ static void write_frame(lw_buf *out, const char *indent, uint32_t index, const l
   lw_buf_puts(out, "\n");
 }
 
-static bool is_std_frame(const lw_frame *f) {
-  return lw_symbols_is_std(f->function, f->module, f->file);
-}
-
 /* Runs of two or more standard-library frames (std::__invoke_impl,
  * std::thread::_Invoker, allocator and vector internals, libstdc++ itself)
  * are one line: "#3-#7 … 5 frames in std::". The JSON keeps every frame. */
@@ -61,7 +57,7 @@ static void write_frames(lw_buf *out, const lw_frames *frames, const char *inden
   }
   for (uint32_t i = 0; i < frames->count; i++) {
     uint32_t end = i;
-    while (end < frames->count && is_std_frame(&frames->frames[end]))
+    while (end < frames->count && lw_report_frame_is_std(&frames->frames[end]))
       end++;
     if (end - i >= 2) {
       lw_buf_printf(out, "%s#%u-#%u \xe2\x80\xa6 %u frames in std::\n", indent, i, end - 1,

@@ -567,7 +567,7 @@ static const char *callable_in_stack(lw_report *r, const lw_frames *stack) {
       continue;
     for (uint32_t k = i; k-- > 0;) {
       const lw_frame *f = &stack->frames[k];
-      if (!f->function || lw_symbols_is_std(f->function, f->module, f->file))
+      if (!f->function || lw_report_frame_is_std(f))
         continue;
       if (strncmp(f->function, "operator()", 10) != 0)
         return callable_name(r, f->function);
@@ -685,7 +685,12 @@ void lw_snapshot_symbolize(lw_report *r) {
   /* Object names last: a stack object is found in every thread's frames. */
   for (uint32_t i = 0; i < r->nraw; i++) {
     lw_report_thread *out = &r->threads[i];
-    if (out->has_wait) {
+    if (out->has_wait && is_join(out->wait.call_id)) {
+      /* The object is the joined thread's handle: that thread is its name. */
+      char text[32];
+      snprintf(text, sizeof text, "T%u", out->wait.owner);
+      out->wait.object_name = out->wait.has_owner ? lw_mem_arena_strdup(&r->arena, text) : NULL;
+    } else if (out->has_wait) {
       out->wait.object_name = object_name(r, out->wait.object);
       out->wait.mutex_name = object_name(r, out->wait.mutex);
     }

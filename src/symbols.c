@@ -467,28 +467,3 @@ bool lw_symbols_data(uintptr_t address, lw_symbol *out) {
   }
   return true;
 }
-
-/* "void std::__invoke_impl<...>(...)" -> "std::__invoke_impl": the name a
- * function is qualified by, past a template's return type. */
-static bool qualified_by(const char *function, const char *prefix) {
-  size_t name_end = strcspn(function, "<(");
-  const char *name = function;
-  for (const char *c = function; c < function + name_end; c++)
-    if (*c == ' ')
-      name = c + 1;
-  return strncmp(name, prefix, strlen(prefix)) == 0;
-}
-
-bool lw_symbols_is_std(const char *function, const char *module, const char *file) {
-  const char *base = module ? strrchr(module, '/') : NULL;
-  if (module && strncmp(base ? base + 1 : module, "libstdc++", 9) == 0)
-    return true;
-  /* libstdc++'s headers: /usr/include/c++/12/bits/invoke.h,
-   * /usr/include/x86_64-linux-gnu/c++/12/bits/gthr-default.h. Inlined
-   * template code from them may carry a bare DWARF name ("_M_invoke<0>"). */
-  const char *include = file ? strstr(file, "/include/") : NULL;
-  if (include && strstr(include, "/c++/"))
-    return true;
-  return function && (qualified_by(function, "std::") || qualified_by(function, "__gnu_cxx::") ||
-                      qualified_by(function, "__cxxabiv1::"));
-}

@@ -41,11 +41,6 @@ int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int m
  * Callers serialize (the report lock). */
 bool lw_symbols_data(uintptr_t address, lw_symbol *out);
 
-/* Is this frame the C++ standard library's: in libstdc++ itself, inlined
- * from its headers, or a function of namespace std or __gnu_cxx? (Reports
- * fold runs of them; std::thread's callable is the first frame that is not.) */
-bool lw_symbols_is_std(const char *function, const char *module, const char *file);
-
 /* Before a report: if libraries were loaded or unloaded since the last one,
  * forget what was learned of addresses (a dlclosed library's addresses may
  * now belong to another). */
