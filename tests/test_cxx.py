@@ -6,6 +6,9 @@ free_worker(int), a lambda in main, and pair_worker(int) twice from one
 line; all four are parked and leaked."""
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 
 from lwtest import SOURCE, functions, program, run
 
@@ -134,3 +137,57 @@ def test_plain_c_threads_keep_start_names():
     r = run([program("thread_unjoined"), "one"])
     assert r.thread(1)["start"] == "finish_quickly", r.thread(1)
     assert "T1 (finish_quickly)" in r.stderr and "frames in std::" not in r.stderr, r.stderr
+
+
+# A program linked with --gc-sections: the dropped function's debug
+# information is resolved to address 0 by GNU ld, so its line rows and DIE
+# range claim [0, size), over crt1's _start and main (in .text.startup at
+# -O2), which sit in the first kilobytes. main creates a thread at
+# CREATE_LINE that blocks on a mutex main holds, and returns.
+GC_SECTIONS_CXX = r"""
+#include <deque>
+#include <pthread.h>
+#include <unistd.h>
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static void *worker(void *) { pthread_mutex_lock(&m); return 0; }
+long never_called(volatile long *v, std::deque<long> &d) {  // dropped by --gc-sections
+  long s = 0;
+#define S4 s += v[0] * 3 + v[1]; v[2] = s ^ v[3]; s -= v[4] << 2; v[5] = s + v[6]; d.push_back(s);
+#define S16 S4 S4 S4 S4
+#define S64 S16 S16 S16 S16
+  S64 S64 S64 S64 S64
+  return s;
+}
+int main() {
+  pthread_mutex_lock(&m);
+  pthread_t t;
+  pthread_create(&t, 0, worker, 0); /* CREATE_LINE */
+  usleep(50000);
+  return 0;
+}
+"""
+
+
+def test_dropped_code_lends_no_lines_to_start_or_main():
+    compiler = shutil.which("g++")
+    assert compiler, "g++ is needed to build the --gc-sections program"
+    work = tempfile.mkdtemp(prefix="lw-gc-")
+    source = os.path.join(work, "gc_sections.cpp")
+    with open(source, "w") as f:
+        f.write(GC_SECTIONS_CXX)
+    exe = os.path.join(work, "gc_sections")
+    built = subprocess.run([compiler, "-g", "-O2", "-ffunction-sections", "-Wl,--gc-sections",
+                            "-pthread", "-o", exe, source], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    create_line = GC_SECTIONS_CXX.splitlines().index(
+        next(l for l in GC_SECTIONS_CXX.splitlines() if "CREATE_LINE" in l)) + 1
+    r = run([exe])
+    assert r.returncode == 66, r
+    stack = r.thread(1)["create_stack"]
+    main = next(f for f in stack if f.get("function") == "main")
+    assert main.get("line") == create_line and main["file"].endswith("gc_sections.cpp"), (main, create_line)
+    start = next(f for f in stack if f.get("function") == "_start")
+    assert "file" not in start and "line" not in start, start
+    assert "in main %s:%d" % (source, create_line) in r.stderr, r.stderr
+    assert not re.search(r"in _start \S+:\d+", r.stderr), r.stderr
+    shutil.rmtree(work, ignore_errors=True)
