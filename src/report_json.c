@@ -42,6 +42,14 @@ static void write_frames(lw_buf *out, const lw_frames *frames) {
   lw_buf_puts(out, "]");
 }
 
+/* "object_name" beside "object", absent when unknown. */
+static void write_object_name(lw_buf *out, const char *name) {
+  if (!name)
+    return;
+  lw_buf_puts(out, ", \"object_name\": ");
+  lw_buf_json_string(out, name);
+}
+
 /* {"role": "held", "thread": 2, "call": ..., "object": ..., "stack": [...]}:
  * only the fields the event has. */
 static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
@@ -57,10 +65,7 @@ static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
     lw_buf_printf(out, ", \"object\": \"0x%" PRIxPTR "\"", (uintptr_t)e->object);
   if (e->object_kind)
     lw_buf_printf(out, ", \"object_kind\": \"%s\"", e->object_kind);
-  if (e->object_name) {
-    lw_buf_puts(out, ", \"object_name\": ");
-    lw_buf_json_string(out, e->object_name);
-  }
+  write_object_name(out, e->object_name);
   if (e->has_owner)
     lw_buf_printf(out, ", \"owner\": %u", e->owner);
   if (e->owner_unlisted)
@@ -113,8 +118,14 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
     lw_buf_puts(out, ",\n      \"wait\": {\"call\": ");
     lw_buf_json_string(out, w->call);
     lw_buf_printf(out, ", \"object\": \"0x%" PRIxPTR "\"", (uintptr_t)w->object);
-    if (w->mutex)
+    write_object_name(out, w->object_name);
+    if (w->mutex) {
       lw_buf_printf(out, ", \"mutex\": \"0x%" PRIxPTR "\"", (uintptr_t)w->mutex);
+      if (w->mutex_name) {
+        lw_buf_puts(out, ", \"mutex_name\": ");
+        lw_buf_json_string(out, w->mutex_name);
+      }
+    }
     if (w->has_owner)
       lw_buf_printf(out, ", \"owner\": %u", w->owner);
     else if (w->owner_tid)
@@ -163,8 +174,9 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
   lw_buf_puts(out, ",\n      \"held\": [");
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];
-    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\", \"call\": ", i ? ", " : "",
-                  (uintptr_t)h->object);
+    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\"", i ? ", " : "", (uintptr_t)h->object);
+    write_object_name(out, h->object_name);
+    lw_buf_puts(out, ", \"call\": ");
     lw_buf_json_string(out, h->call);
     lw_buf_puts(out, ", \"stack\": ");
     write_frames(out, &h->stack);

@@ -46,13 +46,26 @@ static void write_frame(lw_buf *out, const char *indent, uint32_t index, const l
   lw_buf_puts(out, "\n");
 }
 
+/* Runs of two or more standard-library frames (std::__invoke_impl,
+ * std::thread::_Invoker, allocator and vector internals, libstdc++ itself)
+ * are one line: "#3-#7 … 5 frames in std::". The JSON keeps every frame. */
 static void write_frames(lw_buf *out, const lw_frames *frames, const char *indent) {
   if (frames->count == 0) {
     lw_buf_printf(out, "%s(no stack)\n", indent);
     return;
   }
-  for (uint32_t i = 0; i < frames->count; i++)
+  for (uint32_t i = 0; i < frames->count; i++) {
+    uint32_t end = i;
+    while (end < frames->count && lw_report_frame_is_std(&frames->frames[end]))
+      end++;
+    if (end - i >= 2) {
+      lw_buf_printf(out, "%s#%u-#%u \xe2\x80\xa6 %u frames in std::\n", indent, i, end - 1,
+                    end - i);
+      i = end - 1;
+      continue;
+    }
     write_frame(out, indent, i, &frames->frames[i]);
+  }
 }
 
 /* "0x55d0c0de1040", or "0x55d0c0de1040 (queue_lock)" with a name. */
@@ -219,9 +232,13 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_buf_text(out, w->through, false);
       lw_buf_puts(out, ")");
     }
-    lw_buf_printf(out, " on 0x%" PRIxPTR, (uintptr_t)w->object);
-    if (w->mutex)
-      lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
+    lw_buf_puts(out, " on ");
+    write_object(out, w->object, lw_calls_is_join(w->call_id) ? NULL : w->object_name);
+    if (w->mutex) {
+      lw_buf_puts(out, " (mutex ");
+      write_object(out, w->mutex, w->mutex_name);
+      lw_buf_puts(out, ")");
+    }
     if (w->has_owner) {
       lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
       lw_buf_puts(out, lw_calls_is_join(w->call_id) ? ", waiting for " : ", owned by ");
@@ -260,8 +277,10 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
     lw_buf_puts(out, ", holding nothing");
   } else {
     lw_buf_puts(out, ", holding");
-    for (uint32_t i = 0; i < t->nheld; i++)
-      lw_buf_printf(out, "%s 0x%" PRIxPTR, i ? "," : "", (uintptr_t)t->held[i].object);
+    for (uint32_t i = 0; i < t->nheld; i++) {
+      lw_buf_puts(out, i ? ", " : " ");
+      write_object(out, t->held[i].object, t->held[i].object_name);
+    }
   }
 }
 
@@ -288,8 +307,9 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
   }
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];
-    lw_buf_printf(out, "  holds 0x%" PRIxPTR ", taken by %s%s:\n", (uintptr_t)h->object, h->call,
-                  h->stack_partial ? " (call site only)" : "");
+    lw_buf_puts(out, "  holds ");
+    write_object(out, h->object, h->object_name);
+    lw_buf_printf(out, ", taken by %s%s:\n", h->call, h->stack_partial ? " (call site only)" : "");
     write_frames(out, &h->stack, "    ");
   }
   if (t->adopted && strcmp(r->trigger, "attach") == 0) {
