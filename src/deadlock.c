@@ -215,7 +215,7 @@ static bool process_shared(const lw_report_wait *w) {
   case LW_OBJECT_SEM:
     return object_int(w, 8) != 0; /* new_sem.private: 0 private, 128 shared */
   case LW_OBJECT_COND:
-    return (object_int(w, offsetof(pthread_cond_t, __data.__wrefs)) & 4) != 0; /* bit 2: shared */
+    return (object_int(w, offsetof(pthread_cond_t, __data.__wrefs)) & 1) != 0; /* bit 0: process-shared (bit 2 is the destroy-wake flag) */
   case LW_OBJECT_MUTEX:
     return (object_int(w, offsetof(pthread_mutex_t, __data.__kind)) & 128) != 0;
   case LW_OBJECT_BARRIER:
