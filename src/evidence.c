@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "misuse.h"
+#include "options.h"
 #include "stack.h"
 #include "wait.h"
 
@@ -72,7 +73,9 @@ static LW_NOINLINE void site_seen(uintptr_t pc) {
       continue;
     }
     lw_thread *inside = lw_shim_enter();
-    uint32_t depth = lw_stack_capture_here(site_stacks[i].pcs, LW_EVIDENCE_STACK_MAX);
+    uint32_t max = (uint32_t)lw_opt.stack_depth;
+    uint32_t depth = lw_stack_capture_here(
+        site_stacks[i].pcs, max < LW_EVIDENCE_STACK_MAX ? max : LW_EVIDENCE_STACK_MAX);
     lw_shim_leave(inside);
     atomic_store_explicit(&site_stacks[i].depth, depth + 1, memory_order_release);
     return;
