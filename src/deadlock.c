@@ -24,6 +24,7 @@
 
 #include "options.h"
 #include "registry.h"
+#include "signals.h"
 #include "stack.h"
 #include "deadlock.h"
 
@@ -222,6 +223,7 @@ static bool program_catches_signals(void) {
   for (size_t i = 0; i < LW_ARRAY_SIZE(ours); i++)
     if (ours[i] > 0)
       caught &= ~(1ull << (ours[i] - 1));
+  caught &= ~lw_signals_ours(); /* report_signals: the program's are at SIG_DFL */
   /* glibc's own (SIGCANCEL, SIGSETXID) are 32 and 33. */
   caught &= ~((1ull << 31) | (1ull << 32));
   static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
