@@ -214,6 +214,28 @@ def test_interrupted_thread_shown_where_it_was():
     assert re.search(r"T0 \(main thread\), tid \d+: in read on fd \d+ \(pipe:", stderr), stderr
 
 
+def test_forked_child():
+    """A child after fork (one thread, no helper) keeps the behaviour: it
+    reports and dies of SIGTERM; the parent, which waited for it, exits
+    normally with its own clean exit report."""
+    hung = Hung("fork")
+    hung.wait_stdout("ready")
+    child = int(re.search(rb"child (\d+)", hung.out).group(1))
+    time.sleep(0.1)
+    os.kill(child, signal.SIGTERM)
+    status, stdout, stderr, report = hung.finish()
+    assert status == 0, (status, stderr)
+    assert f"child died of {int(signal.SIGTERM)}" in stdout, stdout
+    assert report["trigger"] == "exit" and report["findings"] == [], report
+    with open(os.path.join(hung.tmp, f"report-{child}.json")) as f:
+        child_report = json.load(f)
+    lwtest.check_schema(child_report)
+    assert child_report["trigger"] == "signal" and child_report["signal"] == "SIGTERM", child_report
+    main = by_id(child_report)[0]
+    assert main["syscall"]["name"] == "read" and "main" in functions(main["stack"]), main
+    assert f"=={child}== leakwatch: SUMMARY (signal SIGTERM): 0 findings" in stderr, stderr
+
+
 # ---------------------------------------------------------------------------
 # programs that take the signal themselves: untouched
 # ---------------------------------------------------------------------------

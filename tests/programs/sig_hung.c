@@ -13,12 +13,17 @@
  *   joined   the worker is stopped and joined first (by closing the pipe):
  *            then main reads another pipe, the one thread left, while
  *            leakwatch's helper thread runs
+ *   fork     with the worker running, fork: the child (one thread, no
+ *            helper) prints "child PID" and reads the pipe; the parent
+ *            waits for it, prints "child died of N", releases its worker,
+ *            joins it and returns 0
  * Prints "ready" when the blocking thread is (about to be) in read. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int fds[2];
@@ -62,6 +67,22 @@ int main(int argc, char **argv) {
   }
   pthread_t worker;
   pthread_create(&worker, NULL, pipe_worker, NULL);
+  if (strcmp(mode, "fork") == 0) {
+    usleep(50 * 1000);
+    pid_t child = fork();
+    if (child == 0) {
+      printf("child %d\nready\n", (int)getpid());
+      char byte;
+      _exit((int)read(fds[0], &byte, 1));
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("child died of %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (write(fds[1], "x", 1) != 1)
+      return 3;
+    pthread_join(worker, NULL);
+    return 0;
+  }
   if (strcmp(mode, "handler") == 0 || strcmp(mode, "restore") == 0) {
     struct sigaction action, old;
     memset(&action, 0, sizeof action);
