@@ -157,6 +157,10 @@ static void leak_message(lw_report *r, lw_finding *f) {
   else if (t->has_wait)
     snprintf(message + used, sizeof message - (size_t)used, "%s still %s in %s %s", who,
              t->wait.timed ? "waiting (timed)" : "blocked", t->wait.call, when);
+  else if (r->signal && t->syscall.where == LW_WHERE_SYSCALL && t->syscall.name)
+    /* What the user who gave up wants to read: where it hangs. */
+    snprintf(message + used, sizeof message - (size_t)used, "%s still in %s %s", who,
+             t->syscall.name, when);
   else
     snprintf(message + used, sizeof message - (size_t)used, "%s still running %s", who, when);
   f->message = lw_mem_arena_strdup(&r->arena, message);

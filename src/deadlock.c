@@ -24,6 +24,7 @@
 
 #include "options.h"
 #include "registry.h"
+#include "signals.h"
 #include "stack.h"
 #include "deadlock.h"
 
@@ -192,6 +193,7 @@ static bool program_catches_signals(void) {
   for (size_t i = 0; i < LW_ARRAY_SIZE(ours); i++)
     if (ours[i] > 0)
       caught &= ~(1ull << (ours[i] - 1));
+  caught &= ~lw_signals_ours(); /* report_signals: the program's are at SIG_DFL */
   /* glibc's own (SIGCANCEL, SIGSETXID) are 32 and 33. */
   caught &= ~((1ull << 31) | (1ull << 32));
   static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
@@ -215,7 +217,8 @@ static bool process_shared(const lw_report_wait *w) {
   case LW_OBJECT_SEM:
     return object_int(w, 8) != 0; /* new_sem.private: 0 private, 128 shared */
   case LW_OBJECT_COND:
-    return (object_int(w, offsetof(pthread_cond_t, __data.__wrefs)) & 1) != 0; /* bit 0: process-shared (bit 2 is the destroy-wake flag) */
+    return (object_int(w, offsetof(pthread_cond_t, __data.__wrefs)) & 1) !=
+           0; /* bit 0: process-shared (bit 2 is the destroy-wake flag) */
   case LW_OBJECT_MUTEX:
     return (object_int(w, offsetof(pthread_mutex_t, __data.__kind)) & 128) != 0;
   case LW_OBJECT_BARRIER:

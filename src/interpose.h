@@ -28,6 +28,11 @@
 
 #include "common.h"
 
+/* Not <signal.h>: under _GNU_SOURCE it brings in unistd.h's syscall(),
+ * whose prototype intercept_syscall.c replaces. */
+struct sigaction;
+typedef void (*lw_sighandler)(int);
+
 /* X(return type, name, (parameters), (arguments), version). The compat_
  * lines are glibc's old GLIBC_2.2.5 versions of the same symbol. */
 /* clang-format off */
@@ -117,6 +122,10 @@
   X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),             \
     (n, a1, a2, a3, a4, a5, a6), NULL)                                                         \
   X(void, exit, (int status), (status), NULL)                                                     \
+  X(int, sigaction, (int s, const struct sigaction *a, struct sigaction *o), (s, a, o), NULL)     \
+  X(lw_sighandler, signal, (int s, lw_sighandler h), (s, h), NULL)                              \
+  X(lw_sighandler, bsd_signal, (int s, lw_sighandler h), (s, h), NULL)                          \
+  X(lw_sighandler, sysv_signal, (int s, lw_sighandler h), (s, h), NULL)                         \
   X(int, dl_iterate_phdr,                                                                          \
     (int (*f)(struct dl_phdr_info *, size_t, void *), void *data), (f, data), NULL)
 /* clang-format on */

@@ -28,6 +28,7 @@
 #include "once.h"
 #include "options.h"
 #include "reporting.h"
+#include "signals.h"
 #include "stack.h"
 #include "suppress.h"
 #include "watcher.h"
@@ -80,6 +81,7 @@ static void fork_child(void) {
   lw_registry_fork_child(self);
   lw_reporting_fork_child();
   lw_watcher_fork_child();
+  lw_signals_fork_child();
   lw_start_ns = lw_now_ns();
   atomic_store(&exit_report_done, 0);
 }
@@ -97,6 +99,7 @@ bool lw_lifecycle_start(void) {
   lw_thread_end_key_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   lw_watcher_start();
+  lw_signals_start(); /* after the dump handler: dump_signal wins */
   lw_verbose(1, "started in pid %d", getpid());
   return true;
 }
@@ -108,6 +111,8 @@ void lw_lifecycle_thread_ending(lw_thread *t) {
   lw_reporting_abandoned(t);
   lw_shim_leave(inside);
 }
+
+bool lw_lifecycle_exiting(void) { return atomic_load(&exit_report_done) != 0; }
 
 /* The report at exit: after every destructor (see the file comment).
  * `status` is what the program exits with: exitcode replaces only a 0, so

@@ -19,6 +19,10 @@ void lw_lifecycle_thread_ending(lw_thread *t);
  * that leave by pthread_exit or cancellation (intercept_thread.c). */
 void lw_thread_end_key_init(void);
 
+/* The exit report has begun (or is done): a report signal then only ends
+ * the process (signals.c). Async-signal-safe. */
+bool lw_lifecycle_exiting(void);
+
 /* When the shim started, for uptimes. */
 extern uint64_t lw_start_ns;
 

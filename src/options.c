@@ -27,7 +27,10 @@ lw_options lw_opt;
   snprintf(opts->name, sizeof opts->name, "%s", (const char *)(def));
 #define LW_DEFAULT_CHOICE(name, def) opts->name = (def);
 #define LW_DEFAULT_SIGNAL(name, def) opts->name = (def);
+#define LW_DEFAULT_SIGNALS(name, def) parse_signals((def), &opts->name);
 #define LW_OPTION_DEFAULT(type, name, def, lo, hi, help) LW_DEFAULT_##type(name, def)
+
+static bool parse_signals(const char *value, uint64_t *out);
 
 static void lw_options_defaults(lw_options *opts) { LW_OPTIONS(LW_OPTION_DEFAULT) }
 
@@ -65,34 +68,114 @@ static int parse_choice(const char *value, const char *choices) {
 }
 
 /*
- * The signals dump_signal may name, by name or by number alike: the one
- * table of them. Left out on purpose: signals of faults (SEGV, BUS, FPE,
- * ILL, ABRT, TRAP, SYS: a crashing program would spin in the dump handler
- * forever), CHLD, ALRM and the like (the program's own events: every child
- * exit would interrupt its sleeps with EINTR), INT and TERM (the user's way
- * to stop it), KILL and STOP (cannot be caught), and the real-time signals
+ * The signals options may name, by name or by number alike: the one table
+ * of them, with what each may serve as.
+ *  - dump: a signal on which a live process writes a dump and goes on.
+ *  - report: a signal that, at its default action, ends the process
+ *    (terminate or core): report_signals reports before it does.
+ * Left out on purpose: signals of faults (SEGV, BUS, FPE, ILL, ABRT, TRAP,
+ * SYS: a crashing program would spin in the handler forever), CHLD, ALRM,
+ * PIPE and the like (the program's own events: every child exit would
+ * interrupt its sleeps with EINTR, every write to a closed pipe would
+ * report), KILL and STOP (cannot be caught), and the real-time signals
  * (glibc keeps 32 and 33, the shim uses SIGRTMAX-3, programs use the rest).
+ * INT and TERM are the user's way to stop a program: never a dump.
  */
+enum { SIGNAL_DUMP = 1, SIGNAL_REPORT = 2 };
 static const struct {
   const char *name;
   int number;
-} dump_signals[] = {{"USR1", SIGUSR1},   {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
-                    {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"URG", SIGURG}};
+  int uses;
+} option_signals[] = {{"HUP", SIGHUP, SIGNAL_DUMP | SIGNAL_REPORT},
+                      {"INT", SIGINT, SIGNAL_REPORT},
+                      {"QUIT", SIGQUIT, SIGNAL_DUMP | SIGNAL_REPORT},
+                      {"TERM", SIGTERM, SIGNAL_REPORT},
+                      {"USR1", SIGUSR1, SIGNAL_DUMP | SIGNAL_REPORT},
+                      {"USR2", SIGUSR2, SIGNAL_DUMP | SIGNAL_REPORT},
+                      {"PWR", SIGPWR, SIGNAL_DUMP | SIGNAL_REPORT},
+                      {"WINCH", SIGWINCH, SIGNAL_DUMP},
+                      {"URG", SIGURG, SIGNAL_DUMP}};
 
-static bool parse_signal(const char *value, int *out) {
+const char *lw_options_signal_name(int number) {
+  static const char *const full[] = {"SIGHUP",  "SIGINT", "SIGQUIT",  "SIGTERM", "SIGUSR1",
+                                     "SIGUSR2", "SIGPWR", "SIGWINCH", "SIGURG"};
+  _Static_assert(LW_ARRAY_SIZE(full) == LW_ARRAY_SIZE(option_signals), "one name per signal");
+  for (size_t i = 0; i < LW_ARRAY_SIZE(option_signals); i++)
+    if (option_signals[i].number == number)
+      return full[i];
+  return NULL;
+}
+
+/* One signal (not 0) of the table for `use`, by name (with or without
+ * SIG) or number, of `len` characters at `value`. */
+static bool parse_one_signal(const char *value, size_t len, int use, int *out) {
+  char word[16];
+  if (len == 0 || len >= sizeof word)
+    return false;
+  memcpy(word, value, len);
+  word[len] = '\0';
   int number;
-  const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
-  bool by_number = parse_int(value, 0, 64, &number);
-  if (by_number && number == 0) {
-    *out = 0; /* off */
-    return true;
-  }
-  for (size_t i = 0; i < LW_ARRAY_SIZE(dump_signals); i++)
-    if (by_number ? number == dump_signals[i].number : strcmp(name, dump_signals[i].name) == 0) {
-      *out = dump_signals[i].number;
+  const char *name = strncmp(word, "SIG", 3) == 0 ? word + 3 : word;
+  bool by_number = parse_int(word, 1, 64, &number);
+  for (size_t i = 0; i < LW_ARRAY_SIZE(option_signals); i++)
+    if ((option_signals[i].uses & use) && (by_number ? number == option_signals[i].number
+                                                     : strcmp(name, option_signals[i].name) == 0)) {
+      *out = option_signals[i].number;
       return true;
     }
   return false;
+}
+
+static bool parse_signal(const char *value, int *out) {
+  if (strcmp(value, "0") == 0) {
+    *out = 0; /* off */
+    return true;
+  }
+  return parse_one_signal(value, strlen(value), SIGNAL_DUMP, out);
+}
+
+/* "INT,TERM,HUP" or "2,15": a mask, bit n-1 for signal n; "0" is none.
+ * All or nothing: one bad word keeps the default. */
+static bool parse_signals(const char *value, uint64_t *out) {
+  if (strcmp(value, "0") == 0) {
+    *out = 0;
+    return true;
+  }
+  uint64_t mask = 0;
+  for (const char *word = value;;) {
+    const char *end = strchr(word, ',');
+    size_t len = end ? (size_t)(end - word) : strlen(word);
+    int number;
+    if (!parse_one_signal(word, len, SIGNAL_REPORT, &number))
+      return false;
+    mask |= 1ull << (number - 1);
+    if (!end)
+      break;
+    word = end + 1;
+  }
+  *out = mask;
+  return true;
+}
+
+/* "SIGUSR1, SIGUSR2, ..." of the signals for `use`, for messages. */
+static void signal_names(int use, char *out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < LW_ARRAY_SIZE(option_signals); i++)
+    if ((option_signals[i].uses & use) && used < size)
+      used += (size_t)snprintf(out + used, size - used, "%sSIG%s", used ? ", " : "",
+                               option_signals[i].name);
+}
+
+static void complain_signal(void (*complain)(const char *), const char *value, const char *key,
+                            int use) {
+  char names[160], message[LW_PATH_MAX + 300];
+  signal_names(use, names, sizeof names);
+  snprintf(message, sizeof message,
+           "LEAKWATCH_OPTIONS: bad value '%s' for %s (%s of %s, by name or number, or 0); using "
+           "the default",
+           value, key, use == SIGNAL_DUMP ? "one" : "a comma-separated list", names);
+  complain(message);
 }
 
 static void complainf(void (*complain)(const char *), const char *fmt, const char *a,
@@ -131,10 +214,12 @@ static void complainf(void (*complain)(const char *), const char *fmt, const cha
   }
 #define LW_APPLY_SIGNAL(name, lo, hi)                                                              \
   if (!parse_signal(value, &opts->name)) {                                                         \
-    complainf(complain,                                                                            \
-              "LEAKWATCH_OPTIONS: bad value '%s' for %s (one of SIGUSR1, SIGUSR2, SIGQUIT, "       \
-              "SIGHUP, SIGWINCH, SIGPWR, SIGURG, by name or number, or 0); using the default",     \
-              value, key);                                                                         \
+    complain_signal(complain, value, key, SIGNAL_DUMP);                                            \
+    problems++;                                                                                    \
+  }
+#define LW_APPLY_SIGNALS(name, lo, hi)                                                             \
+  if (!parse_signals(value, &opts->name)) {                                                        \
+    complain_signal(complain, value, key, SIGNAL_REPORT);                                          \
     problems++;                                                                                    \
   }
 #define LW_OPTION_APPLY(type, name, def, lo, hi, help)                                             \

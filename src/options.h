@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum lw_deadlock_action { LW_DEADLOCK_REPORT, LW_DEADLOCK_ABORT, LW_DEADLOCK_EXIT };
 enum lw_lock_order_mode { LW_LOCK_ORDER_OFF, LW_LOCK_ORDER_OBJECT, LW_LOCK_ORDER_CLASS };
@@ -21,7 +22,10 @@ enum lw_lock_order_mode { LW_LOCK_ORDER_OFF, LW_LOCK_ORDER_OBJECT, LW_LOCK_ORDER
  *   PATH:   a string (a file name); default and limits unused
  *   CHOICE: one word of the list in `minimum` ("a|b|c"), stored as its index
  *   SIGNAL: a signal of options.c's table, by name or number (SIGUSR2, USR2,
- *           12); 0 turns it off
+ *           12), that may serve as a dump signal; 0 turns it off
+ *   SIGNALS: a comma-separated list of signals of the same table that may
+ *           end the process with a report (INT,TERM or 2,15), stored as a
+ *           mask (bit n-1 for signal n); default a list as text; 0 is none
  */
 #define LW_OPTIONS(X)                                                                              \
   X(INT, exitcode, 66, 0, 255,                                                                     \
@@ -44,12 +48,16 @@ enum lw_lock_order_mode { LW_LOCK_ORDER_OFF, LW_LOCK_ORDER_OBJECT, LW_LOCK_ORDER
   X(INT, stack_depth, 32, 1, 64, "frames kept per stack")                                          \
   X(SIGNAL, dump_signal, 12, 0, 64,                                                                \
     "signal on which a live process writes a dump; 0 turns it off")                                \
+  X(SIGNALS, report_signals, "INT,TERM,HUP,QUIT", 0, 0,                                            \
+    "on these signals, left at their default action, report and then die of the signal; 0 is "     \
+    "off")                                                                                         \
   X(INT, verbosity, 0, 0, 3, "1 and up print what the shim does")
 
 #define LW_FIELD_INT(name) int name;
 #define LW_FIELD_PATH(name) char name[LW_PATH_MAX];
 #define LW_FIELD_CHOICE(name) int name;
 #define LW_FIELD_SIGNAL(name) int name;
+#define LW_FIELD_SIGNALS(name) uint64_t name;
 #define LW_OPTION_FIELD(type, name, def, lo, hi, help) LW_FIELD_##type(name)
 
 typedef struct lw_options {
@@ -71,6 +79,10 @@ void lw_options_init(void);
 
 /* Write the help text (one line per option) into buf. */
 size_t lw_options_help(char *buf, size_t size);
+
+/* "SIGTERM" for 15, from the one table of signals options may name; NULL
+ * for a signal not in it. */
+const char *lw_options_signal_name(int number);
 
 /* Expand %p in `pattern` to the pid. Returns false if it does not fit. */
 bool lw_options_expand_path(const char *pattern, int pid, char *out, size_t size);

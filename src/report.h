@@ -174,8 +174,9 @@ typedef struct lw_finding {
 
 typedef struct lw_report {
   lw_arena arena;
-  const char *trigger; /* exit | dump | deadlock | verify | attach (leakwatch-inspect) */
+  const char *trigger; /* exit | dump | deadlock | verify | signal | attach (leakwatch-inspect) */
   const char *note;    /* said once at the top: what this report cannot know (attach) */
+  const char *signal;  /* trigger "signal": the signal's name ("SIGTERM") */
   int pid;
   const char *exe;
   char time[32];

@@ -188,6 +188,10 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
 void lw_report_json_write(lw_buf *out, const lw_report *r) {
   lw_buf_puts(out, "{\n  \"schema\": \"leakwatch-report/1\",\n  \"trigger\": ");
   lw_buf_json_string(out, r->trigger);
+  if (r->signal) {
+    lw_buf_puts(out, ", \"signal\": ");
+    lw_buf_json_string(out, r->signal);
+  }
   if (r->note) {
     lw_buf_puts(out, ", \"note\": ");
     lw_buf_json_string(out, r->note);

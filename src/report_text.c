@@ -345,15 +345,21 @@ static const char *summary_label(const lw_report *r) {
 void lw_report_text_write(lw_buf *out, const lw_report *r) {
   /* An attach (leakwatch-inspect) is a dump made from outside. */
   bool dump = strcmp(r->trigger, "dump") == 0 || strcmp(r->trigger, "attach") == 0;
-  if (dump) {
+  /* A report at a signal (the user gave up on a hang) shows every thread
+   * too: where each one was is the answer. */
+  bool listing = dump || r->signal;
+  if (listing) {
     /* A dump shows every thread, then what is wrong. */
     uint32_t alive = 0;
     for (uint32_t i = 0; i < r->nthreads; i++)
       alive += r->threads[i].state != LW_STATE_EXITED;
-    lw_buf_printf(out, "==%d== leakwatch: dump of ", r->pid);
+    if (r->signal)
+      lw_buf_printf(out, "==%d== leakwatch: %s arrived; the state of ", r->pid, r->signal);
+    else
+      lw_buf_printf(out, "==%d== leakwatch: dump of ", r->pid);
     lw_buf_text(out, r->exe ? r->exe : "?", false);
-    lw_buf_printf(out, " (pid %d), %u threads, up %.1f s\n\n", r->pid, alive,
-                  (double)r->uptime_ms / 1000.0);
+    lw_buf_printf(out, " (pid %d), %u threads, up %.1f s%s\n\n", r->pid, alive,
+                  (double)r->uptime_ms / 1000.0, r->signal ? ", before it dies of the signal" : "");
     if (r->note)
       lw_buf_printf(out, "==%d== leakwatch: %s\n\n", r->pid, r->note);
     for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -371,9 +377,9 @@ void lw_report_text_write(lw_buf *out, const lw_report *r) {
     lw_buf_text(out, f->message ? f->message : "", false);
     lw_buf_puts(out, "\n");
     write_events(out, f);
-    if (f->subject && !dump)
+    if (f->subject && !listing)
       write_thread_block(out, r, f->subject);
-    else if (f->all_threads_shown && !dump)
+    else if (f->all_threads_shown && !listing)
       for (uint32_t k = 0; k < f->nthreads; k++) {
         const lw_report_thread *t = lw_report_thread_by_id((lw_report *)r, f->threads[k]);
         if (t)
@@ -381,10 +387,11 @@ void lw_report_text_write(lw_buf *out, const lw_report *r) {
       }
     lw_buf_puts(out, "\n");
   }
-  if (r->nfindings == 0 && r->suppressed == 0 && !dump)
+  if (r->nfindings == 0 && r->suppressed == 0 && !listing)
     return;
   /* Summary: totals per kind, in order of first appearance. */
-  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, summary_label(r));
+  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s%s%s): ", r->pid, summary_label(r),
+                r->signal ? " " : "", r->signal ? r->signal : "");
   uint32_t total = 0;
   for (uint32_t i = 0; i < r->nfindings; i++)
     total += r->findings[i].count;

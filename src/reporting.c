@@ -7,8 +7,11 @@
 #define _GNU_SOURCE
 #include "reporting.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,7 +103,8 @@ void lw_reporting_emit(lw_report *r) {
       live)
     finish(r);
   /* Nothing (left) to say: a clean run prints nothing. */
-  bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0;
+  bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0 ||
+                   r->signal; /* the user gave up on it: always say where it was */
   if (show_text) {
     lw_buf text = {0};
     lw_report_text_write(&text, r);
@@ -206,6 +210,27 @@ int lw_reporting_at_exit(lw_thread *reporter, void (*pending_locked)(void)) {
   lw_suppress_list_unused();
   lw_mem_arena_release(&report.arena);
   return findings;
+}
+
+void lw_reporting_signal(int signo, const char *name, lw_thread *reporter,
+                         void (*pending_locked)(void)) {
+  /* Kept to the end: the process dies of the signal after this. */
+  lw_lock_acquire(&report_lock);
+  pending_locked();
+  lw_report report;
+  memset(&report, 0, sizeof report);
+  lw_snapshot_take(&report, "signal", reporter);
+  char when[48];
+  if (name)
+    snprintf(when, sizeof when, "when %s arrived", name);
+  else
+    snprintf(when, sizeof when, "when signal %d arrived", signo);
+  report.signal = name ? name : "signal";
+  lw_analysis_exit(&report); /* what would leak if the process ended now: it does */
+  report.when = when;
+  lw_deadlock_find(&report, 0, -1);
+  lw_reporting_add_remembered(&report);
+  lw_reporting_emit(&report);
 }
 
 int lw_reporting_live(int fd, const char *trigger, lw_thread *reporter) {
@@ -506,7 +531,150 @@ static void write_atomically(const char *path, const lw_buf *content) {
     unlink(temp);
 }
 
-void lw_reporting_dump(void) {
+/*
+ * Dump files: PID.dump.N.txt and PID.dump.N.json, N counting this
+ * process's dumps (one more than the highest there), so the dumps of one
+ * process are kept side by side; PID.dump.txt and PID.dump.json are hard
+ * links to the newest (what `leakwatch dump PID` reads: it sees a new file
+ * appear there). Pruned at each dump: this process keeps its newest
+ * LW_DUMPS_KEPT; processes that no longer exist keep LW_DUMPS_GONE_KEPT
+ * dumps between them, the newest; other live processes are left alone.
+ */
+#define LW_DUMPS_KEPT 5
+#define LW_DUMPS_GONE_KEPT 20
+#define LW_DUMPS_SCANNED 1024
+
+typedef struct dump_entry {
+  int pid;
+  unsigned seq; /* 0: the PID.dump.txt/json links */
+  int64_t mtime_ns;
+} dump_entry;
+
+/* "PID.dump.N.txt" (or .json), or "PID.dump.txt": pid and N (0). */
+static bool parse_dump_name(const char *name, int *pid, unsigned *seq) {
+  char *end;
+  long p = strtol(name, &end, 10);
+  if (end == name || p <= 0 || p > INT32_MAX || strncmp(end, ".dump.", 6) != 0)
+    return false;
+  const char *rest = end + 6;
+  unsigned long n = 0;
+  if (*rest >= '0' && *rest <= '9') {
+    n = strtoul(rest, &end, 10);
+    if (n == 0 || n > 1000000000ul || *end != '.')
+      return false;
+    rest = end + 1;
+  }
+  if (strcmp(rest, "txt") != 0 && strcmp(rest, "json") != 0)
+    return false;
+  *pid = (int)p;
+  *seq = (unsigned)n;
+  return true;
+}
+
+static void remove_dump(const char *dir, int pid, unsigned seq) {
+  char path[LW_PATH_MAX];
+  for (int ext = 0; ext < 2; ext++) {
+    if (seq)
+      snprintf(path, sizeof path, "%s/%d.dump.%u.%s", dir, pid, seq, ext ? "json" : "txt");
+    else
+      snprintf(path, sizeof path, "%s/%d.dump.%s", dir, pid, ext ? "json" : "txt");
+    unlink(path);
+  }
+}
+
+static bool process_gone(int pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+/* The dumps in `dir`, one entry per (pid, N) (txt and json together). */
+static uint32_t scan_dumps(const char *dir, dump_entry *out, uint32_t max) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  uint32_t n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    int pid;
+    unsigned seq;
+    if (!parse_dump_name(e->d_name, &pid, &seq))
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    uint32_t i = 0;
+    while (i < n && !(out[i].pid == pid && out[i].seq == seq))
+      i++;
+    if (i == n) {
+      if (n == max)
+        continue;
+      out[n++] = (dump_entry){pid, seq, mtime};
+    } else if (mtime > out[i].mtime_ns) {
+      out[i].mtime_ns = mtime;
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+/* The next N for this process. */
+static unsigned next_dump_seq(const dump_entry *entries, uint32_t n, int pid) {
+  unsigned highest = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (entries[i].pid == pid && entries[i].seq > highest)
+      highest = entries[i].seq;
+  return highest + 1;
+}
+
+/* Prune (see above); returns how many dumps were removed. */
+static unsigned prune_dumps(const char *dir, dump_entry *entries, uint32_t n, int pid,
+                            unsigned newest) {
+  unsigned pruned = 0;
+  /* This process: the newest LW_DUMPS_KEPT numbered ones. */
+  for (uint32_t i = 0; i < n; i++)
+    if (entries[i].pid == pid && entries[i].seq && entries[i].seq + LW_DUMPS_KEPT <= newest) {
+      remove_dump(dir, pid, entries[i].seq);
+      pruned++;
+    }
+  /* Processes that are gone: a link pair that is no dump of its own (it
+   * names a numbered one) does not count. */
+  uint32_t gone = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (entries[i].pid == pid || !process_gone(entries[i].pid))
+      continue;
+    bool link_only = false;
+    if (entries[i].seq == 0)
+      for (uint32_t k = 0; k < n && !link_only; k++)
+        link_only = entries[k].pid == entries[i].pid && entries[k].seq;
+    if (link_only)
+      continue;
+    entries[gone++] = entries[i]; /* compacted: only gone dumps from here */
+  }
+  while (gone > LW_DUMPS_GONE_KEPT) {
+    uint32_t oldest = 0;
+    for (uint32_t i = 1; i < gone; i++)
+      if (entries[i].mtime_ns < entries[oldest].mtime_ns)
+        oldest = i;
+    remove_dump(dir, entries[oldest].pid, entries[oldest].seq);
+    pruned++;
+    /* Its last numbered dump gone: the links to it go too. */
+    bool any_left = false;
+    for (uint32_t i = 0; i < gone; i++)
+      any_left |= i != oldest && entries[i].pid == entries[oldest].pid;
+    if (!any_left && entries[oldest].seq)
+      remove_dump(dir, entries[oldest].pid, 0);
+    entries[oldest] = entries[--gone];
+  }
+  return pruned;
+}
+
+/* `link_path` becomes another name of `path`, atomically. */
+static void link_atomically(const char *path, const char *link_path) {
+  char temp[LW_PATH_MAX + 32];
+  snprintf(temp, sizeof temp, "%s.tmp", link_path);
+  unlink(temp);
+  if (link(path, temp) != 0 || rename(temp, link_path) != 0)
+    unlink(temp);
+}
+
+void lw_reporting_dump(bool announce) {
   char dir[128];
   if (!dump_directory(dir, sizeof dir))
     return;
@@ -519,19 +687,38 @@ void lw_reporting_dump(void) {
     lw_deadlock_long_waits(&report, (uint64_t)lw_opt.hang_ms);
   lw_reporting_add_remembered(&report);
   finish(&report);
-  char path[LW_PATH_MAX];
+  const int pid = getpid();
+  dump_entry *entries = lw_mem_arena_alloc(&report.arena, LW_DUMPS_SCANNED * sizeof *entries);
+  uint32_t nentries = entries ? scan_dumps(dir, entries, LW_DUMPS_SCANNED) : 0;
+  const unsigned seq = next_dump_seq(entries, nentries, pid);
+  char base[LW_PATH_MAX], path[LW_PATH_MAX + 8], latest[LW_PATH_MAX + 8];
+  snprintf(base, sizeof base, "%s/%d.dump.%u", dir, pid, seq);
   lw_buf text = {0}, json = {0};
   lw_report_text_write(&text, &report);
   lw_report_json_write(&json, &report);
   /* JSON first: a client waiting for the text finds both ready. */
-  snprintf(path, sizeof path, "%s/%d.dump.json", dir, getpid());
+  snprintf(path, sizeof path, "%s.json", base);
   write_atomically(path, &json);
-  snprintf(path, sizeof path, "%s/%d.dump.txt", dir, getpid());
+  snprintf(latest, sizeof latest, "%s/%d.dump.json", dir, pid);
+  link_atomically(path, latest);
+  snprintf(path, sizeof path, "%s.txt", base);
   write_atomically(path, &text);
+  snprintf(latest, sizeof latest, "%s/%d.dump.txt", dir, pid);
+  link_atomically(path, latest);
+  unsigned pruned = prune_dumps(dir, entries, nentries, pid, seq);
   lw_buf_free(&text);
   lw_buf_free(&json);
   lw_mem_arena_release(&report.arena);
   lw_lock_release(&report_lock);
+  if (announce && lw_userfile_std_intact(STDERR_FILENO)) {
+    char line[LW_PATH_MAX + 160];
+    int len =
+        snprintf(line, sizeof line,
+                 "==%d== leakwatch: dump written to %s.txt and .json (%u old dump%s pruned)\n", pid,
+                 base, pruned, pruned == 1 ? "" : "s");
+    if (len > 0)
+      lw_write_all(STDERR_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+  }
 }
 
 /* An event's finding, live: its text now, labelled with its kind; it is

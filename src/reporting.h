@@ -73,8 +73,16 @@ void lw_reporting_event_locked(lw_finding_kind kind, const char *message,
                                const uint32_t *thread_ids, uint32_t nthreads,
                                const lw_reporting_evidence *evidence, uint32_t nevidence);
 
-/* A dump (dump_signal): the live state, written to the dump directory. */
-void lw_reporting_dump(void);
+/* A dump (dump_signal): the live state, written to the dump directory.
+ * `announce`: say on stderr where it went (not for `leakwatch dump`,
+ * which shows the dump itself). */
+void lw_reporting_dump(bool announce);
+
+/* A report signal arrived (signals.c): the exit report's findings, every
+ * thread listed, trigger "signal". The report lock is kept: the process
+ * dies next. */
+void lw_reporting_signal(int signo, const char *name, lw_thread *reporter,
+                         void (*pending_locked)(void));
 
 /* Live findings that are not about the present moment, added to exit and
  * dump reports (reporting.c). */

@@ -29,6 +29,7 @@
 #include "syscalls.h"
 #include "symbols.h"
 #include "evidence.h"
+#include "signals.h"
 
 /* The top of the main thread's stack, as the dynamic loader saw it. */
 extern void *__libc_stack_end;
@@ -348,6 +349,8 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
   r->nthreads = n;
 
   /* Phase 2: stacks and held locks, unlocked. */
+  const lw_signals_interrupted *stopped =
+      strcmp(trigger, "signal") == 0 ? lw_signals_interrupted_thread() : NULL;
   for (uint32_t i = 0; i < n; i++) {
     raw_thread *raw = &raws[i];
     lw_thread *t = raw->live;
@@ -391,6 +394,13 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     }
     if (r->no_stacks) {
       /* held list only */
+    } else if (stopped && stopped->thread == t) {
+      /* In a report signal's handler: where the signal found it. */
+      raw->stack = stopped->stack;
+      raw->has_stack = stopped->stack.depth > 0;
+      out->syscall = stopped->syscall;
+      if (out->syscall.where == LW_WHERE_SYSCALL)
+        lw_syscalls_describe(r, &out->syscall, r->pid);
     } else if (t == reporter) {
       /* With stack pointers, so held locks anchor in it (stack.c). */
       unw_context_t context;

@@ -157,6 +157,23 @@ static int capture_signal;
 
 int lw_stack_signal(void) { return capture_signal; }
 
+bool lw_stack_unwind_interrupted(void *ucontext_raw, lw_stack *out) {
+  ucontext_t *uc = ucontext_raw;
+  uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  /* Interrupted inside the dynamic loader, it may hold the lock that
+   * libunwind's dl_iterate_phdr takes; or a fork is under way, maybe in
+   * this very thread: no stack rather than a deadlock. */
+  if (is_in_loader(pc) || !lw_loader_enter(false)) {
+    out->depth = 0;
+    return false;
+  }
+  lw_thread *inside = lw_shim_enter();
+  unwind_context((unw_context_t *)uc, true, out, (uint32_t)lw_opt.stack_depth);
+  lw_shim_leave(inside);
+  lw_loader_leave();
+  return true;
+}
+
 static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
   (void)signo;
   (void)info;
@@ -164,19 +181,7 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
   lw_thread *t = lw_self_any();
   uint32_t expected = LW_CAPTURE_REQUESTED;
   if (t && atomic_compare_exchange_strong(&t->capture_state, &expected, LW_CAPTURE_RUNNING)) {
-    ucontext_t *uc = ucontext_raw;
-    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-    /* Interrupted inside the dynamic loader, it may hold the lock that
-     * libunwind's dl_iterate_phdr takes; or a fork is under way, maybe in
-     * this very thread: no stack rather than a deadlock. */
-    if (is_in_loader(pc) || !lw_loader_enter(false)) {
-      t->now_stack.depth = 0;
-    } else {
-      lw_thread *inside = lw_shim_enter();
-      unwind_context((unw_context_t *)uc, true, &t->now_stack, (uint32_t)lw_opt.stack_depth);
-      lw_shim_leave(inside);
-      lw_loader_leave();
-    }
+    lw_stack_unwind_interrupted(ucontext_raw, &t->now_stack);
     atomic_store(&t->capture_state, LW_CAPTURE_DONE);
   }
   errno = saved_errno;

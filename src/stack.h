@@ -33,6 +33,11 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max);
 void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
                              uint32_t max);
 
+/* In a signal handler: the stack where the signal interrupted the thread
+ * (`ucontext_raw`, the handler's third argument), into `out`. Empty, and
+ * false, when that is not safe (inside the loader, a fork under way). */
+bool lw_stack_unwind_interrupted(void *ucontext_raw, lw_stack *out);
+
 /* The stack of another thread `t`, into `out`, and where it is into
  * `where`. A thread blocked in a system call is never signalled (the call
  * could end early or with EINTR): its stack is unwound from memory, from

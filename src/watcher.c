@@ -27,15 +27,19 @@
 #include "once.h"
 #include "options.h"
 #include "reporting.h"
+#include "signals.h"
 #include "wait.h"
 #include "snapshot.h"
 #include "deadlock.h"
 
 #define LW_DUMP_MAGIC 0x4C57444D /* "LWDM": sigqueue value of `leakwatch dump` */
 
-static _Atomic uint32_t idle;      /* 1 while the helper waits for any wait to begin */
-static _Atomic uint32_t wake_word; /* futex: bumped to wake the helper */
-static _Atomic uint32_t dump_requested;
+static _Atomic uint32_t idle;           /* 1 while the helper waits for any wait to begin */
+static _Atomic uint32_t wake_word;      /* futex: bumped to wake the helper */
+static _Atomic uint32_t dump_requested; /* DUMP_* bits */
+/* A dump from kill (said on stderr), one from `leakwatch dump` (which
+ * shows it itself). */
+enum { DUMP_ANNOUNCED = 1, DUMP_QUIET = 2 };
 static _Atomic uint32_t retire_requested; /* every program thread has ended */
 static _Atomic uint32_t running;
 static lw_thread internal_marker; /* lw_self_inside of the helper */
@@ -46,6 +50,8 @@ static void wake(void) {
   atomic_fetch_add(&wake_word, 1);
   lw_futex_wake(&wake_word, 1);
 }
+
+void lw_watcher_wake(void) { wake(); }
 
 static _Atomic(void (*)(void)) helper_job;
 
@@ -224,11 +230,13 @@ static void *helper_main(void *unused) {
       atomic_store(&running, 0);
       lw_real.pthread_exit(NULL);
     }
+    lw_signals_serve(); /* a report signal: report, then die of it */
     void (*job)(void) = atomic_load(&helper_job);
     if (job)
       job();
-    if (atomic_exchange(&dump_requested, 0))
-      lw_reporting_dump();
+    uint32_t dumps = atomic_exchange(&dump_requested, 0);
+    if (dumps)
+      lw_reporting_dump(dumps & DUMP_ANNOUNCED);
     if (!live_checks) {
       /* Only dumps and retirement wake the helper: waits must not (each
        * would pay a futex call to wake it for nothing). */
@@ -256,10 +264,10 @@ static void *helper_main(void *unused) {
 
 static void dump_handler(int signo, siginfo_t *info, void *context) {
   (void)signo;
-  (void)info;
   (void)context;
   int saved_errno = errno;
-  atomic_store(&dump_requested, 1);
+  bool from_cli = info && info->si_code == SI_QUEUE && info->si_value.sival_int == LW_DUMP_MAGIC;
+  atomic_fetch_or(&dump_requested, from_cli ? DUMP_QUIET : DUMP_ANNOUNCED);
   wake();
   errno = saved_errno;
 }
@@ -276,7 +284,7 @@ static void install_dump_handler(void) {
 }
 
 static void spawn_helper(void) {
-  if (!lw_opt.deadlock_ms && !lw_opt.hang_ms && lw_opt.dump_signal <= 0)
+  if (!lw_opt.deadlock_ms && !lw_opt.hang_ms && lw_opt.dump_signal <= 0 && !lw_opt.report_signals)
     return;
   /* The helper must not take the program's signals. */
   sigset_t all, old;

@@ -31,6 +31,9 @@ void lw_watcher_thread_ended(void);
  * it wakes now (lockorder.c: cycles found on a lock path are reported
  * from here). Async-signal-safe. */
 void lw_watcher_run_soon(void (*job)(void));
+
+/* Wake the helper now (a signal to serve). Async-signal-safe. */
+void lw_watcher_wake(void);
 void lw_watcher_fork_child(void);
 
 /* How many threads the shim itself runs (for "all threads are asleep"). */

@@ -95,7 +95,7 @@ def check_frames(frames):
 def check_schema(report):
     """Every field SPEC section 4 names, with its type."""
     assert report["schema"] == "leakwatch-report/1"
-    assert report["trigger"] in ("exit", "dump", "deadlock", "verify")
+    assert report["trigger"] in ("exit", "dump", "deadlock", "verify", "signal")
     assert isinstance(report["pid"], int) and isinstance(report["exe"], str)
     assert isinstance(report["time"], str) and report["time"].endswith("Z")
     assert isinstance(report["suppressed"], int)

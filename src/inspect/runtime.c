@@ -5,6 +5,7 @@
  */
 #include "options.h"
 #include "registry.h"
+#include "signals.h"
 #include "stack.h"
 #include "userfile.h"
 #include "watcher.h"
@@ -14,6 +15,7 @@ uint64_t lw_tick_resolution_ns;
 
 int lw_stack_signal(void) { return 0; }
 unsigned lw_watcher_internal_threads(void) { return 0; }
+uint64_t lw_signals_ours(void) { return 0; }
 
 /* The tool's stderr is its own. */
 bool lw_userfile_std_intact(int fd) {

@@ -918,6 +918,47 @@ void scenario_syscall(void) {
        (int)syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0));
 }
 
+/* ---- signal dispositions (signals.c: report_signals) ---- */
+
+static void show_disposition(const char *what, void (*handler)(int)) {
+  printf("%s: %s\n", what,
+         handler == SIG_DFL   ? "SIG_DFL"
+         : handler == SIG_IGN ? "SIG_IGN"
+                              : "a handler");
+}
+
+void scenario_sigaction(void) {
+  struct sigaction old;
+  memset(&old, 0, sizeof old);
+  errno = SENTINEL;
+  show("sigaction(SIGTERM, NULL, &old)", sigaction(SIGTERM, NULL, &old));
+  show_disposition("SIGTERM", old.sa_handler);
+}
+
+void scenario_signal(void) {
+  errno = SENTINEL;
+  show_disposition("signal(SIGHUP, SIG_IGN) was", signal(SIGHUP, SIG_IGN));
+  show_disposition("signal(SIGHUP, SIG_DFL) was", signal(SIGHUP, SIG_DFL));
+  printf("errno: %d\n", errno);
+}
+
+/* Still exported by glibc 2.36, no longer declared with _GNU_SOURCE. */
+extern __sighandler_t bsd_signal(int signo, __sighandler_t handler);
+
+void scenario_bsd_signal(void) {
+  errno = SENTINEL;
+  show_disposition("bsd_signal(SIGINT, SIG_IGN) was", bsd_signal(SIGINT, SIG_IGN));
+  show_disposition("bsd_signal(SIGINT, SIG_DFL) was", bsd_signal(SIGINT, SIG_DFL));
+  printf("errno: %d\n", errno);
+}
+
+void scenario_sysv_signal(void) {
+  errno = SENTINEL;
+  show_disposition("sysv_signal(SIGQUIT, SIG_IGN) was", sysv_signal(SIGQUIT, SIG_IGN));
+  show_disposition("sysv_signal(SIGQUIT, SIG_DFL) was", sysv_signal(SIGQUIT, SIG_DFL));
+  printf("errno: %d\n", errno);
+}
+
 /* ---- the list, from the shim's table ---- */
 
 /* A function of the table without a scenario is an undefined reference. */
