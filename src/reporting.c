@@ -22,6 +22,7 @@
 #include "stack.h"
 #include "syscalls.h"
 #include "suppress.h"
+#include "symbols.h"
 #include "userfile.h"
 #include "snapshot.h"
 #include "analysis.h"
@@ -91,18 +92,19 @@ static void finish(lw_report *r) {
   lw_suppress_apply(r);
 }
 
-/* Threads a report lists besides the one making it: in the JSON, even
- * without findings, they are something to show (threads the program said
- * it expects, threads verify calls reported already). */
+/* Threads a report lists besides the one making it, or locks that one
+ * holds: in the JSON, even without findings, they are something to show
+ * (threads the program said it expects, threads verify calls reported
+ * already, where main took the locks it exits holding). */
 static bool lists_others(const lw_report *r) {
   for (uint32_t i = 0; i < r->nthreads; i++)
-    if (!r->threads[i].is_reporter)
+    if (!r->threads[i].is_reporter || r->threads[i].nheld > 0)
       return true;
   return false;
 }
 
 /* A report at exit or verify with nothing to show (no findings, only the
- * reporting thread) lists that thread without stacks: symbolizing them
+ * reporting thread, holding no lock) lists that thread without stacks: symbolizing them
  * (libdw reading every module's ELF and DWARF) is what cost a clean
  * process 100 ms with json_path set, for the stack of its own exit. */
 static bool worth_symbols(const lw_report *r) {
@@ -187,6 +189,7 @@ static uint32_t suppressed_threads(lw_thread *reporter, uint32_t *ids, uint32_t 
   lw_registry_unlock();
   uint32_t found = 0;
   lw_lock_acquire(&report_lock); /* symbols.c's callers serialize */
+  lw_symbols_check_modules();
   for (uint32_t i = 0; i < n && found < max; i++) {
     threads[i].start = lw_snapshot_function_name(&look, starts[i]);
     threads[i].create_stack = lw_snapshot_frames(&look, creates[i].pc, creates[i].depth);

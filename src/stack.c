@@ -410,8 +410,8 @@ static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) 
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
   uint32_t depth = 0;
   uintptr_t sp = at->sp, pc = at->pc, rbp = unknown_register();
+  lw_loader_enter(true); /* before the fill: no fork while it is half done */
   fill_unknown_block();
-  lw_loader_enter(true);
   for (int leg = 0; leg < 16 && depth < LW_ARRAY_SIZE(pcs); leg++) {
     unw_context_t context;
     unw_getcontext(&context); /* a well-formed context; the registers are replaced */
