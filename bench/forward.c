@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -35,17 +36,25 @@
   X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),                 \
     (n, a1, a2, a3, a4, a5, a6))
 
+/* The condition-variable calls the program links against are the
+ * GLIBC_2.3.2 versions; the others have one version. A lookup that
+ * succeeds does not allocate (a failed one would, for its error text). */
+static void *next_symbol(const char *name) {
+  if (strncmp(name, "pthread_cond_", 13) == 0)
+    return dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+  return dlsym(RTLD_NEXT, name);
+}
+
+/* Another library's constructor may call first (jemalloc's, in
+ * redis-server, locks a mutex before ours has run): resolve then. */
 #define DEFINE_FORWARD(type, name, params, args)                                                   \
   static type(*real_##name) params;                                                                \
-  EXPORT type name params { return real_##name args; }
+  EXPORT type name params {                                                                        \
+    if (__builtin_expect(!real_##name, 0))                                                         \
+      real_##name = (type(*) params)next_symbol(#name);                                            \
+    return real_##name args;                                                                       \
+  }
 FORWARDED(DEFINE_FORWARD)
-
-/* The condition-variable calls the program links against are the
- * GLIBC_2.3.2 versions; the others have one version. */
-static void *next_symbol(const char *name) {
-  void *symbol = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
-  return symbol ? symbol : dlsym(RTLD_NEXT, name);
-}
 
 __attribute__((constructor(101))) static void resolve(void) {
 #define RESOLVE(type, name, params, args) real_##name = (type(*) params)next_symbol(#name);

@@ -1,33 +1,49 @@
 #!/usr/bin/env python3
 """What leakwatch adds to every process: start a tiny threaded program
 (bench/spawn_tiny: one thread created and joined) N times per
-configuration, interleaved in rounds, and print the mean wall time per
-process and what each preload adds over none.
+configuration, interleaved in rounds, and print the wall time per process
+and what each preload adds over none.
 
 Configurations: none (no LD_PRELOAD), floor (a forwarding-only preload
 library: what any interposer pays), leakwatch (the shim, default options),
-and, with --json, leakwatch writing a JSON report (json_path set).
+with --json leakwatch writing a JSON report (json_path set), with
+--compare NAME=LIB another build of the shim (an older one, say) in the
+same rounds, and with --variant NAME=OPTIONS the shim with other options.
 
     python3 bench/run_spawn.py --lib build/libleakwatch.so \\
         --floor-lib build/bench/liblwforward.so --bin build/bench/spawn_tiny
 
+`--args 'fork 20'` passes arguments to the program: spawn_tiny's fork mode
+forks 20 children that each exit (each pays a shim's exit, not its start).
+
 Spawns use posix_spawn (os.posix_spawn), so Python's own fork cost is the
-same on every side. Exit status 1 if any run failed.
+same on every side. The added time is the difference of medians; its 95%
+interval comes from drawing both sides' runs again with replacement (2,000
+times, a fixed seed). Exit status 1 if any run failed.
 """
 import argparse
 import os
+import random
+import shlex
 import statistics
 import sys
 import tempfile
 import time
 
 
-def spawn_once(binary, env):
+def spawn_once(argv, env):
     started = time.perf_counter()
-    pid = os.posix_spawn(binary, [binary], env)
+    pid = os.posix_spawn(argv[0], argv, env)
     _, status = os.waitpid(pid, 0)
     elapsed = time.perf_counter() - started
     return elapsed, os.waitstatus_to_exitcode(status)
+
+
+def added_interval(base, side, draws=2000):
+    rng = random.Random(21)
+    diffs = sorted(statistics.median(rng.choices(side, k=len(side))) -
+                   statistics.median(rng.choices(base, k=len(base))) for _ in range(draws))
+    return diffs[int(draws * 0.025)], diffs[int(draws * 0.975) - 1]
 
 
 def main():
@@ -35,42 +51,67 @@ def main():
     parser.add_argument("--lib", required=True)
     parser.add_argument("--floor-lib")
     parser.add_argument("--bin", required=True)
+    parser.add_argument("--args", default="", help="arguments for the program (shell words)")
     parser.add_argument("-n", "--spawns", type=int, default=200, help="spawns per configuration (default 200)")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds the spawns are split into")
     parser.add_argument("--json", action="store_true", help="also a side with json_path set")
+    parser.add_argument("--options", default="", help="LEAKWATCH_OPTIONS for the shim sides")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=LIB",
+                        help="another build of the shim as one more side (repeatable)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=OPTIONS",
+                        help="the shim with these LEAKWATCH_OPTIONS as one more side (repeatable)")
     args = parser.parse_args()
 
+    argv = [os.path.abspath(args.bin)] + shlex.split(args.args)
     base_env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LEAKWATCH_OPTIONS")}
+    tmp = tempfile.mkdtemp(prefix="lwspawn-")
+
+    def shim_env(lib, json, extra=""):
+        options = [o for o in [args.options, extra, f"json_path={tmp}/r-%p.json" if json else ""] if o]
+        env = dict(base_env, LD_PRELOAD=os.path.abspath(lib))
+        if options:
+            env["LEAKWATCH_OPTIONS"] = ":".join(options)
+        return env
+
     configs = [("none", dict(base_env))]
     if args.floor_lib:
         configs.append(("floor", dict(base_env, LD_PRELOAD=os.path.abspath(args.floor_lib))))
-    configs.append(("leakwatch", dict(base_env, LD_PRELOAD=os.path.abspath(args.lib))))
-    tmp = tempfile.mkdtemp(prefix="lwspawn-")
-    if args.json:
-        configs.append(("leakwatch+json", dict(base_env, LD_PRELOAD=os.path.abspath(args.lib),
-                                               LEAKWATCH_OPTIONS=f"json_path={tmp}/r-%p.json")))
+    shims = [("leakwatch", args.lib)]
+    for item in args.compare:
+        name, _, lib = item.partition("=")
+        if not lib:
+            parser.error(f"--compare wants NAME=LIB, not {item!r}")
+        shims.append((name, lib))
+    for name, lib in shims:
+        configs.append((name, shim_env(lib, False)))
+        if args.json:
+            configs.append((name + "+json", shim_env(lib, True)))
+    for item in args.variant:
+        name, _, options = item.partition("=")
+        configs.append((name, shim_env(args.lib, False, options)))
     times = {name: [] for name, _ in configs}
     failed = 0
     per_round = max(1, args.spawns // args.rounds)
     for _ in range(args.rounds):
         for name, env in configs:
             for _ in range(per_round):
-                elapsed, code = spawn_once(args.bin, env)
+                elapsed, code = spawn_once(argv, env)
                 failed += code != 0
                 times[name].append(elapsed * 1000)
-    for path in os.listdir(tmp):
-        os.unlink(os.path.join(tmp, path))
+            for path in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, path))
     os.rmdir(tmp)
 
-    base = statistics.mean(times["none"])
-    base_median = statistics.median(times["none"])
-    print(f"spawn_tiny: {per_round * args.rounds} spawns per configuration, {args.rounds} interleaved rounds, "
-          f"load avg {os.getloadavg()[0]:.2f}")
-    print(f"{'configuration':<16} {'mean ms':>9} {'median ms':>10} {'added (mean)':>13} {'added (median)':>15}")
+    base = times["none"]
+    base_median = statistics.median(base)
+    print(f"{os.path.basename(argv[0])} {args.args}: {per_round * args.rounds} spawns per configuration, "
+          f"{args.rounds} interleaved rounds, load avg {os.getloadavg()[0]:.2f}")
+    print(f"{'configuration':<20} {'median ms':>10} {'mean ms':>9} {'added (median)':>15} {'95% interval':>18}")
     for name, _ in configs:
-        mean = statistics.mean(times[name])
         median = statistics.median(times[name])
-        print(f"{name:<16} {mean:9.3f} {median:10.3f} {mean - base:+12.3f} {median - base_median:+14.3f}")
+        low, high = added_interval(base, times[name]) if name != "none" else (0.0, 0.0)
+        print(f"{name:<20} {median:10.3f} {statistics.mean(times[name]):9.3f} {median - base_median:+14.3f} "
+              f"  {low:+7.3f} .. {high:+7.3f}")
     if failed:
         print(f"{failed} runs exited non-zero", file=sys.stderr)
         return 1

@@ -1,13 +1,34 @@
 /* The smallest threaded test process: start one thread, join it, exit 0.
  * run_spawn.py starts it many times with and without the shim to measure
- * what leakwatch adds to every process (start-up plus exit). */
+ * what leakwatch adds to every process (start-up plus exit).
+ *
+ * `spawn_tiny fork N`: then fork N children, one after another, each of
+ * which exits at once through exit() (a fork-heavy program: each child
+ * pays the shim's exit, with its report, but not its start). */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void *work(void *arg) { return arg; }
 
-int main(void) {
+int main(int argc, char **argv) {
   pthread_t thread;
   if (pthread_create(&thread, NULL, work, NULL) != 0)
     return 1;
-  return pthread_join(thread, NULL) != 0;
+  if (pthread_join(thread, NULL) != 0)
+    return 1;
+  int children = argc == 3 && strcmp(argv[1], "fork") == 0 ? atoi(argv[2]) : 0;
+  for (int i = 0; i < children; i++) {
+    pid_t pid = fork();
+    if (pid < 0)
+      return 1;
+    if (pid == 0)
+      exit(0);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      return 1;
+  }
+  return 0;
 }

@@ -24,6 +24,7 @@
 #include "stack.h"
 #include "syscalls.h"
 #include "suppress.h"
+#include "symbols.h"
 #include "userfile.h"
 #include "snapshot.h"
 #include "analysis.h"
@@ -97,11 +98,40 @@ static void finish(lw_report *r) {
   lw_suppress_apply(r);
 }
 
+/* Threads a report lists besides the one making it, or locks that one
+ * holds: in the JSON, even without findings, they are something to show
+ * (threads the program said it expects, threads verify calls reported
+ * already, where main took the locks it exits holding). */
+static bool lists_others(const lw_report *r) {
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    if (!r->threads[i].is_reporter || r->threads[i].nheld > 0)
+      return true;
+  return false;
+}
+
+/* A report at exit or verify with nothing to show (no findings, only the
+ * reporting thread, holding no lock) lists that thread without stacks: symbolizing them
+ * (libdw reading every module's ELF and DWARF) is what cost a clean
+ * process 100 ms with json_path set, for the stack of its own exit. */
+static bool worth_symbols(const lw_report *r) {
+  return r->nfindings > 0 || lw_opt.verbosity > 0 || (lw_opt.json_path[0] && lists_others(r));
+}
+
+static void drop_stacks(lw_report *r) {
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    lw_report_thread *t = &r->threads[i];
+    t->create_stack.count = t->stack.count = t->wait.stack.count = 0;
+    for (uint32_t k = 0; k < t->nheld; k++)
+      t->held[k].stack.count = 0;
+  }
+}
+
 void lw_reporting_emit(lw_report *r) {
   bool live = strcmp(r->trigger, "exit") != 0 && strcmp(r->trigger, "verify") != 0;
-  if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.sarif_path[0] || lw_opt.verbosity > 0 ||
-      live)
+  if (live || worth_symbols(r))
     finish(r);
+  else
+    drop_stacks(r);
   /* Nothing (left) to say: a clean run prints nothing. */
   bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0 ||
                    r->signal; /* the user gave up on it: always say where it was */
@@ -143,7 +173,65 @@ static int counted_findings(const lw_report *r) {
  * unchanged for a quarter of the grace (a thread woken just before exit needs a
  * moment to leave its wait).
  */
+/*
+ * Threads still running at exit that a thread_leak suppression covers by
+ * what they are for good (name, start routine, creation stack): the
+ * grace does not wait for them, since their finding would be hidden
+ * anyway (one that ends meanwhile, unjoined, counts as the suppressed
+ * leak it was). Matching needs their symbols, which a report with such a
+ * finding loads anyway. At most `max` ids into `ids`; returns how many.
+ */
+static uint32_t suppressed_threads(lw_thread *reporter, uint32_t *ids, uint32_t max) {
+  if (!lw_suppress_has_kind(LW_FINDING_THREAD_LEAK))
+    return 0;
+  lw_report look;
+  memset(&look, 0, sizeof look);
+  lw_registry_lock();
+  uint32_t capacity = lw_registry_count(), n = 0;
+  lw_report_thread *threads = lw_mem_arena_alloc(&look.arena, (capacity + 1) * sizeof *threads);
+  lw_create_stack *creates = lw_mem_arena_alloc(&look.arena, (capacity + 1) * sizeof *creates);
+  uintptr_t *starts = lw_mem_arena_alloc(&look.arena, (capacity + 1) * sizeof *starts);
+  for (lw_thread *t = lw_registry_first(); t && threads && creates && starts && n < capacity;
+       t = lw_registry_next(t)) {
+    uint32_t flags = atomic_load(&t->flags);
+    if (t == reporter || (flags & (LW_THREAD_MAIN | LW_THREAD_IGNORED | LW_THREAD_ENDED)))
+      continue;
+    threads[n].id = t->id;
+    threads[n].name = t->name[0] ? lw_mem_arena_strdup(&look.arena, t->name) : NULL;
+    creates[n] = t->create_stack;
+    starts[n] = t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine;
+    n++;
+  }
+  lw_registry_unlock();
+  uint32_t found = 0;
+  lw_lock_acquire(&report_lock); /* symbols.c's callers serialize */
+  lw_symbols_check_modules();
+  for (uint32_t i = 0; i < n && found < max; i++) {
+    threads[i].start = lw_snapshot_function_name(&look, starts[i]);
+    threads[i].create_stack = lw_snapshot_frames(&look, creates[i].pc, creates[i].depth);
+    if (lw_suppress_covers(LW_FINDING_THREAD_LEAK, &threads[i])) {
+      lw_verbose(1, "exit: not waiting for T%u, a thread_leak suppression covers it",
+                 threads[i].id);
+      ids[found++] = threads[i].id;
+    }
+  }
+  lw_lock_release(&report_lock);
+  lw_mem_arena_release(&look.arena);
+  return found;
+}
+
+static bool listed(const uint32_t *ids, uint32_t n, uint32_t id) {
+  for (uint32_t i = 0; i < n; i++)
+    if (ids[i] == id)
+      return true;
+  return false;
+}
+
 static void exit_grace(lw_thread *reporter) {
+  uint32_t suppressed[256];
+  uint32_t nsuppressed = lw_opt.exit_grace_ms
+                             ? suppressed_threads(reporter, suppressed, LW_ARRAY_SIZE(suppressed))
+                             : 0;
   const uint64_t deadline = lw_now_ns() + (uint64_t)lw_opt.exit_grace_ms * 1000000u;
   const uint64_t settle_ns = (uint64_t)lw_opt.exit_grace_ms * 1000000u / 4;
   uint64_t last_signature = 0, stable_since = lw_now_ns();
@@ -167,6 +255,8 @@ static void exit_grace(lw_thread *reporter) {
         }
         continue;
       }
+      if (listed(suppressed, nsuppressed, t->id))
+        continue;
       any_left = true;
       uint32_t state = atomic_load(&t->wait.state);
       uint64_t in_call = 0;
@@ -193,18 +283,32 @@ static void exit_grace(lw_thread *reporter) {
   }
 }
 
+static void exit_snapshot(lw_report *report, lw_thread *reporter, bool light) {
+  memset(report, 0, sizeof *report);
+  report->no_stacks = report->no_signals = light;
+  lw_snapshot_take(report, "exit", reporter);
+  lw_analysis_exit(report);
+  lw_deadlock_find(report, 0, -1);
+  lw_reporting_add_remembered(report);
+}
+
 int lw_reporting_at_exit(lw_thread *reporter, void (*pending_locked)(void)) {
   exit_grace(reporter);
   /* Held from here to the end of the process: the helper thread must not
    * start a report while exit() tears down the libraries it would use. */
   lw_lock_acquire(&report_lock);
-  pending_locked();
+  pending_locked(); /* what a detector queued and the helper had no time for */
+  /* First a look without stacks (no unwinding, no signals): whether a
+   * thread leaked, ended unjoined or deadlocked does not depend on its
+   * stacks. A clean process (most of a test suite's: only the thread
+   * calling exit is left) is done after it; one with something to show
+   * pays for the stacks, in a second look. */
   lw_report report;
-  memset(&report, 0, sizeof report);
-  lw_snapshot_take(&report, "exit", reporter);
-  lw_analysis_exit(&report);
-  lw_deadlock_find(&report, 0, -1);
-  lw_reporting_add_remembered(&report);
+  exit_snapshot(&report, reporter, true);
+  if (worth_symbols(&report)) {
+    lw_mem_arena_release(&report.arena);
+    exit_snapshot(&report, reporter, false);
+  }
   lw_reporting_emit(&report);
   int findings = counted_findings(&report);
   lw_suppress_list_unused();

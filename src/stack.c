@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "loader.h"
 #include "options.h"
@@ -29,11 +31,7 @@ static int own_text_count, loader_text_count;
 
 static int find_text(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
-  (void)data;
-  uintptr_t own_base = 0;
-  Dl_info dl;
-  if (dladdr((void *)&lw_stack_init, &dl))
-    own_base = (uintptr_t)dl.dli_fbase;
+  uintptr_t own_base = *(const uintptr_t *)data;
   bool is_own = info->dlpi_addr == own_base;
   bool is_loader = info->dlpi_name && strstr(info->dlpi_name, "/ld-linux") != NULL;
   if (!is_own && !is_loader)
@@ -82,18 +80,69 @@ static uint32_t drop_own_frames(uintptr_t *pcs, uintptr_t *sps, uint32_t depth, 
   return kept;
 }
 
+/*
+ * Two unwinders for the stack here and now, chosen by what a thread has
+ * done so far. libunwind's unw_backtrace is the fastest once warm (0.1 us
+ * for 10 frames), but its first call in a thread maps and fills a 256 KiB
+ * trace cache (64 page faults: 1-2 ms on a busy VM), which a thread that
+ * captures a few stacks, the main thread of a small test process above
+ * all, never pays back. libgcc's _Unwind_Backtrace keeps no cache and
+ * makes no system call (2 us for 10 frames; libgcc finds unwind tables
+ * through glibc's _dl_find_object, without the loader lock). So a thread
+ * starts with libgcc's and moves to libunwind's at its LW_TRACE_CACHE_AFTER-th
+ * capture, where the cache pays for itself. libunwind exports an
+ * _Unwind_Backtrace of its own (a slower unw_step loop, with two system
+ * calls a frame), so libgcc's is looked up by version in libgcc_s itself.
+ */
+#define LW_TRACE_CACHE_AFTER 64
+static LW_TLS uint32_t captures_here;
+static _Unwind_Reason_Code (*gcc_backtrace)(_Unwind_Trace_Fn, void *);
+static _Unwind_Ptr (*gcc_get_ip)(struct _Unwind_Context *);
+
+typedef struct gcc_trace {
+  uintptr_t *pcs;
+  uint32_t depth, max;
+} gcc_trace;
+
+static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *context, void *data) {
+  gcc_trace *trace = data;
+  uintptr_t pc = (uintptr_t)gcc_get_ip(context);
+  if (pc == 0 || trace->depth == trace->max)
+    return _URC_END_OF_STACK;
+  trace->pcs[trace->depth++] = pc;
+  return _URC_NO_REASON;
+}
+
+static void find_gcc_unwinder(void) {
+  void *libgcc = dlopen("libgcc_s.so.1", RTLD_LAZY | RTLD_NOLOAD);
+  if (!libgcc)
+    return;
+  gcc_get_ip = (_Unwind_Ptr(*)(struct _Unwind_Context *))dlvsym(libgcc, "_Unwind_GetIP", "GCC_3.0");
+  gcc_backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlvsym(
+      libgcc, "_Unwind_Backtrace", "GCC_3.3");
+  if (!gcc_get_ip)
+    gcc_backtrace = NULL;
+  dlclose(libgcc); /* a reference dropped; libgcc_s stays, we link it */
+}
+
 uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   /* A few extra slots for the shim's own frames at the top. */
-  void *raw[LW_STACK_MAX + 8];
-  lw_loader_enter(true);
-  int depth = unw_backtrace(raw, (int)LW_ARRAY_SIZE(raw));
-  lw_loader_leave();
-  if (depth <= 0)
-    return 0;
   uintptr_t all[LW_STACK_MAX + 8];
-  for (int i = 0; i < depth; i++)
-    all[i] = (uintptr_t)raw[i];
-  uint32_t kept = drop_own_frames(all, NULL, (uint32_t)depth, max);
+  uint32_t depth = 0;
+  lw_loader_enter(true);
+  if (gcc_backtrace && captures_here < LW_TRACE_CACHE_AFTER) {
+    captures_here++;
+    gcc_trace trace = {all, 0, LW_ARRAY_SIZE(all)};
+    gcc_backtrace(gcc_frame, &trace);
+    depth = trace.depth;
+  } else {
+    void *raw[LW_STACK_MAX + 8];
+    int got = unw_backtrace(raw, (int)LW_ARRAY_SIZE(raw));
+    for (int i = 0; i < got; i++)
+      all[depth++] = (uintptr_t)raw[i];
+  }
+  lw_loader_leave();
+  uint32_t kept = drop_own_frames(all, NULL, depth, max);
   memcpy(pcs, all, kept * sizeof *pcs);
   return kept;
 }
@@ -111,6 +160,24 @@ static uintptr_t unknown_register_block[LW_UNKNOWN_WORDS];
 
 static uintptr_t unknown_register(void) {
   return (uintptr_t)&unknown_register_block[LW_UNKNOWN_WORDS / 2];
+}
+
+/* Filled at the first unwind from memory, not at start-up (two pages a
+ * process would touch for nothing). 0 empty, 1 filling, 2 ready. */
+static _Atomic int unknown_block_state;
+
+static void fill_unknown_block(void) {
+  int expected = 0;
+  if (atomic_load(&unknown_block_state) == 2)
+    return;
+  if (atomic_compare_exchange_strong(&unknown_block_state, &expected, 1)) {
+    for (int i = 0; i < LW_UNKNOWN_WORDS; i++)
+      unknown_register_block[i] = unknown_register();
+    atomic_store(&unknown_block_state, 2);
+    return;
+  }
+  while (atomic_load(&unknown_block_state) != 2)
+    sched_yield();
 }
 
 static bool is_unknown_register(uintptr_t value) {
@@ -192,6 +259,18 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
 static bool capture_by_signal(lw_thread *t, int tid, int timeout_ms) {
   if (!capture_signal)
     return false;
+  /* libunwind sets itself up at its first use (lw_stack_init leaves it
+   * alone): let that be here, not in the handler. */
+  static _Atomic bool libunwind_ready;
+  if (!atomic_load(&libunwind_ready)) {
+    unw_context_t context;
+    unw_cursor_t cursor;
+    unw_getcontext(&context);
+    lw_loader_enter(true);
+    unw_init_local(&cursor, &context);
+    lw_loader_leave();
+    atomic_store(&libunwind_ready, true);
+  }
   atomic_store(&t->capture_state, LW_CAPTURE_REQUESTED);
   if (syscall(SYS_tgkill, getpid(), tid, capture_signal) != 0) {
     atomic_store(&t->capture_state, LW_CAPTURE_NONE);
@@ -336,7 +415,8 @@ static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) 
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
   uint32_t depth = 0;
   uintptr_t sp = at->sp, pc = at->pc, rbp = unknown_register();
-  lw_loader_enter(true);
+  lw_loader_enter(true); /* before the fill: no fork while it is half done */
+  fill_unknown_block();
   for (int leg = 0; leg < 16 && depth < LW_ARRAY_SIZE(pcs); leg++) {
     unw_context_t context;
     unw_getcontext(&context); /* a well-formed context; the registers are replaced */
@@ -435,11 +515,21 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_s
   return false;
 }
 
+/*
+ * Nothing of libunwind runs at start-up: its first use sets up its caches
+ * and a pipe (page faults and system calls a process that never unwinds
+ * with it should not pay). Its caching policy stays the default,
+ * UNW_CACHE_GLOBAL: Debian's libunwind is built without per-thread caches,
+ * and there UNW_CACHE_PER_THREAD means the one global cache used without
+ * its lock, by every unwinding thread at once.
+ */
 void lw_stack_init(void) {
-  lw_loader_iterate(find_text, NULL);
-  for (int i = 0; i < LW_UNKNOWN_WORDS; i++)
-    unknown_register_block[i] = unknown_register();
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  uintptr_t own_base = 0;
+  Dl_info dl;
+  if (dladdr((void *)&lw_stack_init, &dl))
+    own_base = (uintptr_t)dl.dli_fbase;
+  lw_loader_iterate(find_text, &own_base);
+  find_gcc_unwinder();
   /* A real-time signal the program is unlikely to use; SA_RESTART so that
    * restartable calls the thread was in carry on. */
   capture_signal = SIGRTMAX - 3;

@@ -2,7 +2,9 @@
  * stack.h - capturing stacks with libunwind, without the shim's own frames.
  *
  * Three ways, one per situation:
- *  - here and now (thread creation): unw_backtrace, fast, cached;
+ *  - here and now (thread creation): libgcc's _Unwind_Backtrace for a
+ *    thread's first stacks (no cache to build), libunwind's cached
+ *    unw_backtrace once the thread has made many;
  *  - from a saved context (a thread blocked in a wrapper, unwound by the
  *    reporting thread while the blocked thread's frames are pinned);
  *  - of another thread in a call the shim does not see: blocked in a system
@@ -17,8 +19,8 @@
 #include "registry.h"
 #include "report.h"
 
-/* Once, at start-up: find the shim's text, set libunwind's caching, install
- * the capture signal's handler. */
+/* Once, at start-up: find the shim's text and libgcc's unwinder, install
+ * the capture signal's handler. libunwind is left alone until used. */
 void lw_stack_init(void);
 
 /* True if pc lies in the shim's own code. */

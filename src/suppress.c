@@ -196,6 +196,20 @@ void lw_suppress_apply(lw_report *report) {
   report->nfindings = kept;
 }
 
+bool lw_suppress_has_kind(lw_finding_kind kind) {
+  for (int i = 0; i < nrules; i++)
+    if (rules[i].kind == ANY_KIND || rules[i].kind == (int)kind)
+      return true;
+  return false;
+}
+
+bool lw_suppress_covers(lw_finding_kind kind, const lw_report_thread *t) {
+  for (int i = 0; i < nrules; i++)
+    if ((rules[i].kind == ANY_KIND || rules[i].kind == (int)kind) && matches_thread(&rules[i], t))
+      return true;
+  return false;
+}
+
 void lw_suppress_list_unused(void) {
   for (int i = 0; i < nrules; i++)
     if (rules[i].hits == 0)

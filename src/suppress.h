@@ -34,6 +34,13 @@ void lw_suppress_init(void);
  * report->suppressed. */
 void lw_suppress_apply(lw_report *report);
 
+/* Would a rule for findings of `kind` (or "*") hide a finding about thread
+ * `t` (symbolized), whatever else it named? Counts no hit. The exit grace
+ * asks, so as not to wait for threads a suppression covers. */
+bool lw_suppress_covers(lw_finding_kind kind, const lw_report_thread *t);
+/* True if some rule is for findings of `kind` or "*". */
+bool lw_suppress_has_kind(lw_finding_kind kind);
+
 /* At verbosity=1, list the rules that never matched. */
 void lw_suppress_list_unused(void);
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -221,6 +222,9 @@ static uint64_t watch_once(void) {
 static void *helper_main(void *unused) {
   (void)unused;
   lw_self_inside = &internal_marker;
+  /* Named by itself: another thread's name goes through a file in /proc
+   * (open, write, close), its own is one prctl. */
+  prctl(PR_SET_NAME, "leakwatch", 0, 0, 0);
   const bool live_checks = lw_opt.deadlock_ms || lw_opt.hang_ms;
   for (;;) {
     uint32_t seen = atomic_load(&wake_word);
@@ -295,10 +299,8 @@ static void spawn_helper(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t thread;
-  if (lw_real.pthread_create(&thread, &attr, helper_main, NULL) == 0) {
+  if (lw_real.pthread_create(&thread, &attr, helper_main, NULL) == 0)
     atomic_store(&running, 1);
-    lw_real.pthread_setname_np(thread, "leakwatch");
-  }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -1,0 +1,96 @@
+"""What every process pays (issue 21): a clean process's exit does no
+symbolization, JSON or not, in the parent and in forked children; threads a
+suppression covers are not waited for at exit; and the cheaper stack
+capture at thread creation still gives the same stacks, however many
+threads one thread creates. No case here measures time: each asserts what
+the shim did (libraries it loaded, lines it logged, what the report holds).
+"""
+import os
+
+from lwtest import assert_in_stack, assert_no_shim_frames, functions, program, run
+from test_suppressions import assert_suppressed, run_with
+
+
+def loaded_libdw(stderr):
+    """LD_DEBUG=files names every library a process loads, dlopen too."""
+    return [line for line in stderr.splitlines() if "file=libdw" in line]
+
+
+def test_clean_json_report_loads_no_symbols():
+    # A clean process with json_path set used to symbolize every stack of
+    # its threads for the JSON (libdw: +100 ms). Nothing is shown, so
+    # nothing is symbolized: the report lists the threads without stacks.
+    for attempt in range(3):
+        r = run([program("cost_fork_children"), "0"], env={"LD_DEBUG": "files"})
+        assert r.returncode == 0 and r.stdout == "forked 0\n", r
+        assert r.report is not None, r  # written, and valid (run() parses it)
+        assert r.report["findings"] == [] and r.report["trigger"] == "exit", r.report
+        assert loaded_libdw(r.stderr) == [], (attempt, loaded_libdw(r.stderr))
+        main = r.thread(0)
+        assert main["create_stack"] == [] and "stack" not in main, main
+
+
+def test_forked_children_report_without_symbols():
+    # Each forked child that exits makes its own report: it must not pay
+    # for symbols either (a fork-heavy program went from 0.04 to 1.2 s).
+    r = run([program("cost_fork_children"), "3"], env={"LD_DEBUG": "files"})
+    assert r.returncode == 0 and r.stdout == "forked 3\n", r
+    assert len(r.json_files) == 4, sorted(r.json_files)
+    for pid, report in r.json_files.items():
+        assert report["findings"] == [] and report["trigger"] == "exit", (pid, report)
+    assert loaded_libdw(r.stderr) == [], loaded_libdw(r.stderr)
+
+
+def test_report_with_findings_still_symbolized():
+    # The other side: a finding's report has its stacks, with names.
+    r = run([program("cost_many_creates")])
+    assert r.report["findings"], r
+    for f in r.findings("thread_leak"):
+        for thread_id in f["threads"]:
+            assert_in_stack(r.thread(thread_id)["create_stack"], "spawn_batch")
+
+
+def test_creation_stacks_of_many_threads_from_one_thread():
+    # The creating thread's first stacks come from libgcc's unwinder, later
+    # ones from libunwind's cached one: the 3rd and the 140th thread, from
+    # the same call, must have the very same creation stack (same program
+    # counters: the two leaks fold into one finding of 2).
+    r = run([program("cost_many_creates")])
+    assert r.returncode == 66 and r.stdout == "created 150\n", r
+    leaks = r.findings("thread_leak")
+    assert len(leaks) == 1 and leaks[0]["count"] == 2, leaks
+    stacks = [r.thread(thread_id)["create_stack"] for thread_id in leaks[0]["threads"]]
+    assert len(stacks) == 2, leaks
+    for stack in stacks:
+        assert_no_shim_frames(stack)
+        names = functions(stack)
+        assert names.index("spawn_batch") < names.index("main"), names
+    assert [f["pc"] for f in stacks[0]] == [f["pc"] for f in stacks[1]], stacks
+
+
+NOT_WAITING = "not waiting for T"
+
+
+def test_exit_does_not_wait_for_suppressed_threads():
+    # A pool that a thread_leak rule covers by its start routine: the exit
+    # grace does not wait for it (it waited up to exit_grace_ms for
+    # threads whose finding would be hidden anyway), and says so.
+    r, _ = run_with("thread_leak:pool_worker\n", "pool", "4", options={"verbosity": 1})
+    assert_suppressed(r, count=4)
+    waived = [line for line in r.stderr.splitlines() if NOT_WAITING in line]
+    assert len(waived) == 4, r.stderr
+    for thread_id in (1, 2, 3, 4):
+        assert any(f"{NOT_WAITING}{thread_id}," in line for line in waived), waived
+
+
+def test_exit_waits_for_threads_not_covered_by_what_they_are():
+    # A rule that matches only through where the thread waits now (its wait
+    # stack may yet change) or a rule for another kind waives nothing; the
+    # findings come out as before.
+    r, _ = run_with("thread_leak:wait_forever\n", "pool", "4", options={"verbosity": 1})
+    assert_suppressed(r, count=4)
+    assert NOT_WAITING not in r.stderr, r.stderr
+    r, _ = run_with("unjoined_thread:pool_worker\n", "pool", "4", options={"verbosity": 1})
+    assert r.returncode == 66 and NOT_WAITING not in r.stderr, r
+    r, _ = run_with(None, "pool", "4", options={"verbosity": 1})
+    assert r.returncode == 66 and NOT_WAITING not in r.stderr, r
