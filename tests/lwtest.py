@@ -3,6 +3,7 @@ its report (the JSON of SPEC section 4, and the text on stderr)."""
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 
@@ -133,6 +134,16 @@ def check_schema(report):
         if "location" in f:
             check_frames([f["location"]])
             assert "file" in f["location"], f["location"]
+
+
+# The text names an object after its address where it knows where the object
+# lives: "0x55d0c0de1040 (queue_lock)", "(on T0's stack, in main(int))", "(heap)".
+OBJECT_NAME = r"(?: \((?:[^()]|\([^()]*\))*\))?"
+
+
+def named(address):
+    """A regex for `address` as the text prints it, with or without its name."""
+    return re.escape(address) + OBJECT_NAME
 
 
 def functions(frames):

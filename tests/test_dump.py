@@ -17,7 +17,7 @@ import subprocess
 import time
 
 import lwtest
-from lwtest import assert_in_stack, functions, program
+from lwtest import assert_in_stack, functions, named, program
 
 UID = os.getuid()
 DUMP_DIR = f"/tmp/leakwatch-{UID}"
@@ -226,15 +226,15 @@ def test_abba_text():
             first, rest = blocks[n][0], "\n".join(blocks[n][1:])
             other = 3 - n
             m = re.fullmatch(
-                rf"  T{n} \({start}\), tid (\d+): blocked in pthread_mutex_lock on {want}, "
+                rf"  T{n} \({start}\), tid (\d+): blocked in pthread_mutex_lock on {named(want)}, "
                 rf"owned by T{other} \({other_start}\) \(itself blocked in pthread_mutex_lock on {held}\) "
-                rf"for \d+(\.\d)? m?s, holding {held}", first)
+                rf"for \d+(\.\d)? m?s, holding {named(held)}", first)
             assert m, f"T{n}: {first!r}"
             assert int(m.group(1)) in tids, (m.group(1), tids)
             assert "  blocking stack:\n" in rest + "\n", rest
             assert re.search(r"#\d+ +0x[0-9a-f]+ in take_second \S*dump_abba\.c:\d+", rest), rest
             assert re.search(rf"#\d+ +0x[0-9a-f]+ in {start} \S*dump_abba\.c:\d+", rest), rest
-            assert f"  holds {held}, taken by pthread_mutex_lock" in rest, rest
+            assert re.search(rf"  holds {named(held)}, taken by pthread_mutex_lock", rest), rest
             assert re.search(r"#\d+ +0x[0-9a-f]+ in take_first ", rest), rest
             assert "  created by T0 (main thread) at:" in rest, rest
             assert re.search(r"#\d+ +0x[0-9a-f]+ in main \S*dump_abba\.c:\d+", rest), rest
@@ -445,13 +445,13 @@ def test_fifty_threads_text():
         assert sorted(blocks) == list(range(51)), sorted(blocks)
         firsts = {n: lines[0] for n, lines in blocks.items()}
         # One of each kind of line, exactly.
-        assert re.fullmatch(rf"  T2 \(mutex_waiter\), tid \d+: blocked in pthread_mutex_lock on {v['m_busy']}, "
+        assert re.fullmatch(rf"  T2 \(mutex_waiter\), tid \d+: blocked in pthread_mutex_lock on {named(v['m_busy'])}, "
                             rf"owned by T1 \(mutex_holder\) \(itself blocked in sem_wait on {v['park']}\) "
                             r"for \d+(\.\d)? m?s, holding nothing", firsts[2]), firsts[2]
-        assert re.fullmatch(rf"  T1 \(mutex_holder\), tid \d+: blocked in sem_wait on {v['park']} "
-                            rf"for \d+(\.\d)? m?s.*, holding {v['m_busy']}", firsts[1]), firsts[1]
-        assert re.fullmatch(rf"  T20 \(cond_waiter\), tid \d+: blocked in pthread_cond_wait on {v['cv']} "
-                            rf"\(mutex {v['cv_m']}\) for \d+(\.\d)? m?s \(no thread has ever signalled or "
+        assert re.fullmatch(rf"  T1 \(mutex_holder\), tid \d+: blocked in sem_wait on {named(v['park'])} "
+                            rf"for \d+(\.\d)? m?s.*, holding {named(v['m_busy'])}", firsts[1]), firsts[1]
+        assert re.fullmatch(rf"  T20 \(cond_waiter\), tid \d+: blocked in pthread_cond_wait on {named(v['cv'])} "
+                            rf"\(mutex {named(v['cv_m'])}\) for \d+(\.\d)? m?s \(no thread has ever signalled or "
                             r"posted it\), holding nothing", firsts[20]), firsts[20]
         assert re.fullmatch(rf"  T44 \(joiner\), tid \d+: blocked in pthread_join on {v['cond_waiter0']}, "
                             rf"waiting for T20 \(cond_waiter\) \(itself blocked in pthread_cond_wait on "
