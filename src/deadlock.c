@@ -40,14 +40,17 @@ typedef struct node {
   bool deadlocked;
 } node;
 
+/* The untimed waits that can be part of a cycle (calls.h). */
 static bool is_mutex_wait(int call) {
-  return call == LW_CALL_pthread_mutex_lock || call == LW_CALL_mtx_lock;
+  return lw_calls_object(call) == LW_OBJECT_MUTEX && !lw_calls_timed(call);
 }
-static bool is_write_wait(int call) { return call == LW_CALL_pthread_rwlock_wrlock; }
-static bool is_read_wait(int call) { return call == LW_CALL_pthread_rwlock_rdlock; }
-static bool is_join_wait(int call) {
-  return call == LW_CALL_pthread_join || call == LW_CALL_thrd_join;
+static bool is_rwlock_wait(int call, enum lw_access access) {
+  return lw_calls_object(call) == LW_OBJECT_RWLOCK && lw_calls[call].access == access &&
+         !lw_calls_timed(call);
 }
+static bool is_write_wait(int call) { return is_rwlock_wait(call, LW_ACCESS_EXCLUSIVE); }
+static bool is_read_wait(int call) { return is_rwlock_wait(call, LW_ACCESS_SHARED); }
+static bool is_join_wait(int call) { return lw_calls_is_join(call) && !lw_calls_timed(call); }
 
 static int index_of(const lw_report *r, uint32_t id) {
   for (uint32_t i = 0; i < r->nthreads; i++)
@@ -147,14 +150,6 @@ static void strongconnect(tarjan *tj, uint32_t v) {
   }
 }
 
-static const char *object_kind(int call) {
-  if (is_join_wait(call))
-    return "thread";
-  if (call >= LW_CALL_pthread_rwlock_rdlock && call <= LW_CALL_pthread_rwlock_clockwrlock)
-    return "rwlock";
-  return "mutex";
-}
-
 /* "T1 -> mutex 0x… held by T2 -> mutex 0x… held by T1", following edges
  * inside one component from its first member. */
 static void describe_cycle(const lw_report *r, const node *nodes, int component, uint32_t start,
@@ -174,7 +169,7 @@ static void describe_cycle(const lw_report *r, const node *nodes, int component,
     if (is_join_wait(w->call_id))
       lw_buf_printf(out, " -> joins T%u", r->threads[next].id);
     else
-      lw_buf_printf(out, " -> %s 0x%" PRIxPTR " held by T%u", object_kind(w->call_id),
+      lw_buf_printf(out, " -> %s 0x%" PRIxPTR " held by T%u", lw_calls_object_name(w->call_id),
                     (uintptr_t)w->object, r->threads[next].id);
     v = next;
   } while (v != start && ++steps < r->nthreads);
@@ -241,16 +236,14 @@ static int object_int(const lw_report_wait *w, size_t offset) {
 
 /* Objects another process may post or signal (glibc 2.34+ layouts). */
 static bool process_shared(const lw_report_wait *w) {
-  switch (w->call_id) {
-  case LW_CALL_sem_wait:
+  switch (lw_calls_object(w->call_id)) {
+  case LW_OBJECT_SEM:
     return object_int(w, 8) != 0; /* new_sem.private: 0 private, 128 shared */
-  case LW_CALL_pthread_cond_wait:
-  case LW_CALL_cnd_wait:
+  case LW_OBJECT_COND:
     return (object_int(w, offsetof(pthread_cond_t, __data.__wrefs)) & 4) != 0; /* bit 2: shared */
-  case LW_CALL_pthread_mutex_lock:
-  case LW_CALL_mtx_lock:
+  case LW_OBJECT_MUTEX:
     return (object_int(w, offsetof(pthread_mutex_t, __data.__kind)) & 128) != 0;
-  case LW_CALL_pthread_barrier_wait:
+  case LW_OBJECT_BARRIER:
     return object_int(w, 12) != 0; /* shared: 0 private, 128 shared */
   default:
     return false;
@@ -322,7 +315,8 @@ static char *unlisted_owners(lw_report *r, const node *nodes, int component) {
                   "  T%u owns %s 0x%" PRIxPTR " (glibc's owner field says so) but does not list "
                   "it: leakwatch keeps %u held locks a thread, so where it took this one, and "
                   "its stack, are not known\n",
-                  w->owner, object_kind(w->call_id), (uintptr_t)w->object, (unsigned)LW_HELD_MAX);
+                  w->owner, lw_calls_object_name(w->call_id), (uintptr_t)w->object,
+                  (unsigned)LW_HELD_MAX);
   }
   char *details = text.data ? lw_mem_arena_strdup(&r->arena, text.data) : NULL;
   lw_buf_free(&text);

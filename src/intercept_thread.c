@@ -142,7 +142,7 @@ LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
   lw_thread *self = lw_thread_enter();                                                             \
   if (!self)                                                                                       \
     return real_call;                                                                              \
-  lw_misuse_join(self, (pthread_t)thread, lw_call_names[call_id], LW_CALLER_PC());                 \
+  lw_misuse_join(self, (pthread_t)thread, lw_calls_name(call_id), LW_CALLER_PC());                 \
   lw_thread_ref target = lw_registry_ref((pthread_t)thread);                                       \
   bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed, target.id);         \
   int rc;                                                                                          \
@@ -154,7 +154,7 @@ LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
     lw_registry_thread_joined(target);                                                             \
     lw_misuse_note_joined((pthread_t)thread);                                                      \
   } else if (rc == ESRCH || rc == EINVAL) {                                                        \
-    lw_misuse_join_failed(self, (pthread_t)thread, lw_call_names[call_id], LW_CALLER_PC());        \
+    lw_misuse_join_failed(self, (pthread_t)thread, lw_calls_name(call_id), LW_CALLER_PC());        \
   }                                                                                                \
   return rc;
 

@@ -212,11 +212,7 @@ static uint32_t barrier_blocked(const void *barrier) {
   return in > current_round && in - current_round < count ? in - current_round : 0;
 }
 
-static bool is_cond_wait(uint16_t call) {
-  return call == LW_CALL_pthread_cond_wait || call == LW_CALL_pthread_cond_timedwait ||
-         call == LW_CALL_pthread_cond_clockwait || call == LW_CALL_cnd_wait ||
-         call == LW_CALL_cnd_timedwait;
-}
+static bool is_cond_wait(uint16_t call) { return lw_calls_object(call) == LW_OBJECT_COND; }
 
 /* Threads blocked on `object` now: waiting in a call on it, and not woken.
  * POSIX lets a condition variable be destroyed once no thread is blocked
@@ -236,7 +232,7 @@ static uint32_t blocked_on(const void *object, uint32_t *first) {
         *first = t->id;
       count++;
       cond |= is_cond_wait(t->wait.call);
-      barrier |= t->wait.call == LW_CALL_pthread_barrier_wait;
+      barrier |= lw_calls_object(t->wait.call) == LW_OBJECT_BARRIER;
     }
   lw_registry_unlock();
   if (cond)

@@ -38,8 +38,6 @@ LW_TLS uint32_t lw_shim_depth;
 LW_TLS int lw_shim_saved_errno;
 LW_TLS int lw_shim_saved_cancel_state;
 
-#define LW_CALL_NAME(name) #name,
-const char *const lw_call_names[LW_CALL_COUNT] = {LW_CALLS(LW_CALL_NAME)};
 const char *const lw_lock_kind_calls[4] = {"pthread_mutex_lock", "pthread_rwlock_rdlock",
                                            "pthread_rwlock_wrlock", "mtx_lock"};
 

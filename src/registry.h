@@ -17,6 +17,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "calls.h"
 #include "common.h"
 #include "uthash_config.h"
 
@@ -24,45 +25,6 @@
 #define LW_STACK_MAX 64    /* upper bound of stack_depth */
 #define LW_NAME_MAX 16     /* the kernel's comm length, NUL included */
 #define LW_ANCESTORS_MAX 8 /* creator, its creator, ...: for leakwatch_verify_since */
-
-/* The interposed calls, for reports. X(name) */
-/* One call a line: clang-format re-indents packed macro lists on every run. */
-#define LW_CALLS(X)                                                                                \
-  X(pthread_mutex_lock)                                                                            \
-  X(pthread_mutex_timedlock)                                                                       \
-  X(pthread_mutex_clocklock)                                                                       \
-  X(pthread_mutex_trylock)                                                                         \
-  X(pthread_rwlock_rdlock)                                                                         \
-  X(pthread_rwlock_wrlock)                                                                         \
-  X(pthread_rwlock_tryrdlock)                                                                      \
-  X(pthread_rwlock_trywrlock)                                                                      \
-  X(pthread_rwlock_timedrdlock)                                                                    \
-  X(pthread_rwlock_timedwrlock)                                                                    \
-  X(pthread_rwlock_clockrdlock)                                                                    \
-  X(pthread_rwlock_clockwrlock)                                                                    \
-  X(pthread_cond_wait)                                                                             \
-  X(pthread_cond_timedwait)                                                                        \
-  X(pthread_cond_clockwait)                                                                        \
-  X(sem_wait)                                                                                      \
-  X(sem_timedwait)                                                                                 \
-  X(sem_clockwait)                                                                                 \
-  X(pthread_barrier_wait)                                                                          \
-  X(pthread_join)                                                                                  \
-  X(pthread_timedjoin_np)                                                                          \
-  X(pthread_clockjoin_np)                                                                          \
-  X(mtx_lock)                                                                                      \
-  X(mtx_timedlock)                                                                                 \
-  X(mtx_trylock)                                                                                   \
-  X(cnd_wait)                                                                                      \
-  X(cnd_timedwait)                                                                                 \
-  X(thrd_join)                                                                                     \
-  X(futex)                                                                                         \
-  X(futex_lock_pi)                                                                                 \
-  X(futex_waitv)
-
-#define LW_CALL_ENUM(name) LW_CALL_##name,
-enum lw_call { LW_CALLS(LW_CALL_ENUM) LW_CALL_COUNT };
-extern const char *const lw_call_names[LW_CALL_COUNT];
 
 /* What kind of lock a held entry is; decides which waits it can block. */
 enum lw_lock_kind { LW_LOCK_MUTEX, LW_LOCK_READ, LW_LOCK_WRITE, LW_LOCK_MTX };

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "calls.h"
 #include "finding.h"
 #include "mem.h"
 

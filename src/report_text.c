@@ -68,8 +68,6 @@ void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
   }
 }
 
-static bool is_join(const char *call) { return strstr(call, "join") != NULL; }
-
 static void write_duration(lw_buf *out, uint64_t ms) {
   if (ms < 1000)
     lw_buf_printf(out, "%" PRIu64 " ms", ms);
@@ -142,7 +140,7 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
     if (w->has_owner) {
       lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
-      lw_buf_puts(out, is_join(w->call) ? ", waiting for " : ", owned by ");
+      lw_buf_puts(out, lw_calls_is_join(w->call_id) ? ", waiting for " : ", owned by ");
       if (owner)
         lw_report_text_describe_thread(out, owner);
       else

@@ -164,23 +164,9 @@ static bool holds_exclusively(const raw_thread *raw, const void *object) {
   return false;
 }
 
+/* A lock wait: its owner is a lock holder (a join's is the joined thread). */
 static bool wait_has_owner(enum lw_call call) {
-  switch (call) {
-  case LW_CALL_pthread_mutex_lock:
-  case LW_CALL_pthread_mutex_timedlock:
-  case LW_CALL_pthread_mutex_clocklock:
-  case LW_CALL_mtx_lock:
-  case LW_CALL_mtx_timedlock:
-  case LW_CALL_pthread_rwlock_rdlock:
-  case LW_CALL_pthread_rwlock_wrlock:
-  case LW_CALL_pthread_rwlock_timedrdlock:
-  case LW_CALL_pthread_rwlock_timedwrlock:
-  case LW_CALL_pthread_rwlock_clockrdlock:
-  case LW_CALL_pthread_rwlock_clockwrlock:
-    return true;
-  default:
-    return false;
-  }
+  return lw_calls_has_owner(call) && !lw_calls_is_join(call);
 }
 
 /*
@@ -193,22 +179,13 @@ static bool wait_has_owner(enum lw_call call) {
 static int owner_field(enum lw_call call, const void *object, bool *process_shared) {
   int tid = 0;
   *process_shared = false;
-  switch (call) {
-  case LW_CALL_pthread_mutex_lock:
-  case LW_CALL_pthread_mutex_timedlock:
-  case LW_CALL_pthread_mutex_clocklock:
-  case LW_CALL_mtx_lock:
-  case LW_CALL_mtx_timedlock:
+  switch (lw_calls_object(call)) {
+  case LW_OBJECT_MUTEX:
     tid = __atomic_load_n(&((const pthread_mutex_t *)object)->__data.__owner, __ATOMIC_RELAXED);
     /* PTHREAD_MUTEX_PSHARED_BIT of __kind */
     *process_shared = (((const pthread_mutex_t *)object)->__data.__kind & 128) != 0;
     break;
-  case LW_CALL_pthread_rwlock_rdlock:
-  case LW_CALL_pthread_rwlock_wrlock:
-  case LW_CALL_pthread_rwlock_timedrdlock:
-  case LW_CALL_pthread_rwlock_timedwrlock:
-  case LW_CALL_pthread_rwlock_clockrdlock:
-  case LW_CALL_pthread_rwlock_clockwrlock:
+  case LW_OBJECT_RWLOCK:
     tid = (int)__atomic_load_n(&((const pthread_rwlock_t *)object)->__data.__cur_writer,
                                __ATOMIC_RELAXED);
     *process_shared = ((const pthread_rwlock_t *)object)->__data.__shared != 0;
@@ -237,10 +214,7 @@ static int process_of(int tid) {
   return line ? atoi(line + 6) : 0;
 }
 
-static bool is_join(enum lw_call call) {
-  return call == LW_CALL_pthread_join || call == LW_CALL_pthread_timedjoin_np ||
-         call == LW_CALL_pthread_clockjoin_np || call == LW_CALL_thrd_join;
-}
+static bool is_join(enum lw_call call) { return lw_calls_is_join(call); }
 
 /*
  * `seconds` since the epoch as "YYYY-MM-DDTHH:MM:SSZ", by arithmetic. Not
@@ -360,7 +334,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       lw_wait *w = &t->wait;
       out->has_wait = true;
       out->state = w->timed ? LW_STATE_RUNNING : LW_STATE_BLOCKED;
-      out->wait.call = lw_call_names[w->call];
+      out->wait.call = lw_calls_name(w->call);
       out->wait.call_id = w->call;
       out->wait.object = w->object;
       out->wait.mutex = w->mutex;
@@ -492,7 +466,7 @@ static bool is_library_detail(const char *function) {
 }
 
 static const char *library_call(int call, const lw_frames *stack) {
-  if (call != LW_CALL_futex && call != LW_CALL_futex_lock_pi && call != LW_CALL_futex_waitv)
+  if (lw_calls_object(call) != LW_OBJECT_FUTEX)
     return NULL;
   for (uint32_t i = 0; i < stack->count; i++) {
     const lw_frame *f = &stack->frames[i];

@@ -8,13 +8,9 @@
 #include "stack.h"
 #include "userfile.h"
 #include "watcher.h"
-#include "watcher.h"
 
 lw_options lw_opt;
 uint64_t lw_tick_resolution_ns;
-
-#define LW_CALL_NAME(name) #name,
-const char *const lw_call_names[LW_CALL_COUNT] = {LW_CALLS(LW_CALL_NAME)};
 
 int lw_stack_signal(void) { return 0; }
 unsigned lw_watcher_internal_threads(void) { return 0; }

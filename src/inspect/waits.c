@@ -34,36 +34,14 @@
 
 #define PTHREAD_TID_OFFSET 0x2d0
 
+/* glibc's own names for the calls of the table (calls.h) that a frame may
+ * show instead of the public name. */
 static const struct {
-  const char *name; /* leading underscores and a 64 suffix stripped */
+  const char *name;
   enum lw_call call;
-} entries[] = {
-    {"pthread_mutex_lock", LW_CALL_pthread_mutex_lock},
-    {"pthread_mutex_timedlock", LW_CALL_pthread_mutex_timedlock},
-    {"pthread_mutex_clocklock", LW_CALL_pthread_mutex_clocklock},
-    {"pthread_rwlock_rdlock", LW_CALL_pthread_rwlock_rdlock},
-    {"pthread_rwlock_wrlock", LW_CALL_pthread_rwlock_wrlock},
-    {"pthread_rwlock_timedrdlock", LW_CALL_pthread_rwlock_timedrdlock},
-    {"pthread_rwlock_timedwrlock", LW_CALL_pthread_rwlock_timedwrlock},
-    {"pthread_rwlock_clockrdlock", LW_CALL_pthread_rwlock_clockrdlock},
-    {"pthread_rwlock_clockwrlock", LW_CALL_pthread_rwlock_clockwrlock},
-    {"pthread_cond_wait", LW_CALL_pthread_cond_wait},
-    {"pthread_cond_timedwait", LW_CALL_pthread_cond_timedwait},
-    {"pthread_cond_clockwait", LW_CALL_pthread_cond_clockwait},
-    {"sem_wait", LW_CALL_sem_wait},
+} aliases[] = {
     {"new_sem_wait", LW_CALL_sem_wait},
-    {"sem_timedwait", LW_CALL_sem_timedwait},
-    {"sem_clockwait", LW_CALL_sem_clockwait},
-    {"pthread_barrier_wait", LW_CALL_pthread_barrier_wait},
-    {"pthread_join", LW_CALL_pthread_join},
     {"pthread_clockjoin_ex", LW_CALL_pthread_join},
-    {"pthread_timedjoin_np", LW_CALL_pthread_timedjoin_np},
-    {"pthread_clockjoin_np", LW_CALL_pthread_clockjoin_np},
-    {"mtx_lock", LW_CALL_mtx_lock},
-    {"mtx_timedlock", LW_CALL_mtx_timedlock},
-    {"cnd_wait", LW_CALL_cnd_wait},
-    {"cnd_timedwait", LW_CALL_cnd_timedwait},
-    {"thrd_join", LW_CALL_thrd_join},
 };
 
 static bool entry_call(const char *name, enum lw_call *call) {
@@ -74,12 +52,19 @@ static bool entry_call(const char *name, enum lw_call *call) {
   size_t len = strcspn(name, "@"); /* "name@@VERSION" */
   if (len > 2 && strcmp(name + len - 2, "64") == 0)
     len -= 2;
-  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
-    if (strlen(entries[i].name) == len && strncmp(entries[i].name, name, len) == 0) {
-      *call = entries[i].call;
+  char public_name[64];
+  if (len >= sizeof public_name)
+    return false;
+  memcpy(public_name, name, len);
+  public_name[len] = '\0';
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (strcmp(aliases[i].name, public_name) == 0) {
+      *call = aliases[i].call;
       return true;
     }
-  return false;
+  /* A futex wait is found by its system call, not by a frame's name. */
+  return lw_calls_parse(public_name, call) && lw_calls_object(*call) != LW_OBJECT_FUTEX &&
+         lw_calls_blocks(*call);
 }
 
 static bool read_u32(lw_inspect_target *target, uintptr_t address, uint32_t *out) {
@@ -93,40 +78,16 @@ static int id_of_tid(const lw_report *r, int tid) {
   return -1;
 }
 
-static bool is_mutex(enum lw_call call) {
-  return call == LW_CALL_pthread_mutex_lock || call == LW_CALL_pthread_mutex_timedlock ||
-         call == LW_CALL_pthread_mutex_clocklock || call == LW_CALL_mtx_lock ||
-         call == LW_CALL_mtx_timedlock;
+static bool is_mutex(enum lw_call call) { return lw_calls_object(call) == LW_OBJECT_MUTEX; }
+static bool is_rwlock(enum lw_call call, enum lw_access access) {
+  return lw_calls_object(call) == LW_OBJECT_RWLOCK && lw_calls[call].access == access;
 }
-static bool is_reader(enum lw_call call) {
-  return call == LW_CALL_pthread_rwlock_rdlock || call == LW_CALL_pthread_rwlock_timedrdlock ||
-         call == LW_CALL_pthread_rwlock_clockrdlock;
-}
-static bool is_writer(enum lw_call call) {
-  return call == LW_CALL_pthread_rwlock_wrlock || call == LW_CALL_pthread_rwlock_timedwrlock ||
-         call == LW_CALL_pthread_rwlock_clockwrlock;
-}
-static bool is_cond(enum lw_call call) {
-  return call == LW_CALL_pthread_cond_wait || call == LW_CALL_pthread_cond_timedwait ||
-         call == LW_CALL_pthread_cond_clockwait || call == LW_CALL_cnd_wait ||
-         call == LW_CALL_cnd_timedwait;
-}
-static bool is_sem(enum lw_call call) {
-  return call == LW_CALL_sem_wait || call == LW_CALL_sem_timedwait || call == LW_CALL_sem_clockwait;
-}
-static bool is_join(enum lw_call call) {
-  return call == LW_CALL_pthread_join || call == LW_CALL_pthread_timedjoin_np ||
-         call == LW_CALL_pthread_clockjoin_np || call == LW_CALL_thrd_join;
-}
-static bool is_timed_call(enum lw_call call) {
-  return call == LW_CALL_pthread_mutex_timedlock || call == LW_CALL_pthread_mutex_clocklock ||
-         call == LW_CALL_pthread_rwlock_timedrdlock || call == LW_CALL_pthread_rwlock_timedwrlock ||
-         call == LW_CALL_pthread_rwlock_clockrdlock || call == LW_CALL_pthread_rwlock_clockwrlock ||
-         call == LW_CALL_pthread_cond_timedwait || call == LW_CALL_pthread_cond_clockwait ||
-         call == LW_CALL_sem_timedwait || call == LW_CALL_sem_clockwait ||
-         call == LW_CALL_pthread_timedjoin_np || call == LW_CALL_pthread_clockjoin_np ||
-         call == LW_CALL_mtx_timedlock || call == LW_CALL_cnd_timedwait;
-}
+static bool is_reader(enum lw_call call) { return is_rwlock(call, LW_ACCESS_SHARED); }
+static bool is_writer(enum lw_call call) { return is_rwlock(call, LW_ACCESS_EXCLUSIVE); }
+static bool is_cond(enum lw_call call) { return lw_calls_object(call) == LW_OBJECT_COND; }
+static bool is_sem(enum lw_call call) { return lw_calls_object(call) == LW_OBJECT_SEM; }
+static bool is_join(enum lw_call call) { return lw_calls_is_join(call); }
+static bool is_timed_call(enum lw_call call) { return lw_calls[call].wait == LW_WAIT_TIMED; }
 
 /* A struct pthread at `pd`: its TCB header's tcb and self words point at it. */
 static bool is_struct_pthread(lw_inspect_target *target, uintptr_t pd) {
@@ -219,7 +180,7 @@ static void classify(lw_inspect_target *target, lw_report *r, const lw_inspect_t
   else if (is_struct_pthread(target, futex - PTHREAD_TID_OFFSET))
     call = LW_CALL_pthread_join; /* a join in a program without symbols */
   w->call_id = (int)call;
-  w->call = lw_call_names[call];
+  w->call = lw_calls_name(call);
   w->timed = futex_timed || is_timed_call(call);
   w->object = (const void *)futex;
 
@@ -242,7 +203,7 @@ static void classify(lw_inspect_target *target, lw_report *r, const lw_inspect_t
     w->object = (const void *)(futex % 8 == 0 ? futex - 40 : futex - 44);
   } else if (is_sem(call)) {
     w->object = (const void *)futex;
-  } else if (call == LW_CALL_pthread_barrier_wait) {
+  } else if (lw_calls_object(call) == LW_OBJECT_BARRIER) {
     w->object = (const void *)(futex - 4);
   } else if (is_join(call)) {
     w->object = (const void *)(futex - PTHREAD_TID_OFFSET);
