@@ -1,8 +1,9 @@
 /*
  * constants.c - writes the command line's leakwatch/_constants.py from the
  * C side's own tables, at build time, so the Python code never keeps a copy
- * of them: the finding kinds (finding.h), the options (options.h) and the
- * signals dump_signal accepts (options.c's parser).
+ * of them: the finding kinds (finding.h), the waiting calls and their
+ * objects (calls.h), the options (options.h) and the signals dump_signal
+ * accepts (options.c's parser).
  *
  * Usage: leakwatch-constants VERSION FILE [HOMEPAGE]
  *   FILE is replaced whole, or not at all; HOMEPAGE is the project's URL
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calls.h"
 #include "finding.h"
 #include "options.h"
 
@@ -48,6 +50,13 @@ static void write_string(const char *text) {
   write_string(level);                                                                             \
   printf(",\n                ");                                                                   \
   write_string(help);                                                                              \
+  printf("),\n");
+
+#define LW_WRITE_CALL(name, object, access, wait)                                                  \
+  printf("    Call(\"%s\", \"%s\", \"%s\", \"%s\"),\n", #name, #object, #access, #wait);
+#define LW_WRITE_OBJECT(id, name)                                                                  \
+  printf("    (\"%s\", ", #id);                                                                    \
+  write_string(name);                                                                              \
   printf("),\n");
 
 /* Per option type: (type, default, choices) as Python values. */
@@ -148,6 +157,17 @@ int main(int argc, char **argv) {
          "FindingKind = collections.namedtuple(\"FindingKind\", \"id name label level help\")\n"
          "FINDING_KINDS = (\n");
   LW_FINDING_KINDS(LW_WRITE_KIND)
+  printf(")\n\n");
+  printf("# src/calls.h LW_CALLS: the calls a thread is seen waiting in. object: what it\n"
+         "# waits on (OBJECTS); access: EXCLUSIVE (one owner), SHARED (only a writer),\n"
+         "# NONE (no owner); wait: FOREVER, TIMED or TRY.\n"
+         "Call = collections.namedtuple(\"Call\", \"name object access wait\")\n"
+         "CALLS = (\n");
+  LW_CALLS(LW_WRITE_CALL)
+  printf(")\n\n");
+  printf("# src/calls.h LW_OBJECTS: (id, name as reports say it).\n"
+         "OBJECTS = (\n");
+  LW_OBJECTS(LW_WRITE_OBJECT)
   printf(")\n\n");
   printf("# src/options.h LW_OPTIONS: (name, type, default, limits or choices, help).\n"
          "Option = collections.namedtuple(\"Option\", \"name type default values help\")\n"

@@ -1,6 +1,6 @@
 """The report as a Graphviz graph: threads (boxes) wait for objects
 (ellipses) held by threads; a deadlock's cycle in red."""
-from .constants import KIND
+from .constants import KIND, call_object, is_join
 from .reportdata import (address_text, escape_controls, get_dict, get_int, get_list, get_str,
                          is_main_thread)
 
@@ -16,26 +16,18 @@ def dot_label(lines):
     return '"' + "\\n".join(dot_quote(line)[1:-1] for line in lines) + '"'
 
 
+# How the graph labels what a call waits on (calls.h's objects); a call
+# the table does not have, or a futex, is an "object".
+DOT_OBJECT_LABELS = {"MUTEX": "mutex", "RWLOCK": "rwlock", "COND": "cond", "SEM": "sem",
+                     "BARRIER": "barrier", "THREAD": "thread-join"}
+
+
 def object_kind(call):
-    if not call:
-        return "object"
-    if "mutex" in call or call.startswith("mtx_"):
-        return "mutex"
-    if "rwlock" in call:
-        return "rwlock"
-    if "cond" in call or call.startswith("cnd_"):
-        return "cond"
-    if call.startswith("sem_"):
-        return "sem"
-    if "barrier" in call:
-        return "barrier"
-    if "join" in call:
-        return "thread-join"
-    return "object"
+    return DOT_OBJECT_LABELS.get(call_object(call), "object")
 
 
 def is_join_call(call):
-    return object_kind(call) == "thread-join"
+    return is_join(call)
 
 
 def render_dot(report):

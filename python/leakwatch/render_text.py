@@ -1,6 +1,6 @@
 """The report as text: the layout of src/report_text.c line for line, so a
 report read back from JSON looks exactly like the one the process printed."""
-from .constants import KIND
+from .constants import KIND, is_join
 from .reportdata import (address_is_set, address_text, escape_controls, get_dict, get_int,
                          get_list, get_number, get_str, get_true, is_adopted_thread,
                          is_main_thread)
@@ -117,7 +117,7 @@ def state_line(report, t):
         owner = get_int(wait, "owner")
         if owner is not None:
             owner_thread = report.thread(owner)
-            text += ", waiting for " if "join" in call else ", owned by "
+            text += ", waiting for " if is_join(call) else ", owned by "
             text += describe_thread(owner_thread) if owner_thread else f"T{owner}"
             if owner_thread is not None and owner_thread is not t:
                 # What the owner is doing: the next thing an on-call engineer asks.

@@ -227,6 +227,9 @@ def thread_flow(uris, message, frames, thread_id):
     """A threadFlow: the stack's frames with a source line, outermost first
     (the order the program ran them), the last one where the event is."""
     steps = [f for f in frames if isinstance(f, dict) and has_line(f)]
+    # The runtime's own frames (start_thread, __lll_lock_wait) carry paths
+    # of glibc's build tree no viewer can open: left out when others remain.
+    steps = [f for f in steps if not is_runtime(f)] or steps
     steps.reverse()
     locations = []
     for depth, frame in enumerate(steps):
@@ -264,13 +267,20 @@ def result_for(report, finding, uris, rule_index):
     # (a report written before `evidence`, or a kind without it), and where
     # each thread was created.
     evidence_waits = {e.get("thread") for e in events if get_str(e, "role") == "waits"}
-    extra = [(tid, message, frames) for tid, what, message, frames in thread_stacks(report, finding)
-             if not (what == "waits" and tid in evidence_waits) and (what != "held" or not events)]
+    own = [(tid, what, message, frames) for tid, what, message, frames
+           in thread_stacks(report, finding)
+           if not (what == "waits" and tid in evidence_waits) and (what != "held" or not events)]
+    extra = [(tid, message, frames) for tid, _, message, frames in own]
+    # Stacks and flows: the evidence's, and the waits it does not cover.
+    flow_stacks = stacks + [(tid, message, frames) for tid, what, message, frames in own
+                            if what == "waits"]
 
     primary = get_dict(finding, "location")
     if primary is None or not has_line(primary):
-        primary = next((user_frame(frames) for _, _, frames in stacks + extra
-                        if user_frame(frames) is not None), None)
+        candidates = [user_frame(frames) for _, _, frames in stacks + extra]
+        candidates = [frame for frame in candidates if frame is not None]
+        primary = next((f for f in candidates if not is_runtime(f)),
+                       candidates[0] if candidates else None)
     if primary is not None:
         loc = location(uris, primary)
         if loc is not None:
@@ -288,11 +298,11 @@ def result_for(report, finding, uris, rule_index):
         result["relatedLocations"] = related
 
     sarif_stacks = [stack_object(uris, message, frames, tid)
-                    for tid, message, frames in stacks if frames]
+                    for tid, message, frames in flow_stacks if frames]
     if sarif_stacks:
         result["stacks"] = sarif_stacks
     flows = [flow for flow in (thread_flow(uris, message, frames, tid)
-                               for tid, message, frames in stacks) if flow]
+                               for tid, message, frames in flow_stacks) if flow]
     if flows:
         result["codeFlows"] = [{"message": {"text": result["message"]["text"]},
                                 "threadFlows": flows}]
