@@ -209,3 +209,57 @@ def test_source_tree_without_a_build():
         assert "Traceback" not in proc.stderr, proc
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_render_text_evidence():
+    """A finding whose evidence is data (no pre-rendered `details`): the
+    edges of a lock-order inversion and a misuse's call and earlier event,
+    laid out as the shim's text lays them out."""
+    lw = package()
+
+    def frame(function, line):
+        return {"pc": "0x401000", "function": function, "offset": 0, "module": "/bin/app",
+                "file": "/src/lo.c", "line": line}
+
+    def event(role, thread, obj, edge=None, function="f", line=1, call="pthread_mutex_lock"):
+        e = {"role": role, "thread": thread, "call": call, "object": obj,
+             "stack": [frame(function, line)]}
+        if edge is not None:
+            e["edge"] = edge
+        return e
+
+    data = saved_report()
+    data["findings"] = [
+        {"kind": "lock_order_inversion", "threads": [2, 1], "count": 1, "all_threads_shown": False,
+         "message": "2 locks taken in conflicting orders",
+         "evidence": [event("held", 2, "0xa", 1, "take_b_first", 38),
+                      event("taken", 2, "0xb", 1, "then_a", 32),
+                      event("held", 1, "0xb", 2, "take_a_first", 26),
+                      event("taken", 1, "0xa", 2, "then_b", 20)]},
+        {"kind": "misuse", "threads": [0, 1], "count": 1, "all_threads_shown": False,
+         "message": "T0 unlocks 0xa, which T1 holds",
+         "evidence": [event("call", 0, "0xa", None, "release", 12, "pthread_mutex_unlock"),
+                      event("earlier", 1, "0xa", None, "grab", 7)]}]
+    lines = lw.render_text.render_text(lw.reportdata.Report(data))
+    assert lines[:19] == [
+        "==77== leakwatch: lock_order_inversion: 2 locks taken in conflicting orders",
+        "  edge 1 of the cycle, in T2: holding 0xa, taken at:",
+        "      #0  0x000000401000 in take_b_first /src/lo.c:38",
+        "    took 0xb at:",
+        "      #0  0x000000401000 in then_a /src/lo.c:32",
+        "  edge 2 of the cycle, in T1: holding 0xb, taken at:",
+        "      #0  0x000000401000 in take_a_first /src/lo.c:26",
+        "    took 0xa at:",
+        "      #0  0x000000401000 in then_b /src/lo.c:20",
+        "  T2 'w2' (worker), tid 79: blocked in pthread_mutex_lock on 0x20, owned by T1 'w1' (worker) "
+        "(itself blocked in pthread_join on 0x10) for 10 ms, holding nothing",
+        "  blocking stack:",
+        "    #0  0x000000401136 in worker /src/app.c:12",
+        "  created by T0 'app' (main thread) at:",
+        "    #0  0x000000401136 in worker /src/app.c:12",
+        "",
+        "==77== leakwatch: misuse: T0 unlocks 0xa, which T1 holds",
+        "  the call:",
+        "    #0  0x000000401000 in release /src/lo.c:12",
+        "  where the holder took it:"], lines
+    assert lines[19] == "    #0  0x000000401000 in grab /src/lo.c:7", lines

@@ -1,6 +1,6 @@
 """The report as text: the layout of src/report_text.c line for line, so a
 report read back from JSON looks exactly like the one the process printed."""
-from .constants import KIND, is_join
+from .constants import KIND, call_object, is_join
 from .reportdata import (address_is_set, address_text, escape_controls, get_dict, get_int,
                          get_list, get_number, get_str, get_true, is_adopted_thread,
                          is_main_thread)
@@ -200,6 +200,48 @@ def finding_threads(report, f):
     return [t for t in threads if t is not None]
 
 
+def earlier_label(call_event, earlier):
+    """What the earlier event of a misuse was, as the shim's text says it."""
+    call = get_str(earlier, "call") or ""
+    same_thread = earlier.get("thread") == call_event.get("thread") if call_event else False
+    if "detach" in call:
+        again = call_event is not None and "detach" in (get_str(call_event, "call") or "")
+        return "where it was detached first" if again else "where it was detached"
+    if is_join(call):
+        return "where it was joined"
+    if call_object(call) == "RWLOCK" and same_thread:
+        return "where it took the write lock"
+    return "where the holder took it"
+
+
+def evidence_lines(f):
+    """A finding's evidence, for the events its thread blocks do not show:
+    a lock-order inversion's edges and a misuse's call and earlier event,
+    in the layout the shim's text gives them."""
+    events = [e for e in get_list(f, "evidence") if isinstance(e, dict)]
+    lines = []
+    call_event = next((e for e in events if get_str(e, "role") == "call"), None)
+    for event in events:
+        role = get_str(event, "role")
+        edge = get_int(event, "edge")
+        stack = event.get("stack")
+        if role == "held" and edge is not None:
+            thread_id = get_int(event, "thread")
+            lines.append(f"  edge {edge} of the cycle, in T{thread_id if thread_id is not None else '?'}: "
+                         f"holding {address_text(event.get('object'))}, taken at:")
+            lines += frame_lines(stack, "      ")
+        elif role == "taken" and edge is not None:
+            lines.append(f"    took {address_text(event.get('object'))} at:")
+            lines += frame_lines(stack, "      ")
+        elif role == "call":
+            lines.append("  the call:")
+            lines += frame_lines(stack, "    ")
+        elif role == "earlier":
+            lines.append(f"  {earlier_label(call_event, event)}:")
+            lines += frame_lines(stack, "    ")
+    return lines
+
+
 def render_text(report):
     out = []
     pid = report.pid_text
@@ -226,6 +268,8 @@ def render_text(report):
         details = get_str(f, "details")
         if details:
             out += details.rstrip("\n").split("\n")
+        else:
+            out += evidence_lines(f)
         if not dump:
             for t in finding_threads(report, f):
                 out += thread_block(report, t)
