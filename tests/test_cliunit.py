@@ -263,3 +263,19 @@ def test_render_text_evidence():
         "    #0  0x000000401000 in release /src/lo.c:12",
         "  where the holder took it:"], lines
     assert lines[19] == "    #0  0x000000401000 in grab /src/lo.c:7", lines
+
+
+def test_render_text_wait_details():
+    """What the shim's text says of a wait, from the JSON: the call it came
+    through (a C++ or GLib wrapper) and an owner in another process."""
+    lw = package()
+    data = saved_report()
+    data["findings"] = []
+    data["trigger"] = "dump"
+    data["uptime_ms"] = 2000
+    data["threads"][2]["wait"] = {"call": "pthread_mutex_lock", "object": "0x30",
+                                  "through": "std::mutex::lock", "waited_ms": 10,
+                                  "owner_process": {"pid": 900, "tid": 901}, "stack": []}
+    lines = lw.render_text.render_text(lw.reportdata.Report(data))
+    assert "  T2 'w2' (worker), tid 79: blocked in pthread_mutex_lock (std::mutex::lock) on 0x30, "\
+        "owned by another process (thread 901 of pid 900) for 10 ms, holding nothing" in lines, lines

@@ -110,7 +110,11 @@ def state_line(report, t):
     if wait is not None:
         call = get_str(wait, "call") or "?"
         text = "waiting (timed)" if get_true(wait, "timed") else "blocked"
-        text += f" in {call} on {address_text(wait.get('object'))}"
+        text += f" in {call}"
+        through = get_str(wait, "through")
+        if through:
+            text += f" ({through})"
+        text += f" on {address_text(wait.get('object'))}"
         mutex = wait.get("mutex")
         if address_is_set(mutex):
             text += f" (mutex {address_text(mutex)})"
@@ -130,6 +134,12 @@ def state_line(report, t):
                              f" on {address_text(owner_wait.get('object'))})")
                 else:
                     text += " (running)"
+        else:
+            other = get_dict(wait, "owner_process")
+            other_tid, other_pid = get_int(other, "tid"), get_int(other, "pid")
+            if other_tid:
+                text += (f", owned by another process (thread {other_tid} of pid "
+                         f"{other_pid if other_pid is not None else '?'})")
         waited = get_number(wait, "waited_ms")
         if waited is not None and 0 <= waited < 1e15:
             text += f" for {duration_text(waited)}"
