@@ -146,9 +146,75 @@ static void long_wait_message(lw_report *r, lw_finding *f) {
   lw_buf_free(&text);
 }
 
-void lw_analysis_messages(lw_report *r) {
+/* Events whose stack is their thread's: copied from it now that it is
+ * symbolized. */
+static void fill_thread_stacks(lw_report *r, lw_finding *f) {
+  for (uint32_t i = 0; i < f->nevents; i++) {
+    lw_report_event *e = &f->events[i];
+    const lw_report_thread *t = e->of_thread ? lw_report_thread_by_id(r, e->thread) : NULL;
+    if (!t || e->stack.count)
+      continue; /* a remembered finding keeps the stacks of its moment */
+    if (e->of_thread == LW_EVENT_WAIT_STACK && t->has_wait)
+      e->stack = t->wait.stack;
+    for (uint32_t k = 0; e->of_thread == LW_EVENT_HELD_STACK && k < t->nheld; k++)
+      if (t->held[k].object == e->object)
+        e->stack = t->held[k].stack;
+  }
+}
+
+/* A frame of the program's own code: with a source line, in a file that is
+ * not the C library's or a system header (glibc's debug info names its
+ * files relative, "./nptl/...", "../sysdeps/..."). */
+static bool is_user_frame(const lw_frame *frame) {
+  if (!frame->file || frame->line <= 0)
+    return false;
+  const char *file = frame->file;
+  return file[0] != '.' && strncmp(file, "/usr/include/", 13) != 0 &&
+         strncmp(file, "/usr/src/", 9) != 0 && strncmp(file, "/build/", 7) != 0;
+}
+
+static bool first_user_frame(const lw_frames *frames, lw_frame *out) {
+  for (uint32_t i = 0; i < frames->count; i++)
+    if (is_user_frame(&frames->frames[i])) {
+      *out = frames->frames[i];
+      return true;
+    }
+  return false;
+}
+
+/* The one place a reader of the finding should look first (SARIF's
+ * location): the offending call of a misuse, the second lock of the first
+ * lock-order edge, the first deadlocked thread's wait, the place a leaked
+ * thread was created (where it should be joined). */
+static void locate(lw_report *r, lw_finding *f) {
+  static const enum lw_event_role preferred[LW_FINDING_COUNT] = {
+      [LW_FINDING_MISUSE] = LW_EVENT_CALL,
+      [LW_FINDING_LOCK_ORDER_INVERSION] = LW_EVENT_TAKEN,
+      [LW_FINDING_ABANDONED_LOCK] = LW_EVENT_TAKEN,
+      [LW_FINDING_DEADLOCK] = LW_EVENT_WAITS,
+      [LW_FINDING_LONG_WAIT] = LW_EVENT_WAITS,
+  };
+  for (uint32_t i = 0; i < f->nevents && !f->has_location; i++)
+    if (f->events[i].role == preferred[f->kind])
+      f->has_location = first_user_frame(&f->events[i].stack, &f->location);
+  for (uint32_t i = 0; i < f->nevents && !f->has_location; i++)
+    f->has_location = first_user_frame(&f->events[i].stack, &f->location);
+  for (uint32_t k = 0; k < f->nthreads && !f->has_location; k++) {
+    const lw_report_thread *t = lw_report_thread_by_id(r, f->threads[k]);
+    if (!t)
+      continue;
+    f->has_location = first_user_frame(&t->create_stack, &f->location) ||
+                      first_user_frame(&t->wait.stack, &f->location) ||
+                      first_user_frame(&t->stack, &f->location);
+  }
+}
+
+void lw_analysis_complete(lw_report *r) {
   for (uint32_t i = 0; i < r->nfindings; i++) {
     lw_finding *f = &r->findings[i];
+    fill_thread_stacks(r, f);
+    if (!f->has_location)
+      locate(r, f);
     if (f->message)
       continue; /* composed by its analysis already */
     if (f->kind == LW_FINDING_THREAD_LEAK || f->kind == LW_FINDING_UNJOINED_THREAD)

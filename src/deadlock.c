@@ -150,31 +150,6 @@ static void strongconnect(tarjan *tj, uint32_t v) {
   }
 }
 
-/* "T1 -> mutex 0x… held by T2 -> mutex 0x… held by T1", following edges
- * inside one component from its first member. */
-static void describe_cycle(const lw_report *r, const node *nodes, int component, uint32_t start,
-                           lw_buf *out) {
-  uint32_t v = start;
-  uint32_t steps = 0;
-  lw_buf_printf(out, "T%u", r->threads[v].id);
-  do {
-    const node *n = &nodes[v];
-    uint32_t next = v;
-    for (uint32_t k = 0; k < n->nedges; k++)
-      if (nodes[n->edges[k]].component == component) {
-        next = n->edges[k];
-        break;
-      }
-    const lw_report_wait *w = &r->threads[v].wait;
-    if (is_join_wait(w->call_id))
-      lw_buf_printf(out, " -> joins T%u", r->threads[next].id);
-    else
-      lw_buf_printf(out, " -> %s 0x%" PRIxPTR " held by T%u", lw_calls_object_name(w->call_id),
-                    (uintptr_t)w->object, r->threads[next].id);
-    v = next;
-  } while (v != start && ++steps < r->nthreads);
-}
-
 /* ---- "all threads are asleep": only when nothing can wake them ---- */
 
 /* The process the report is about, when it is not this one. */
@@ -301,26 +276,55 @@ static void all_asleep(lw_report *r, const node *nodes, unsigned own_tasks) {
                                        "untimed wait and nothing can wake them");
 }
 
-/* What the cycle of `component` lost where an owner's held list did not
- * name its lock (it holds more than LW_HELD_MAX): the edge stays, from
- * glibc's owner field, but where the lock was taken is unknown. NULL if
- * nothing was lost. */
-static char *unlisted_owners(lw_report *r, const node *nodes, int component) {
-  lw_buf text = {0};
-  for (uint32_t v = 0; v < r->nthreads; v++) {
-    const lw_report_wait *w = &r->threads[v].wait;
-    if (nodes[v].component != component || !w->owner_unlisted)
-      continue;
-    lw_buf_printf(&text,
-                  "  T%u owns %s 0x%" PRIxPTR " (glibc's owner field says so) but does not list "
-                  "it: leakwatch keeps %u held locks a thread, so where it took this one, and "
-                  "its stack, are not known\n",
-                  w->owner, lw_calls_object_name(w->call_id), (uintptr_t)w->object,
-                  (unsigned)LW_HELD_MAX);
+/* One "waits" event of thread v's wait, owned by `owner` (an id). */
+static void add_wait_event(lw_report *r, lw_finding *f, const lw_report_thread *t, bool has_owner,
+                           uint32_t owner) {
+  lw_report_event *e = lw_report_add_events(r, f, 1);
+  if (!e)
+    return;
+  e->role = LW_EVENT_WAITS;
+  e->thread = t->id;
+  e->call = t->wait.call;
+  e->object = t->wait.object;
+  e->object_kind = lw_calls_object_name(t->wait.call_id);
+  e->has_owner = has_owner;
+  e->owner = owner;
+  e->owner_unlisted = t->wait.owner_unlisted;
+  e->waited_ms = t->wait.waited_ms;
+  e->of_thread = LW_EVENT_WAIT_STACK;
+}
+
+/* The cycle's steps as events, from its first member round to it. */
+static void add_cycle_events(lw_report *r, lw_finding *f, const node *nodes, int component,
+                             uint32_t start) {
+  uint32_t v = start, steps = 0;
+  do {
+    const node *n = &nodes[v];
+    uint32_t next = v;
+    for (uint32_t k = 0; k < n->nedges; k++)
+      if (nodes[n->edges[k]].component == component) {
+        next = n->edges[k];
+        break;
+      }
+    add_wait_event(r, f, &r->threads[v], true, r->threads[next].id);
+    v = next;
+  } while (v != start && ++steps < r->nthreads);
+}
+
+/* "T1 -> mutex 0x… held by T2 -> mutex 0x… held by T1": the cycle's
+ * events as the finding's one line. */
+static void describe_cycle(lw_report *r, const lw_finding *f, lw_buf *out) {
+  for (uint32_t i = 0; i < f->nevents; i++) {
+    const lw_report_event *e = &f->events[i];
+    const lw_report_thread *t = lw_report_thread_by_id(r, e->thread);
+    if (i == 0)
+      lw_buf_printf(out, "T%u", e->thread);
+    if (t && lw_calls_is_join(t->wait.call_id))
+      lw_buf_printf(out, " -> joins T%u", e->owner);
+    else if (t)
+      lw_buf_printf(out, " -> %s 0x%" PRIxPTR " held by T%u", lw_calls_object_name(t->wait.call_id),
+                    (uintptr_t)e->object, e->owner);
   }
-  char *details = text.data ? lw_mem_arena_strdup(&r->arena, text.data) : NULL;
-  lw_buf_free(&text);
-  return details;
 }
 
 int lw_deadlock_find(lw_report *r, uint64_t min_wait_ms, int own_tasks) {
@@ -393,23 +397,23 @@ int lw_deadlock_find(lw_report *r, uint64_t min_wait_ms, int own_tasks) {
     for (uint32_t v = 0; v < r->nthreads; v++)
       if (owner_component[v] == c && nodes[v].component != c)
         ids[n++] = r->threads[v].id;
+    lw_finding *f = lw_report_add_finding(r, LW_FINDING_DEADLOCK, NULL, ids, n);
+    if (!f)
+      continue;
+    add_cycle_events(r, f, nodes, c, first);
     lw_buf text = {0};
     if (in_cycle == 1)
       lw_buf_puts(&text, "a thread waits for itself: ");
     else
       lw_buf_printf(&text, "%u threads wait for each other: ", in_cycle);
-    describe_cycle(r, nodes, c, first, &text);
+    describe_cycle(r, f, &text);
     if (n > in_cycle)
       lw_buf_printf(&text, " (and %u more blocked behind them)", n - in_cycle);
-    lw_finding *f = lw_report_add_finding(r, LW_FINDING_DEADLOCK, text.data, ids, n);
+    f->message = lw_mem_arena_strdup(&r->arena, text.data);
     lw_buf_free(&text);
-    if (f)
-      f->details = unlisted_owners(r, nodes, c);
-    if (f) {
-      f->all_threads_shown = true;
-      f->core = in_cycle;
-      added++;
-    }
+    f->all_threads_shown = true;
+    f->core = in_cycle;
+    added++;
   }
   if (added == 0 && own_tasks >= 0) {
     uint32_t before = r->nfindings;
@@ -450,6 +454,7 @@ int lw_deadlock_long_waits(lw_report *r, uint64_t hang_ms) {
     lw_finding *f = lw_report_add_finding(r, LW_FINDING_LONG_WAIT, NULL, ids, n);
     if (f) {
       f->subject = t;
+      add_wait_event(r, f, t, t->wait.has_owner, t->wait.owner);
       added++;
     }
   }

@@ -57,7 +57,6 @@
 #include "symbols.h"
 #include "uthash_config.h"
 #include "watcher.h"
-#include "report_text.h"
 
 #define LW_FILTER_WORDS 4096 /* 256 Ki bits: "might be a node" */
 
@@ -695,6 +694,8 @@ static uintptr_t *depot_put(const uintptr_t *pcs, uint32_t depth) {
 
 struct cycle_edge {
   const void *from, *to;
+  const char *from_call, *to_call; /* how each was taken: "pthread_mutex_lock"... */
+  const char *from_noun, *to_noun; /* "mutex", "rwlock" */
   uint32_t thread_id;
   uintptr_t from_site;
   uint32_t depth, anchor;
@@ -702,10 +703,15 @@ struct cycle_edge {
 };
 
 static void report_cycle(const cycle_edge *cycle, uint32_t n) {
-  lw_buf message = {0}, details = {0};
+  lw_buf message = {0};
   lw_buf_printf(&message, "%u locks taken in conflicting orders:", n);
   uint32_t ids[n];
   uint32_t nids = 0;
+  /* Each edge: the first lock, where it was taken (its call site, then the
+   * frames of the second lock's stack below the anchor: the callers they
+   * share), and the second lock with its stack. */
+  lw_reporting_evidence evidence[2 * n];
+  uintptr_t from_stacks[n][LW_STACK_MAX];
   for (uint32_t i = 0; i < n; i++) {
     const cycle_edge *e = &cycle[i];
     lw_buf_printf(&message, "%s T%u took 0x%" PRIxPTR " then 0x%" PRIxPTR, i ? ";" : "",
@@ -715,35 +721,32 @@ static void report_cycle(const cycle_edge *cycle, uint32_t n) {
       seen |= ids[k] == e->thread_id;
     if (!seen)
       ids[nids++] = e->thread_id;
-    lw_buf_printf(&details, "  edge %u of the cycle, in T%u: holding 0x%" PRIxPTR ", taken at:\n",
-                  i + 1, e->thread_id, (uintptr_t)e->from);
-    uintptr_t from_stack[LW_STACK_MAX];
     uint32_t from_depth = 0;
-    from_stack[from_depth++] = e->from_site;
+    from_stacks[i][from_depth++] = e->from_site;
     if (e->anchor != UINT32_MAX)
       for (uint32_t k = e->anchor + 1; k < e->depth && from_depth < LW_STACK_MAX; k++)
-        from_stack[from_depth++] = e->stack[k];
-    lw_report_text_write_pcs(&details, from_stack, from_depth, "      ");
-    lw_buf_printf(&details, "    took 0x%" PRIxPTR " at:\n", (uintptr_t)e->to);
-    lw_report_text_write_pcs(&details, e->stack, e->depth, "      ");
+        from_stacks[i][from_depth++] = e->stack[k];
+    evidence[2 * i] = (lw_reporting_evidence){.role = LW_EVENT_HELD,
+                                              .thread = e->thread_id,
+                                              .call = e->from_call,
+                                              .object = e->from,
+                                              .object_kind = e->from_noun,
+                                              .edge = i + 1,
+                                              .pcs = from_stacks[i],
+                                              .depth = from_depth};
+    evidence[2 * i + 1] = (lw_reporting_evidence){.role = LW_EVENT_TAKEN,
+                                                  .thread = e->thread_id,
+                                                  .call = e->to_call,
+                                                  .object = e->to,
+                                                  .object_kind = e->to_noun,
+                                                  .edge = i + 1,
+                                                  .pcs = e->stack,
+                                                  .depth = e->depth};
   }
   lw_buf_puts(&message, "; they can deadlock");
-  /* Every edge's stack, for suppressions to match. */
-  uint32_t npcs = 0;
-  for (uint32_t i = 0; i < n; i++)
-    npcs += cycle[i].depth + 1;
-  uintptr_t *pcs = lw_mem_alloc((npcs ? npcs : 1) * sizeof *pcs);
-  uint32_t used = 0;
-  for (uint32_t i = 0; pcs && i < n; i++) {
-    pcs[used++] = cycle[i].from_site;
-    for (uint32_t k = 0; k < cycle[i].depth; k++)
-      pcs[used++] = cycle[i].stack[k];
-  }
-  lw_reporting_event_locked(LW_FINDING_LOCK_ORDER_INVERSION, message.data ? message.data : "",
-                            details.data, ids, nids, pcs, pcs ? used : 0);
-  lw_mem_free(pcs, (npcs ? npcs : 1) * sizeof *pcs);
+  lw_reporting_event_locked(LW_FINDING_LOCK_ORDER_INVERSION, message.data ? message.data : "", ids,
+                            nids, evidence, 2 * n);
   lw_buf_free(&message);
-  lw_buf_free(&details);
 }
 
 /* ---- the entry points ---- */
@@ -809,6 +812,10 @@ static cycle_edge *cycle_copy(edge *e, const void *gate, uint32_t *count) {
     cycle_edge *c = &cycle[i];
     c->from = step->from_object;
     c->to = step->to_object;
+    c->from_call = lw_lock_kind_calls[step->from_kind & 3];
+    c->to_call = lw_lock_kind_calls[step->to_kind & 3];
+    c->from_noun = lw_lock_kind_objects[step->from_kind & 3];
+    c->to_noun = lw_lock_kind_objects[step->to_kind & 3];
     c->thread_id = step->thread_id;
     c->from_site = step->from_site;
     c->depth = step->depth < LW_STACK_MAX ? step->depth : LW_STACK_MAX;

@@ -14,7 +14,6 @@
 #include "stack.h"
 #include "symbols.h"
 #include "wait.h"
-#include "report_text.h"
 
 static lw_lock misuse_lock = LW_LOCK_INIT;
 
@@ -94,28 +93,41 @@ static uintptr_t held_site_of(uint32_t holder, const void *object) {
   return site;
 }
 
-/* Report: the message, the offending call's stack, the earlier event.
- * Leaves the shim (first_time entered it). */
-static void report(misuse_call *call, lw_thread *self, const char *message,
-                   const char *earlier_label, uintptr_t earlier_site, uint32_t other) {
-  const uintptr_t *pcs = call->pcs;
-  uint32_t depth = call->depth;
-  lw_buf details = {0};
-  lw_buf_puts(&details, "  the call:\n");
-  lw_report_text_write_pcs(&details, pcs, depth, "    ");
-  if (earlier_label && earlier_site) {
-    lw_buf_printf(&details, "  %s:\n", earlier_label);
-    lw_report_text_write_pcs(&details, &earlier_site, 1, "    ");
-  }
+/* What made a call a misuse, when the shim knows: who did it (or
+ * LW_NO_THREAD), where (a call site), in words. */
+typedef struct misuse_earlier {
+  const char *label;
+  uint32_t thread;
+  uintptr_t site;
+} misuse_earlier;
+
+static const misuse_earlier no_earlier = {NULL, LW_NO_THREAD, 0};
+
+/* Report: the message, the offending call (`call_name` on `object`) with
+ * its stack, the earlier event. Leaves the shim (first_time entered it). */
+static void report(misuse_call *call, lw_thread *self, const char *message, const char *call_name,
+                   const void *object, const char *object_kind, misuse_earlier earlier,
+                   uint32_t other) {
+  lw_reporting_evidence evidence[2] = {
+      {.role = LW_EVENT_CALL,
+       .thread = self->id,
+       .call = call_name,
+       .object = object,
+       .object_kind = object_kind,
+       .pcs = call->pcs,
+       .depth = call->depth},
+      {.role = LW_EVENT_EARLIER,
+       .thread = earlier.thread, /* LW_NO_THREAD is LW_REPORT_NO_THREAD */
+       .object = object,
+       .object_kind = object_kind,
+       .label = earlier.label,
+       .pcs = &earlier.site,
+       .depth = 1},
+  };
   uint32_t ids[2] = {self->id, other};
-  uintptr_t all[LW_STACK_MAX + 1];
-  memcpy(all, pcs, depth * sizeof *pcs);
-  uint32_t nall = depth;
-  if (earlier_site)
-    all[nall++] = earlier_site;
-  lw_reporting_event(LW_FINDING_MISUSE, message, details.data, ids,
-                     other != LW_NO_THREAD && other != self->id ? 2 : 1, all, nall);
-  lw_buf_free(&details);
+  lw_reporting_event(LW_FINDING_MISUSE, message, ids,
+                     other != LW_NO_THREAD && other != self->id ? 2 : 1, evidence,
+                     earlier.label && earlier.site ? 2 : 1);
   misuse_leave(call);
 }
 
@@ -146,8 +158,12 @@ static void unlock_not_held(lw_thread *self, const void *object, enum lw_lock_ki
     snprintf(message, sizeof message,
              "T%u unlocks %s 0x%" PRIxPTR " that it does not hold (nobody holds it)", self->id,
              noun, (uintptr_t)object);
-  report(&call, self, message, "where the holder took it",
-         owner != LW_NO_THREAD ? held_site_of(owner, object) : 0, owner);
+  const char *call_name = kind == LW_LOCK_MTX     ? "mtx_unlock"
+                          : kind == LW_LOCK_MUTEX ? "pthread_mutex_unlock"
+                                                  : "pthread_rwlock_unlock";
+  misuse_earlier earlier = {"where the holder took it", owner,
+                            owner != LW_NO_THREAD ? held_site_of(owner, object) : 0};
+  report(&call, self, message, call_name, object, noun, earlier, owner);
 }
 
 void lw_misuse_unlock_not_on_top(const void *object, enum lw_lock_kind kind, uintptr_t call_pc) {
@@ -307,8 +323,14 @@ void lw_misuse_destroy(lw_thread *self, const void *object, enum lw_destroyed ki
   }
   misuse_call call;
   if (bad && first_time(&call, call_pc, 1))
-    report(&call, self, message, other != LW_NO_THREAD ? "where the holder took it" : NULL,
-           other != LW_NO_THREAD ? held_site_of(other, object) : 0, other);
+    report(&call, self, message, what, object,
+           kind == LW_DESTROYED_MUTEX    ? "mutex"
+           : kind == LW_DESTROYED_RWLOCK ? "rwlock"
+                                         : "condition variable",
+           other != LW_NO_THREAD
+               ? (misuse_earlier){"where the holder took it", other, held_site_of(other, object)}
+               : no_earlier,
+           other);
 }
 
 bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, bool holds_mutex,
@@ -322,7 +344,7 @@ bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, b
                "T%u waits on condition variable 0x%" PRIxPTR
                " without holding its mutex 0x%" PRIxPTR,
                self->id, (uintptr_t)cond, (uintptr_t)mutex);
-      report(&call, self, message, NULL, 0, LW_NO_THREAD);
+      report(&call, self, message, NULL, cond, "condition variable", no_earlier, LW_NO_THREAD);
     }
   }
   unsigned slot = cond_slot(cond);
@@ -341,7 +363,7 @@ bool lw_misuse_cond_wait(lw_thread *self, const void *cond, const void *mutex, b
                "T%u waits on condition variable 0x%" PRIxPTR " with mutex 0x%" PRIxPTR
                " while T%u waits on it with another mutex",
                self->id, (uintptr_t)cond, (uintptr_t)mutex, other);
-      report(&call, self, message, NULL, 0, other);
+      report(&call, self, message, NULL, cond, "condition variable", no_earlier, other);
     }
   }
   atomic_store(&cond_slots[slot].mutex, mutex);
@@ -415,7 +437,8 @@ void lw_misuse_join(lw_thread *self, pthread_t thread, const char *call, uintptr
   }
   misuse_call site;
   if (first_time(&site, call_pc, 4))
-    report(&site, self, message, earlier_label, earlier, other);
+    report(&site, self, message, call, NULL, NULL,
+           (misuse_earlier){earlier_label, LW_NO_THREAD, earlier}, other);
 }
 
 void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, uintptr_t call_pc) {
@@ -428,7 +451,7 @@ void lw_misuse_join_failed(lw_thread *self, pthread_t thread, const char *call, 
   char message[256];
   snprintf(message, sizeof message, "T%u calls %s on a thread that was already joined", self->id,
            call);
-  report(&site, self, message, NULL, 0, LW_NO_THREAD);
+  report(&site, self, message, call, NULL, NULL, no_earlier, LW_NO_THREAD);
 }
 
 void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
@@ -447,14 +470,15 @@ void lw_misuse_detach(lw_thread *self, pthread_t thread, uintptr_t call_pc) {
       return;
     snprintf(message, sizeof message, "T%u detaches T%u, which is already detached", self->id,
              other);
-    report(&call, self, message, earlier ? "where it was detached first" : NULL, earlier, other);
+    report(&call, self, message, "pthread_detach", NULL, NULL,
+           (misuse_earlier){"where it was detached first", LW_NO_THREAD, earlier}, other);
   } else if ((!target || (flags & LW_THREAD_JOINED)) && joined_before(thread)) {
     /* A dead handle: the join let go of the thread (TSan and DRD say so
      * too). A handle a new thread got since is not in the ring any more. */
     if (!first_time(&call, call_pc, 6))
       return;
     snprintf(message, sizeof message, "T%u detaches a thread that was already joined", self->id);
-    report(&call, self, message, NULL, 0, LW_NO_THREAD);
+    report(&call, self, message, "pthread_detach", NULL, NULL, no_earlier, LW_NO_THREAD);
   }
 }
 
@@ -470,7 +494,9 @@ void lw_misuse_rwlock_refused(lw_thread *self, const void *lock, enum lw_lock_ki
            "T%u %s-locks rwlock 0x%" PRIxPTR
            " whose write lock it holds: a self-deadlock (glibc refuses it: EDEADLK)",
            self->id, kind == LW_LOCK_READ ? "read" : "write", (uintptr_t)lock);
-  report(&call, self, message, "where it took the write lock", held_site_of(self->id, lock),
+  report(&call, self, message,
+         kind == LW_LOCK_READ ? "pthread_rwlock_rdlock" : "pthread_rwlock_wrlock", lock, "rwlock",
+         (misuse_earlier){"where it took the write lock", self->id, held_site_of(self->id, lock)},
          LW_NO_THREAD);
 }
 

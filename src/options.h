@@ -28,6 +28,8 @@ enum lw_lock_order_mode { LW_LOCK_ORDER_OFF, LW_LOCK_ORDER_OBJECT, LW_LOCK_ORDER
     "exit status of a process that had findings; 0 keeps the program's own")                       \
   X(PATH, log_path, "", 0, 0, "where the text report goes (default stderr); %p becomes the pid")   \
   X(PATH, json_path, "", 0, 0, "also write the report as JSON to this file; %p becomes the pid")   \
+  X(PATH, sarif_path, "", 0, 0,                                                                    \
+    "also write the report as SARIF 2.1.0 to this file; %p becomes the pid")                       \
   X(INT, deadlock_ms, 1000, 0, 86400000,                                                           \
     "how soon a live deadlock is reported; 0 turns live detection off")                            \
   X(CHOICE, deadlock_action, 0, "report|abort|exit", 0,                                            \

@@ -38,6 +38,7 @@ LW_TLS uint32_t lw_shim_depth;
 LW_TLS int lw_shim_saved_errno;
 LW_TLS int lw_shim_saved_cancel_state;
 
+const char *const lw_lock_kind_objects[4] = {"mutex", "rwlock", "rwlock", "mutex"};
 const char *const lw_lock_kind_calls[4] = {"pthread_mutex_lock", "pthread_rwlock_rdlock",
                                            "pthread_rwlock_wrlock", "mtx_lock"};
 

@@ -19,16 +19,17 @@
 
 #include "calls.h"
 #include "common.h"
+#include "report.h" /* LW_HELD_MAX */
 #include "uthash_config.h"
 
-#define LW_HELD_MAX 16     /* locks listed per thread; deeper ones are not kept */
 #define LW_STACK_MAX 64    /* upper bound of stack_depth */
 #define LW_NAME_MAX 16     /* the kernel's comm length, NUL included */
 #define LW_ANCESTORS_MAX 8 /* creator, its creator, ...: for leakwatch_verify_since */
 
 /* What kind of lock a held entry is; decides which waits it can block. */
 enum lw_lock_kind { LW_LOCK_MUTEX, LW_LOCK_READ, LW_LOCK_WRITE, LW_LOCK_MTX };
-extern const char *const lw_lock_kind_calls[4]; /* "pthread_mutex_lock", ... */
+extern const char *const lw_lock_kind_calls[4];   /* "pthread_mutex_lock", ... */
+extern const char *const lw_lock_kind_objects[4]; /* "mutex", "rwlock", ... */
 
 /* One lock the thread holds, in 16 bytes (two stores on the fast path).
  * `site` is the return address into the program at the locking call, with
@@ -176,7 +177,7 @@ typedef struct __attribute__((aligned(LW_CACHELINE))) lw_thread {
 } lw_thread;
 
 /* The id of no thread (T<id> ids count up from 0). */
-#define LW_NO_THREAD UINT32_MAX
+#define LW_NO_THREAD LW_REPORT_NO_THREAD
 
 /* The floor entry's objects (see lw_thread), and the placeholder's top
  * entry's: no lock has these addresses. */

@@ -7,6 +7,23 @@
 
 #include "report.h"
 
+#define LW_EVENT_ROLE_NAME(id, name) name,
+const char *const lw_event_role_names[LW_EVENT_ROLE_COUNT] = {LW_EVENT_ROLES(LW_EVENT_ROLE_NAME)};
+
+lw_report_event *lw_report_add_events(lw_report *r, lw_finding *f, uint32_t count) {
+  lw_report_event *events = lw_mem_arena_alloc(&r->arena, (f->nevents + count) * sizeof *events);
+  if (!events)
+    return NULL;
+  if (f->nevents)
+    memcpy(events, f->events, f->nevents * sizeof *events);
+  memset(events + f->nevents, 0, count * sizeof *events);
+  for (uint32_t i = 0; i < count; i++)
+    events[f->nevents + i].thread = LW_REPORT_NO_THREAD;
+  f->events = events;
+  f->nevents += count;
+  return events + f->nevents - count;
+}
+
 lw_report_thread *lw_report_thread_by_id(lw_report *r, uint32_t id) {
   for (uint32_t i = 0; i < r->nthreads; i++)
     if (r->threads[i].id == id)

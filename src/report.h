@@ -107,6 +107,47 @@ typedef struct lw_report_thread {
   lw_report_syscall syscall; /* of a thread not in a wrapped wait */
 } lw_report_thread;
 
+/* What an event of a finding's evidence is. X(id, name in JSON) */
+#define LW_EVENT_ROLES(X)                                                                          \
+  X(WAITS, "waits")     /* a thread waits in `call` on `object`, owned by `owner` */               \
+  X(HELD, "held")       /* lock-order edge `edge`: the lock held, where it was taken */            \
+  X(TAKEN, "taken")     /* the lock taken (an edge's second; an abandoned lock) and where */       \
+  X(CALL, "call")       /* the offending call of a misuse */                                       \
+  X(EARLIER, "earlier") /* what made it a misuse: where the holder locked, the thread was... */
+
+#define LW_EVENT_ROLE_ENUM(id, name) LW_EVENT_##id,
+enum lw_event_role { LW_EVENT_ROLES(LW_EVENT_ROLE_ENUM) LW_EVENT_ROLE_COUNT };
+#undef LW_EVENT_ROLE_ENUM
+extern const char *const lw_event_role_names[LW_EVENT_ROLE_COUNT];
+
+/* One piece of a finding's evidence: who did what to which object, where.
+ * Events whose stack is one of their thread's (a deadlocked thread's wait,
+ * an abandoned lock's acquisition) say so with `of_thread`: the stack is
+ * filled in from the thread after symbolizing, and the text shows it in
+ * the thread's block rather than twice. */
+typedef struct lw_report_event {
+  enum lw_event_role role;
+  uint32_t thread; /* LW_REPORT_NO_THREAD if none */
+  const char *call;
+  const void *object;
+  const char *object_kind; /* "mutex", "rwlock", "condition variable"... (calls.h) */
+  const char *object_name; /* its data symbol, "heap"...: NULL if unknown */
+  bool has_owner;
+  uint32_t owner;
+  bool owner_unlisted; /* WAITS: the owner came from glibc, its held list lacks it */
+  uint64_t waited_ms;  /* WAITS */
+  uint32_t edge;       /* HELD, TAKEN of a lock-order cycle: which edge, from 1 */
+  const char *label;   /* EARLIER: what happened then, in words ("where the holder took it") */
+  enum { LW_EVENT_OWN_STACK, LW_EVENT_WAIT_STACK, LW_EVENT_HELD_STACK } of_thread;
+  lw_frames stack;
+} lw_report_event;
+
+#define LW_REPORT_NO_THREAD UINT32_MAX
+
+/* Locks the shim lists per thread (registry.h); deeper ones are not kept,
+ * and reports say so. */
+#define LW_HELD_MAX 16
+
 typedef struct lw_finding {
   lw_finding_kind kind;
   uint32_t nthreads;
@@ -117,9 +158,10 @@ typedef struct lw_finding {
   bool all_threads_shown;    /* the text shows every thread of `threads` instead */
   uint32_t core;             /* deadlocks: the first `core` threads form the cycle */
   bool shown_live;           /* printed when it happened: the exit text only counts it */
-  lw_frames stacks;          /* the finding's own stacks (lock-order edges, a misuse call),
-                                all in one list: what suppressions match besides threads */
-  char *details;             /* extra text lines (cycles, evidence); may be NULL */
+  uint32_t nevents;
+  lw_report_event *events; /* its evidence, as data (see LW_EVENT_ROLES) */
+  bool has_location;
+  lw_frame location; /* the most relevant user frame (SARIF's location), after symbolizing */
 } lw_finding;
 
 typedef struct lw_report {
@@ -146,6 +188,9 @@ typedef struct lw_report {
 } lw_report;
 
 lw_report_thread *lw_report_thread_by_id(lw_report *report, uint32_t id);
+
+/* Append `count` empty events to `finding` (arena memory); NULL on exhaustion. */
+lw_report_event *lw_report_add_events(lw_report *report, lw_finding *finding, uint32_t count);
 
 /* Append a finding (arena memory); returns it, or NULL on exhaustion. */
 lw_finding *lw_report_add_finding(lw_report *report, lw_finding_kind kind, const char *message,

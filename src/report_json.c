@@ -17,24 +17,65 @@ static const char *state_name(enum lw_thread_state state) {
   }
 }
 
+static void write_frame(lw_buf *out, const lw_frame *f) {
+  lw_buf_printf(out, "{\"pc\": \"0x%" PRIxPTR "\", \"function\": ", f->pc);
+  lw_buf_json_string(out, f->function);
+  lw_buf_printf(out, ", \"offset\": %" PRIu64 ", \"module\": ", f->offset);
+  lw_buf_json_string(out, f->module);
+  if (f->file && f->line > 0) {
+    lw_buf_puts(out, ", \"file\": ");
+    lw_buf_json_string(out, f->file);
+    lw_buf_printf(out, ", \"line\": %d", f->line);
+  }
+  if (f->inlined)
+    lw_buf_puts(out, ", \"inlined\": true");
+  lw_buf_puts(out, "}");
+}
+
 static void write_frames(lw_buf *out, const lw_frames *frames) {
   lw_buf_puts(out, "[");
   for (uint32_t i = 0; i < frames->count; i++) {
-    const lw_frame *f = &frames->frames[i];
-    lw_buf_printf(out, "%s{\"pc\": \"0x%" PRIxPTR "\", \"function\": ", i ? ", " : "", f->pc);
-    lw_buf_json_string(out, f->function);
-    lw_buf_printf(out, ", \"offset\": %" PRIu64 ", \"module\": ", f->offset);
-    lw_buf_json_string(out, f->module);
-    if (f->file && f->line > 0) {
-      lw_buf_puts(out, ", \"file\": ");
-      lw_buf_json_string(out, f->file);
-      lw_buf_printf(out, ", \"line\": %d", f->line);
-    }
-    if (f->inlined)
-      lw_buf_puts(out, ", \"inlined\": true");
-    lw_buf_puts(out, "}");
+    if (i)
+      lw_buf_puts(out, ", ");
+    write_frame(out, &frames->frames[i]);
   }
   lw_buf_puts(out, "]");
+}
+
+/* {"role": "held", "thread": 2, "call": ..., "object": ..., "stack": [...]}:
+ * only the fields the event has. */
+static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
+  lw_buf_printf(out, "%s\n        {\"role\": \"%s\"", first ? "" : ",",
+                lw_event_role_names[e->role]);
+  if (e->thread != LW_REPORT_NO_THREAD)
+    lw_buf_printf(out, ", \"thread\": %u", e->thread);
+  if (e->call) {
+    lw_buf_puts(out, ", \"call\": ");
+    lw_buf_json_string(out, e->call);
+  }
+  if (e->object)
+    lw_buf_printf(out, ", \"object\": \"0x%" PRIxPTR "\"", (uintptr_t)e->object);
+  if (e->object_kind)
+    lw_buf_printf(out, ", \"object_kind\": \"%s\"", e->object_kind);
+  if (e->object_name) {
+    lw_buf_puts(out, ", \"object_name\": ");
+    lw_buf_json_string(out, e->object_name);
+  }
+  if (e->has_owner)
+    lw_buf_printf(out, ", \"owner\": %u", e->owner);
+  if (e->owner_unlisted)
+    lw_buf_puts(out, ", \"owner_unlisted\": true");
+  if (e->role == LW_EVENT_WAITS)
+    lw_buf_printf(out, ", \"waited_ms\": %" PRIu64, e->waited_ms);
+  if (e->edge)
+    lw_buf_printf(out, ", \"edge\": %u", e->edge);
+  if (e->label) {
+    lw_buf_puts(out, ", \"label\": ");
+    lw_buf_json_string(out, e->label);
+  }
+  lw_buf_puts(out, ", \"stack\": ");
+  write_frames(out, &e->stack);
+  lw_buf_puts(out, "}");
 }
 
 static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
@@ -144,9 +185,15 @@ void lw_report_json_write(lw_buf *out, const lw_report *r) {
     lw_buf_json_string(out, f->message);
     if (f->all_threads_shown)
       lw_buf_puts(out, ", \"all_threads_shown\": true");
-    if (f->details) {
-      lw_buf_puts(out, ", \"details\": ");
-      lw_buf_json_string(out, f->details);
+    if (f->has_location) {
+      lw_buf_puts(out, ",\n      \"location\": ");
+      write_frame(out, &f->location);
+    }
+    if (f->nevents) {
+      lw_buf_puts(out, ",\n      \"evidence\": [");
+      for (uint32_t k = 0; k < f->nevents; k++)
+        write_event(out, &f->events[k], k == 0);
+      lw_buf_puts(out, "]");
     }
     lw_buf_puts(out, i + 1 < r->nfindings ? "},\n" : "}\n");
   }

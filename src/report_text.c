@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "report.h"
-#include "symbols.h"
 
 void lw_report_text_describe_thread(lw_buf *out, const lw_report_thread *t) {
   lw_buf_printf(out, "T%u", t->id);
@@ -56,15 +55,61 @@ static void write_frames(lw_buf *out, const lw_frames *frames, const char *inden
     write_frame(out, indent, i, &frames->frames[i]);
 }
 
-void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
-                              const char *indent) {
-  for (uint32_t i = 0; i < depth; i++) {
-    lw_symbol symbol;
-    memset(&symbol, 0, sizeof symbol);
-    lw_symbols_lookup(pcs[i], 1, &symbol, 1);
-    lw_frame frame = {pcs[i],      symbol.function, symbol.offset, symbol.module,
-                      symbol.file, symbol.line,     false};
-    write_frame(out, indent, i, &frame);
+/* "0x55d0c0de1040", or "0x55d0c0de1040 (queue_lock)" with a name. */
+static void write_object(lw_buf *out, const void *object, const char *name) {
+  lw_buf_printf(out, "0x%" PRIxPTR, (uintptr_t)object);
+  if (name) {
+    lw_buf_puts(out, " (");
+    lw_buf_text(out, name, false);
+    lw_buf_puts(out, ")");
+  }
+}
+
+/* A finding's evidence, each event under a heading that says what it is.
+ * Stacks that are their thread's are in the thread's block instead; what
+ * a wait's event adds to it is said in a line. */
+static void write_events(lw_buf *out, const lw_finding *f) {
+  for (uint32_t i = 0; i < f->nevents; i++) {
+    const lw_report_event *e = &f->events[i];
+    const char *indent = "    ";
+    switch (e->role) {
+    case LW_EVENT_WAITS:
+      if (e->owner_unlisted) {
+        lw_buf_printf(out, "  T%u owns %s ", e->owner, e->object_kind ? e->object_kind : "lock");
+        write_object(out, e->object, e->object_name);
+        lw_buf_printf(out,
+                      " (glibc's owner field says so) but does not list it: leakwatch keeps %u "
+                      "held locks a thread, so where it took this one, and its stack, are not "
+                      "known\n",
+                      (unsigned)LW_HELD_MAX);
+      }
+      continue;
+    case LW_EVENT_HELD:
+      lw_buf_printf(out, "  edge %u of the cycle, in T%u: holding ", e->edge, e->thread);
+      write_object(out, e->object, e->object_name);
+      lw_buf_puts(out, ", taken at:\n");
+      indent = "      ";
+      break;
+    case LW_EVENT_TAKEN:
+      if (e->of_thread)
+        continue; /* an abandoned lock: in its thread's block */
+      lw_buf_puts(out, "    took ");
+      write_object(out, e->object, e->object_name);
+      lw_buf_puts(out, " at:\n");
+      indent = "      ";
+      break;
+    case LW_EVENT_CALL:
+      lw_buf_puts(out, "  the call:\n");
+      break;
+    case LW_EVENT_EARLIER:
+      lw_buf_puts(out, "  ");
+      lw_buf_text(out, e->label ? e->label : "before", false);
+      lw_buf_puts(out, ":\n");
+      break;
+    default:
+      continue;
+    }
+    write_frames(out, &e->stack, indent);
   }
 }
 
@@ -253,8 +298,7 @@ void lw_report_text_write(lw_buf *out, const lw_report *r) {
     lw_buf_printf(out, "==%d== leakwatch: %s: ", r->pid, lw_finding_kind_name(f->kind));
     lw_buf_text(out, f->message ? f->message : "", false);
     lw_buf_puts(out, "\n");
-    if (f->details)
-      lw_buf_text(out, f->details, true);
+    write_events(out, f);
     if (f->subject && !dump)
       write_thread_block(out, r, f->subject);
     else if (f->all_threads_shown && !dump)

@@ -15,8 +15,4 @@ void lw_report_text_write(lw_buf *out, const lw_report *report);
 /* "T3 'worker-2' (consume)" */
 void lw_report_text_describe_thread(lw_buf *out, const lw_report_thread *thread);
 
-/* Return addresses as report frames (symbolized now), one a line. */
-void lw_report_text_write_pcs(lw_buf *out, const uintptr_t *pcs, uint32_t depth,
-                              const char *indent);
-
 #endif

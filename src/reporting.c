@@ -28,6 +28,7 @@
 #include "deadlock.h"
 #include "report_text.h"
 #include "report_json.h"
+#include "report_sarif.h"
 
 static lw_lock report_lock = LW_LOCK_INIT;
 
@@ -68,32 +69,36 @@ static void emit_text(const lw_buf *text) {
   }
 }
 
-static void emit_json(const lw_buf *json) {
+/* A machine-readable report (`what`: "JSON", "SARIF") to the file the
+ * option `option` names. */
+static void emit_data(const char *option, const char *pattern, const char *what,
+                      const lw_buf *data) {
   char path[LW_PATH_MAX];
-  if (!lw_options_expand_path(lw_opt.json_path, getpid(), path, sizeof path)) {
-    lw_warn("json_path is too long; no JSON report written");
+  if (!lw_options_expand_path(pattern, getpid(), path, sizeof path)) {
+    lw_warn("%s is too long; no %s report written", option, what);
     return;
   }
   lw_userfile f;
-  bool ok = lw_userfile_open(&f, "json_path", path, LW_USERFILE_REPLACE);
-  if (ok && json->failed)
+  bool ok = lw_userfile_open(&f, option, path, LW_USERFILE_REPLACE);
+  if (ok && data->failed)
     ok = false, snprintf(f.why, sizeof f.why, "out of memory");
-  ok = ok && lw_userfile_write(&f, json->data, json->len);
+  ok = ok && lw_userfile_write(&f, data->data, data->len);
   if (!lw_userfile_close(&f, ok))
-    lw_warn("cannot write the JSON report to json_path '%s' (%s); no JSON report written", path,
-            f.why);
+    lw_warn("cannot write the %s report to %s '%s' (%s); no %s report written", what, option, path,
+            f.why, what);
 }
 
 /* Symbols and messages, for a report that will be shown. */
 static void finish(lw_report *r) {
   lw_snapshot_symbolize(r);
-  lw_analysis_messages(r);
+  lw_analysis_complete(r);
   lw_suppress_apply(r);
 }
 
 void lw_reporting_emit(lw_report *r) {
   bool live = strcmp(r->trigger, "exit") != 0 && strcmp(r->trigger, "verify") != 0;
-  if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.verbosity > 0 || live)
+  if (r->nfindings > 0 || lw_opt.json_path[0] || lw_opt.sarif_path[0] || lw_opt.verbosity > 0 ||
+      live)
     finish(r);
   /* Nothing (left) to say: a clean run prints nothing. */
   bool show_text = r->nfindings > 0 || lw_opt.verbosity > 0 || strcmp(r->trigger, "dump") == 0;
@@ -107,8 +112,17 @@ void lw_reporting_emit(lw_report *r) {
   if (lw_opt.json_path[0]) {
     lw_buf json = {0};
     lw_report_json_write(&json, r);
-    emit_json(&json);
+    emit_data("json_path", lw_opt.json_path, "JSON", &json);
     lw_buf_free(&json);
+  }
+  if (lw_opt.sarif_path[0]) {
+    /* Files under the working directory are named relative to it: a CI
+     * job runs the tests from its checkout. */
+    char cwd[LW_PATH_MAX];
+    lw_buf sarif = {0};
+    lw_report_sarif_write(&sarif, r, getcwd(cwd, sizeof cwd) ? cwd : NULL);
+    emit_data("sarif_path", lw_opt.sarif_path, "SARIF", &sarif);
+    lw_buf_free(&sarif);
   }
 }
 
@@ -328,6 +342,22 @@ static lw_frames keep_frames(lw_frames frames) {
   return copy;
 }
 
+/* Strings of events are the program's constants or the symbol cache's:
+ * permanent; object names may live in the report's arena. */
+static lw_report_event *keep_events(const lw_report_event *events, uint32_t count) {
+  if (!count)
+    return NULL;
+  lw_report_event *copy = lw_mem_arena_alloc(&kept_arena, count * sizeof *copy);
+  if (!copy)
+    return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    copy[i] = events[i];
+    copy[i].object_name = lw_mem_arena_strdup(&kept_arena, events[i].object_name);
+    copy[i].stack = keep_frames(events[i].stack);
+  }
+  return copy;
+}
+
 static bool grow(void **array, uint32_t *capacity, uint32_t count, size_t element) {
   if (count < *capacity)
     return true;
@@ -377,14 +407,14 @@ void lw_reporting_remember(lw_report *r) {
     lw_finding *copy = &kept_findings[nkept_findings++];
     *copy = *f;
     copy->message = lw_mem_arena_strdup(&kept_arena, f->message);
-    copy->details = lw_mem_arena_strdup(&kept_arena, f->details);
+    copy->events = keep_events(f->events, f->nevents);
+    copy->nevents = copy->events ? f->nevents : 0;
     copy->threads =
         lw_mem_arena_alloc(&kept_arena, (f->nthreads ? f->nthreads : 1) * sizeof *copy->threads);
     if (copy->threads)
       memcpy(copy->threads, f->threads, f->nthreads * sizeof *copy->threads);
     copy->subject = NULL;
     copy->all_threads_shown = true;
-    copy->stacks = keep_frames(f->stacks);
     for (uint32_t k = 0; k < f->nthreads; k++) {
       lw_report_thread *t = lw_report_thread_by_id(r, f->threads[k]);
       if (t)
@@ -419,8 +449,10 @@ void lw_reporting_add_remembered(lw_report *r) {
     lw_finding *f = lw_report_add_finding(r, kept_findings[i].kind, kept_findings[i].message,
                                           kept_findings[i].threads, kept_findings[i].nthreads);
     if (f) {
-      f->details = kept_findings[i].details;
-      f->stacks = kept_findings[i].stacks;
+      f->events = kept_findings[i].events;
+      f->nevents = kept_findings[i].nevents;
+      f->has_location = kept_findings[i].has_location;
+      f->location = kept_findings[i].location;
       f->count = kept_findings[i].count;
       f->all_threads_shown = true;
       f->shown_live = true;
@@ -536,7 +568,16 @@ void lw_reporting_abandoned(lw_thread *t) {
   if (report.nthreads == 1 && report.threads[0].nheld > 0) {
     lw_report_thread *rt = &report.threads[0];
     lw_finding *f = lw_report_add_finding(&report, LW_FINDING_ABANDONED_LOCK, NULL, &rt->id, 1);
-    if (f) {
+    lw_report_event *events = f ? lw_report_add_events(&report, f, rt->nheld) : NULL;
+    if (events) {
+      for (uint32_t i = 0; i < rt->nheld; i++) {
+        events[i].role = LW_EVENT_TAKEN;
+        events[i].thread = rt->id;
+        events[i].call = rt->held[i].call;
+        events[i].object = rt->held[i].object;
+        events[i].object_kind = lw_lock_kind_objects[rt->held[i].kind & 3];
+        events[i].of_thread = LW_EVENT_HELD_STACK;
+      }
       f->subject = rt;
       finish(&report);
       lw_buf text = {0};
@@ -600,17 +641,17 @@ static void lw_reporting_add_gone_threads(lw_report *r, const uint32_t *ids, uin
   }
 }
 
-void lw_reporting_event(lw_finding_kind kind, const char *message, const char *details,
-                        const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
-                        uint32_t npcs) {
+void lw_reporting_event(lw_finding_kind kind, const char *message, const uint32_t *thread_ids,
+                        uint32_t nthreads, const lw_reporting_evidence *evidence,
+                        uint32_t nevidence) {
   lw_lock_acquire(&report_lock);
-  lw_reporting_event_locked(kind, message, details, thread_ids, nthreads, pcs, npcs);
+  lw_reporting_event_locked(kind, message, thread_ids, nthreads, evidence, nevidence);
   lw_lock_release(&report_lock);
 }
 
-void lw_reporting_event_locked(lw_finding_kind kind, const char *message, const char *details,
-                               const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
-                               uint32_t npcs) {
+void lw_reporting_event_locked(lw_finding_kind kind, const char *message,
+                               const uint32_t *thread_ids, uint32_t nthreads,
+                               const lw_reporting_evidence *evidence, uint32_t nevidence) {
   lw_report report;
   memset(&report, 0, sizeof report);
   report.no_stacks = true;  /* the edges carry their own stacks */
@@ -618,10 +659,21 @@ void lw_reporting_event_locked(lw_finding_kind kind, const char *message, const 
   lw_snapshot_take(&report, "exit", NULL);
   lw_reporting_add_gone_threads(&report, thread_ids, nthreads);
   lw_finding *f = lw_report_add_finding(&report, kind, message, thread_ids, nthreads);
-  if (f) {
-    f->details = lw_mem_arena_strdup(&report.arena, details);
-    f->stacks = lw_snapshot_frames(&report, pcs, npcs);
-    finish(&report); /* the details show the stacks that matter */
+  lw_report_event *events = f ? lw_report_add_events(&report, f, nevidence) : NULL;
+  if (events) {
+    for (uint32_t i = 0; i < nevidence; i++) {
+      const lw_reporting_evidence *in = &evidence[i];
+      lw_report_event *e = &events[i];
+      e->role = in->role;
+      e->thread = in->thread;
+      e->call = in->call;
+      e->object = in->object;
+      e->object_kind = in->object_kind;
+      e->edge = in->edge;
+      e->label = in->label;
+      e->stack = lw_snapshot_frames(&report, in->pcs, in->depth);
+    }
+    finish(&report);
     if (report.nfindings)
       emit_live_event(&report, kind);
   }

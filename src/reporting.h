@@ -44,16 +44,32 @@ void lw_reporting_remember(lw_report *report);
  * once per place the lock was taken. */
 void lw_reporting_abandoned(lw_thread *t);
 
+/* One event of an event finding's evidence as its detector has it: raw
+ * return addresses, symbolized when the finding is reported (the fields
+ * are those of lw_report_event). */
+typedef struct lw_reporting_evidence {
+  enum lw_event_role role;
+  uint32_t thread; /* LW_REPORT_NO_THREAD if none */
+  const char *call;
+  const void *object;
+  const char *object_kind;
+  uint32_t edge;
+  const char *label;
+  const uintptr_t *pcs;
+  uint32_t depth;
+} lw_reporting_evidence;
+
 /* An event finding (lock_order_inversion, misuse): report it now as text,
- * keep it for the exit report. `details` holds its stacks, as text. */
-void lw_reporting_event(lw_finding_kind kind, const char *message, const char *details,
-                        const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
-                        uint32_t npcs);
+ * keep it for the exit report. It names `thread_ids`; `evidence` is its
+ * events in order. */
+void lw_reporting_event(lw_finding_kind kind, const char *message, const uint32_t *thread_ids,
+                        uint32_t nthreads, const lw_reporting_evidence *evidence,
+                        uint32_t nevidence);
 
 /* The same, with the report lock already held. */
-void lw_reporting_event_locked(lw_finding_kind kind, const char *message, const char *details,
-                               const uint32_t *thread_ids, uint32_t nthreads, const uintptr_t *pcs,
-                               uint32_t npcs);
+void lw_reporting_event_locked(lw_finding_kind kind, const char *message,
+                               const uint32_t *thread_ids, uint32_t nthreads,
+                               const lw_reporting_evidence *evidence, uint32_t nevidence);
 
 /* A dump (dump_signal): the live state, written to the dump directory. */
 void lw_reporting_dump(void);

@@ -165,7 +165,10 @@ static bool suppressed(lw_report *report, const lw_finding *f) {
     rule *r = &rules[i];
     if (r->kind != ANY_KIND && r->kind != (int)f->kind)
       continue;
-    if (matches_frames(r, &f->stacks)) {
+    bool matched = false;
+    for (uint32_t k = 0; k < f->nevents && !matched; k++)
+      matched = matches_frames(r, &f->events[k].stack);
+    if (matched) {
       r->hits++;
       return true;
     }

@@ -121,6 +121,18 @@ def check_schema(report):
         assert isinstance(f["message"], str) and f["message"]
         for thread_id in f["threads"]:
             assert thread_id in ids, (thread_id, f)
+        # Evidence as data: every thread an event names is in threads[] too.
+        for e in f.get("evidence", []):
+            assert e["role"] in ("waits", "held", "taken", "call", "earlier"), e
+            for key in ("thread", "owner"):
+                if key in e:
+                    assert e[key] in ids, (key, e, f)
+            if "object" in e:
+                assert e["object"].startswith("0x"), e
+            check_frames(e["stack"])
+        if "location" in f:
+            check_frames([f["location"]])
+            assert "file" in f["location"], f["location"]
 
 
 def functions(frames):

@@ -217,9 +217,9 @@ def test_source_tree_without_a_build():
 
 
 def test_render_text_evidence():
-    """A finding whose evidence is data (no pre-rendered `details`): the
-    edges of a lock-order inversion and a misuse's call and earlier event,
-    laid out as the shim's text lays them out."""
+    """A finding's evidence, as data: the edges of a lock-order inversion
+    and a misuse's call and earlier event, laid out as the shim's text
+    lays them out (write_events in src/report_text.c)."""
     lw = package()
 
     def frame(function, line):
@@ -244,7 +244,8 @@ def test_render_text_evidence():
         {"kind": "misuse", "threads": [0, 1], "count": 1, "all_threads_shown": False,
          "message": "T0 unlocks 0xa, which T1 holds",
          "evidence": [event("call", 0, "0xa", None, "release", 12, "pthread_mutex_unlock"),
-                      event("earlier", 1, "0xa", None, "grab", 7)]}]
+                      dict(event("earlier", 1, "0xa", None, "grab", 7),
+                           label="where the holder took it")]}]
     lines = lw.render_text.render_text(lw.reportdata.Report(data))
     assert lines[:19] == [
         "==77== leakwatch: lock_order_inversion: 2 locks taken in conflicting orders",

@@ -14,7 +14,7 @@ SRC = SOURCE / "src"
 UTHASH = "/usr/include"
 SOURCES = {
     "options": ["options.c", "common.c", "userfile.c", "mem.c"],
-    "suppressions": ["suppress.c", "options.c", "common.c", "userfile.c", "mem.c", "buf.c", "analysis.c", "report.c", "finding.c",
+    "suppressions": ["suppress.c", "options.c", "common.c", "userfile.c", "mem.c", "buf.c", "analysis.c", "report.c", "finding.c", "calls.c",
                      "report_text.c", "symbols.c", "debuginfo.c", "loader.c"],
 }
 LIBS = {"options": [], "suppressions": ["-ldw", "-lelf", "-ldl"]}

@@ -115,10 +115,16 @@ def check_misuse(result, message, threads, call_in, source, earlier=None):
         site = parts[earlier[0]]
         assert len(site) >= 1 and frame_function(site[0]) == earlier[1], block
         assert re.search(rf" \S*{re.escape(source)}:\d+$", site[0]), site[0]
-    # The JSON finding carries the same text.
+    # The JSON finding carries the same evidence as data.
     assert block.startswith("  the call:\n"), block
-    assert finding.get("details", "").startswith("  the call:\n    #0 "), finding
-    assert call[0] in finding["details"], finding
+    events = finding["evidence"]
+    assert [e["role"] for e in events] == ["call"] + (["earlier"] if earlier else []), events
+    assert events[0]["thread"] == finding["threads"][0], events
+    assert events[0]["stack"][0]["function"] == call_in, events[0]
+    assert finding["location"]["function"] == call_in, finding["location"]
+    if earlier:
+        assert events[1]["label"] == earlier[0], events[1]
+        assert events[1]["stack"][0]["function"] == earlier[1], events[1]
     return finding
 
 
@@ -293,7 +299,7 @@ def test_once_per_call_site():
     assert all(f["message"] == message and f["threads"] == [0] for f in findings), findings
     # One report per site: the 100 unlocks of the loop, then the other one.
     assert r.stderr.count(f"leakwatch: misuse: {message}\n") == 2, r.stderr
-    sites = [frame_function(f["details"].split("\n")[1].split(" in ", 1)[1]) for f in findings]
+    sites = [f["evidence"][0]["stack"][0]["function"] for f in findings]
     assert sorted(sites) == ["release_elsewhere", "release_in_loop"], findings
 
 

@@ -62,7 +62,7 @@ def report(findings, threads=None):
 
 def lock_wait(thread_id, obj, name, owner, line):
     return {"role": "waits", "thread": thread_id, "call": "pthread_mutex_lock", "object": obj,
-            "object_name": name, "owner": owner, "waited_ms": 1200,
+            "object_kind": "mutex", "object_name": name, "owner": owner, "waited_ms": 1200,
             "stack": [frame("__lll_lock_wait", "./nptl/lowlevellock.c", 49, module=LIBC),
                       frame("take_second", f"{SRCROOT}/src/bank.c", line),
                       frame("forward", f"{SRCROOT}/src/bank.c", 44),
@@ -79,7 +79,7 @@ DEADLOCK = {
 
 def lock_event(role, thread_id, obj, edge, function, line):
     return {"role": role, "thread": thread_id, "call": "pthread_mutex_lock", "object": obj,
-            "edge": edge, "stack": [frame(function, f"{SRCROOT}/src/order.c", line),
+            "object_kind": "mutex", "edge": edge, "stack": [frame(function, f"{SRCROOT}/src/order.c", line),
                                     frame("worker", f"{SRCROOT}/src/order.c", 80)]}
 
 
@@ -176,13 +176,11 @@ def test_deadlock_result_at_its_location():
     related = result["relatedLocations"]
     messages = [r["message"]["text"] for r in related]
     # Each wait at its first user frame (not glibc's __lll_lock_wait).
-    assert messages[:2] == ["T1 'teller' waits in pthread_mutex_lock on 0x5000 (lock_b), held by "
-                            "T2 'auditor', for 1200 ms",
-                            "T2 'auditor' waits in pthread_mutex_lock on 0x4000 (lock_a), held by "
-                            "T1 'teller', for 1200 ms"], messages
+    assert messages[:2] == ["T1 waits in pthread_mutex_lock on mutex 0x5000, held by T2",
+                            "T2 waits in pthread_mutex_lock on mutex 0x4000, held by T1"], messages
     assert [r["physicalLocation"]["region"]["startLine"] for r in related[:2]] == [37, 38]
     # Then where each thread was created.
-    assert messages[2:] == ["T1 'teller' was created here by T0", "T2 'auditor' was created here by T0"]
+    assert messages[2:] == ["T1 was created here by T0", "T2 was created here by T0"]
     assert [r["physicalLocation"]["artifactLocation"]["uri"] for r in related[2:]] == ["src/main.c"] * 2
     # One thread flow per evidence stack, outermost frame first, glibc's left out.
     (flow,) = result["codeFlows"]
@@ -208,11 +206,9 @@ def test_lock_order_without_location_uses_its_evidence():
     assert loc["physicalLocation"]["artifactLocation"] == {"uri": "src/order.c", "uriBaseId": "SRCROOT"}
     assert loc["physicalLocation"]["region"]["startLine"] == 31
     messages = [r["message"]["text"] for r in result["relatedLocations"]]
-    assert messages[:4] == [
-        "T2 'backward' holds 0xa (pthread_mutex_lock) (edge 1)",
-        "T2 'backward' takes 0xb (pthread_mutex_lock) while holding 0xa (edge 1)",
-        "T1 'forward' holds 0xb (pthread_mutex_lock) (edge 2)",
-        "T1 'forward' takes 0xa (pthread_mutex_lock) while holding 0xb (edge 2)"], messages
+    assert messages[:4] == ["edge 1: T2 took mutex 0xa here", "edge 1: then T2 took mutex 0xb here",
+                            "edge 2: T1 took mutex 0xb here", "edge 2: then T1 took mutex 0xa here"], \
+        messages
     assert [r["physicalLocation"]["region"]["startLine"] for r in result["relatedLocations"][:4]] == \
         [31, 37, 31, 37]
     assert len(result["codeFlows"][0]["threadFlows"]) == 4
@@ -226,13 +222,12 @@ def test_misuse_call_and_earlier():
                    "stack": [frame("pthread_mutex_unlock", module=LIBC),
                              frame("release", f"{SRCROOT}/src/misuse.c", 12)]},
                   {"role": "earlier", "thread": 1, "call": "pthread_mutex_lock", "object": "0x7000",
-                   "stack": [frame("grab", f"{SRCROOT}/src/misuse.c", 7)]}]}
+                   "label": "where the holder took it", "stack": [frame("grab", f"{SRCROOT}/src/misuse.c", 7)]}]}
     (result,) = check_structure(sarif_of(report([misuse], threads=[
         thread(0, "main", state="running"), thread(1, "holder")])))["results"]
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 12
     messages = [r["message"]["text"] for r in result["relatedLocations"]]
-    assert messages[:2] == ["T0 'main' calls pthread_mutex_unlock on 0x7000",
-                            "earlier, T1 'holder' called pthread_mutex_lock on 0x7000"], messages
+    assert messages[:2] == ["T0 calls pthread_mutex_unlock here", "where the holder took it"], messages
 
 
 def test_uris_without_srcroot_and_outside_it():
@@ -337,3 +332,42 @@ def test_real_reports_point_at_the_test_programs():
     proc = subprocess.run([str(lwtest.BUILD / "leakwatch"), "report", "--srcroot", srcroot, "-"],
                           input=json.dumps(report([])), capture_output=True, text=True)
     assert proc.returncode == 2 and "--srcroot goes with --format sarif" in proc.stderr, proc
+
+
+def shim_sarif_and_json(argv, cwd, options=None):
+    """The shim's own SARIF (sarif_path=) and JSON of one run in `cwd`."""
+    tmp = tempfile.mkdtemp(prefix="lwsarifcmp-")
+    opts = {"sarif_path": os.path.join(tmp, "r.sarif"), "json_path": os.path.join(tmp, "r.json")}
+    opts.update(options or {})
+    env = dict(os.environ, LD_PRELOAD=str(lwtest.LIB),
+               LEAKWATCH_OPTIONS=":".join(f"{k}={v}" for k, v in opts.items()))
+    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=60)
+    with open(opts["sarif_path"]) as f, open(opts["json_path"]) as g:
+        return json.load(f), json.load(g)
+
+
+def test_command_agrees_with_the_shims_sarif():
+    """For the same run, `report --format sarif --srcroot CWD` and the
+    shim's sarif_path= give the same rules and, per result, the same rule,
+    level, message and location; the shim's related locations come first
+    among the command's, with the same sentences."""
+    cwd = str(lwtest.SOURCE)
+    for argv, options in (([program("lo_abba")], {}),
+                          ([program("dl_abba")], {"deadlock_ms": 300, "deadlock_action": "exit"}),
+                          ([program("thread_detached_leak")], {})):
+        theirs, data = shim_sarif_and_json(argv, cwd, options)
+        mine = sarif_via_command(data, ["--srcroot", cwd])
+        check_structure(mine)
+        rules = lambda log: [(r["id"], r["defaultConfiguration"]["level"], r["help"]["text"])  # noqa: E731
+                             for r in log["runs"][0]["tool"]["driver"]["rules"]]
+        assert rules(mine) == rules(theirs)
+        results = mine["runs"][0]["results"], theirs["runs"][0]["results"]
+        assert len(results[0]) == len(results[1]) > 0, (argv, results)
+        for a, b in zip(*results):
+            for key in ("ruleId", "ruleIndex", "level", "message"):
+                assert a[key] == b[key], (argv, key, a[key], b[key])
+            assert [loc["physicalLocation"] for loc in a.get("locations", [])] == \
+                [loc["physicalLocation"] for loc in b.get("locations", [])], (argv, a, b)
+            related = lambda r: [(loc["message"]["text"], loc["physicalLocation"])  # noqa: E731
+                                 for loc in r.get("relatedLocations", [])]
+            assert related(a)[:len(related(b))] == related(b), (argv, related(a), related(b))

@@ -22,6 +22,7 @@
 #include "calls.h"
 #include "finding.h"
 #include "options.h"
+#include "report.h" /* LW_HELD_MAX */
 
 /* A Python string literal: ASCII printable characters as they are, the rest
  * escaped (the help texts are meant to be ASCII; a stray byte must not make
@@ -150,7 +151,8 @@ int main(int argc, char **argv) {
          "import collections\n\n");
   printf("VERSION = ");
   write_string(argv[1]);
-  printf("\nHOMEPAGE = ");
+  printf("\n# Held locks a thread lists (src/report.h LW_HELD_MAX).\nHELD_MAX = %d\n", LW_HELD_MAX);
+  printf("HOMEPAGE = ");
   write_string(argc == 4 ? argv[3] : "");
   printf("\n\n");
   printf("# src/finding.h LW_FINDING_KINDS, in its order.\n"

@@ -10,8 +10,8 @@ there is none the command says to build first.
 import os
 
 try:
-    from ._constants import (CALLS, DUMP_SIGNALS, FINDING_KINDS, HOMEPAGE, OBJECTS,  # noqa: F401
-                             OPTIONS, VERSION)
+    from ._constants import (CALLS, DUMP_SIGNALS, FINDING_KINDS, HELD_MAX,  # noqa: F401
+                             HOMEPAGE, OBJECTS, OPTIONS, VERSION)
 except ImportError:
     def _load_from_build():
         import importlib.util
@@ -34,6 +34,7 @@ except ImportError:
     _module = _load_from_build()
     VERSION = _module.VERSION
     HOMEPAGE = _module.HOMEPAGE
+    HELD_MAX = _module.HELD_MAX
     CALLS = _module.CALLS
     OBJECTS = _module.OBJECTS
     FINDING_KINDS = _module.FINDING_KINDS

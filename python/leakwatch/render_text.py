@@ -1,6 +1,6 @@
 """The report as text: the layout of src/report_text.c line for line, so a
 report read back from JSON looks exactly like the one the process printed."""
-from .constants import KIND, call_object, is_join
+from .constants import HELD_MAX, KIND, is_join
 from .reportdata import (address_is_set, address_text, escape_controls, get_dict, get_int,
                          get_list, get_number, get_str, get_true, is_adopted_thread,
                          is_main_thread)
@@ -210,45 +210,51 @@ def finding_threads(report, f):
     return [t for t in threads if t is not None]
 
 
-def earlier_label(call_event, earlier):
-    """What the earlier event of a misuse was, as the shim's text says it."""
-    call = get_str(earlier, "call") or ""
-    same_thread = earlier.get("thread") == call_event.get("thread") if call_event else False
-    if "detach" in call:
-        again = call_event is not None and "detach" in (get_str(call_event, "call") or "")
-        return "where it was detached first" if again else "where it was detached"
-    if is_join(call):
-        return "where it was joined"
-    if call_object(call) == "RWLOCK" and same_thread:
-        return "where it took the write lock"
-    return "where the holder took it"
+def object_text(event):
+    """"0x55d0c0a04040 (queue_lock)": the object, with its data symbol."""
+    text = address_text(event.get("object")) if "object" in event else "?"
+    name = get_str(event, "object_name")
+    return f"{text} ({name})" if name else text
 
 
 def evidence_lines(f):
-    """A finding's evidence, for the events its thread blocks do not show:
-    a lock-order inversion's edges and a misuse's call and earlier event,
-    in the layout the shim's text gives them."""
-    events = [e for e in get_list(f, "evidence") if isinstance(e, dict)]
+    """A finding's evidence as the shim's text writer prints it
+    (write_events in src/report_text.c): each event under a heading that
+    says what it is. Stacks that are their thread's are in its block
+    instead; a wait adds a line only when its owner does not list the lock."""
     lines = []
-    call_event = next((e for e in events if get_str(e, "role") == "call"), None)
-    for event in events:
+    for event in get_list(f, "evidence"):
+        if not isinstance(event, dict):
+            continue
         role = get_str(event, "role")
-        edge = get_int(event, "edge")
-        stack = event.get("stack")
-        if role == "held" and edge is not None:
-            thread_id = get_int(event, "thread")
-            lines.append(f"  edge {edge} of the cycle, in T{thread_id if thread_id is not None else '?'}: "
-                         f"holding {address_text(event.get('object'))}, taken at:")
-            lines += frame_lines(stack, "      ")
-        elif role == "taken" and edge is not None:
-            lines.append(f"    took {address_text(event.get('object'))} at:")
-            lines += frame_lines(stack, "      ")
+        indent = "    "
+        if role == "waits":
+            if get_true(event, "owner_unlisted"):
+                owner = get_int(event, "owner")
+                lines.append(f"  T{owner if owner is not None else '?'} owns "
+                             f"{get_str(event, 'object_kind') or 'lock'} {object_text(event)} "
+                             "(glibc's owner field says so) but does not list it: leakwatch keeps "
+                             f"{HELD_MAX} held locks a thread, so where it took this one, and its "
+                             "stack, are not known")
+            continue
+        if role == "held":
+            edge, thread_id = get_int(event, "edge"), get_int(event, "thread")
+            lines.append(f"  edge {edge if edge is not None else '?'} of the cycle, in "
+                         f"T{thread_id if thread_id is not None else '?'}: holding "
+                         f"{object_text(event)}, taken at:")
+            indent = "      "
+        elif role == "taken":
+            if not get_int(event, "edge"):
+                continue  # an abandoned lock: in its thread's block
+            lines.append(f"    took {object_text(event)} at:")
+            indent = "      "
         elif role == "call":
             lines.append("  the call:")
-            lines += frame_lines(stack, "    ")
         elif role == "earlier":
-            lines.append(f"  {earlier_label(call_event, event)}:")
-            lines += frame_lines(stack, "    ")
+            lines.append(f"  {get_str(event, 'label') or 'before'}:")
+        else:
+            continue
+        lines += frame_lines(event.get("stack"), indent)
     return lines
 
 

@@ -11,8 +11,9 @@ The mapping (docs/reference.md, "SARIF"):
     frame with a source line of its evidence, then of its threads' stacks;
     no location at all when no frame has a line (SARIF allows that);
   - relatedLocations: each evidence event's first user frame, with what
-    happened there ("T2 holds 0x... (pthread_mutex_lock)"), then each named
-    thread's wait and creation site that the evidence does not already give;
+    happened there in the sentences of the shim's own SARIF writer
+    (src/report_sarif.c: "edge 1: T2 took mutex 0x... here"), then each
+    named thread's wait and creation site that the evidence does not give;
   - stacks: every evidence stack whole (SARIF's own place for call stacks),
     and codeFlows: one threadFlow per evidence stack, outermost frame first,
     for viewers that show "paths".
@@ -27,7 +28,7 @@ import os
 import urllib.parse
 
 from . import constants
-from .reportdata import address_text, get_dict, get_int, get_list, get_number, get_str
+from .reportdata import address_text, get_dict, get_int, get_list, get_str
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -85,8 +86,13 @@ class Uris:
 
 
 def has_line(frame):
+    """A frame SARIF can point at: a line of a file named by an absolute
+    path. Debug information names some files relative to a build directory
+    it does not give (glibc's "./nptl/pthread_create.c"): no URI reaches
+    those."""
     line = get_int(frame, "line")
-    return get_str(frame, "file") is not None and line is not None and line > 0
+    file = get_str(frame, "file")
+    return file is not None and file.startswith("/") and line is not None and line > 0
 
 
 def is_runtime(frame):
@@ -125,51 +131,44 @@ def location(uris, frame, message=None, id=None):
     return loc
 
 
-def thread_name(report, thread_id):
-    """"T2 'worker'", or "T2" for a thread the report does not list."""
+def thread_name(thread_id):
     if isinstance(thread_id, bool) or not isinstance(thread_id, int):
-        return "a thread"
-    t = report.thread(thread_id)
-    name = get_str(t, "name") if t else None
-    return f"T{thread_id} '{name}'" if name else f"T{thread_id}"
+        return "T?"
+    return f"T{thread_id}"
 
 
-def object_text(event):
-    obj = address_text(event.get("object")) if "object" in event else "an object"
-    name = get_str(event, "object_name")
-    return f"{obj} ({name})" if name else obj
+def call_object_name(call):
+    """"mutex", "condition variable"...: what `call` waits on (calls.h)."""
+    return dict(constants.OBJECTS).get(constants.call_object(call), "object")
 
 
-def event_message(report, event, held_of_edge):
-    """One line saying what the event's stack shows."""
-    who = thread_name(report, event.get("thread"))
+def event_message(event):
+    """One sentence saying what happened where the event's stack points:
+    the sentences of the shim's own SARIF writer (src/report_sarif.c), so
+    `sarif_path=` and `leakwatch report --format sarif` say the same."""
+    thread_id = get_int(event, "thread")
+    who = f"T{thread_id}" if thread_id is not None else "T?"
     role = get_str(event, "role")
-    call = get_str(event, "call") or "?"
-    obj = object_text(event)
+    call = get_str(event, "call")
+    obj = f"{get_str(event, 'object_kind') or 'object'} {address_text(event.get('object'))}"
     edge = get_int(event, "edge")
     if role == "waits":
-        text = f"{who} waits in {call} on {obj}"
+        text = f"{who} waits in {call or '?'} on {obj}"
         owner = get_int(event, "owner")
         if owner is not None:
-            text += f", held by {thread_name(report, owner)}"
-        waited = get_number(event, "waited_ms")
-        if waited is not None and 0 <= waited < 1e15:
-            text += f", for {int(waited)} ms"
-    elif role == "held":
-        text = f"{who} holds {obj} ({call})"
-    elif role == "taken":
-        text = f"{who} takes {obj} ({call})"
-        if edge is not None and edge in held_of_edge:
-            text += f" while holding {held_of_edge[edge]}"
-    elif role == "call":
-        text = f"{who} calls {call} on {obj}"
-    elif role == "earlier":
-        text = f"earlier, {who} called {call} on {obj}"
-    else:
-        text = f"{who}: {call} on {obj}"
-    if edge is not None:
-        text += f" (edge {edge})"
-    return text
+            text += f", held by T{owner}"
+        return text
+    if role == "held":
+        return f"edge {edge if edge is not None else '?'}: {who} took {obj} here"
+    if role == "taken":
+        if edge:
+            return f"edge {edge}: then {who} took {obj} here"
+        return f"{who} took {obj} here and never released it"
+    if role == "call":
+        return f"{who} calls {call or 'the function'} here"
+    if role == "earlier":
+        return get_str(event, "label") or "earlier"
+    return ""
 
 
 def evidence_events(finding):
@@ -185,19 +184,26 @@ def thread_stacks(report, finding):
         t = report.thread(thread_id)
         if t is None:
             continue
-        who = thread_name(report, thread_id)
+        who = thread_name(thread_id)
         wait = get_dict(t, "wait")
         if wait is not None:
-            out.append((thread_id, "waits", f"{who} waits in {get_str(wait, 'call') or '?'} on "
-                        f"{address_text(wait.get('object'))}", get_list(wait, "stack")))
+            # The shim's sentence for a wait event, from the thread's record.
+            call = get_str(wait, "call")
+            text = f"{who} waits in {call or '?'} on {call_object_name(call)} " \
+                   f"{address_text(wait.get('object'))}"
+            owner = get_int(wait, "owner")
+            if owner is not None:
+                text += f", held by T{owner}"
+            out.append((thread_id, "waits", text, get_list(wait, "stack")))
         if get_str(t, "state") == "running":
             out.append((thread_id, "runs", f"{who} runs here", get_list(t, "stack")))
         for held in get_list(t, "held"):
             if isinstance(held, dict):
-                out.append((thread_id, "held", f"{who} holds {address_text(held.get('object'))} "
-                            f"({get_str(held, 'call') or '?'})", get_list(held, "stack")))
+                call = get_str(held, "call")
+                out.append((thread_id, "held", f"{who} took {call_object_name(call)} "
+                            f"{address_text(held.get('object'))} here", get_list(held, "stack")))
         parent = get_int(t, "parent")
-        creator = f" by {thread_name(report, parent)}" if parent is not None else ""
+        creator = f" by {thread_name(parent)}" if parent is not None else ""
         out.append((thread_id, "created", f"{who} was created here{creator}",
                     get_list(t, "create_stack")))
     return out
@@ -256,13 +262,8 @@ def result_for(report, finding, uris, rule_index):
         result["occurrenceCount"] = count
 
     events = evidence_events(finding)
-    held_of_edge = {}
-    for event in events:
-        edge = get_int(event, "edge")
-        if get_str(event, "role") == "held" and edge is not None:
-            held_of_edge.setdefault(edge, object_text(event))
-    stacks = [(event.get("thread"), event_message(report, event, held_of_edge),
-               get_list(event, "stack")) for event in events]
+    stacks = [(event.get("thread"), event_message(event), get_list(event, "stack"))
+              for event in events]
     # What the threads' own records add: a wait the evidence has not got
     # (a report written before `evidence`, or a kind without it), and where
     # each thread was created.
@@ -322,18 +323,14 @@ def sarif_log(report, srcroot=None):
     base_ids = uris.base_ids()
     if base_ids:
         run["originalUriBaseIds"] = base_ids
-    run["results"] = [result_for(report, f, uris, rule_index) for f in report.findings]
+    # As the shim's writer has it: what made the report, in the invocation.
     invocation = {"executionSuccessful": True}
-    exe = get_str(report.data, "exe")
-    if exe:
-        invocation["executableLocation"] = uris.artifact(exe)
-    pid = get_int(report.data, "pid")
-    if pid is not None:
-        invocation["processId"] = pid
     when = get_str(report.data, "time")
     if when:
         invocation["endTimeUtc"] = when
+    invocation["properties"] = {"trigger": report.trigger, "pid": get_int(report.data, "pid"),
+                                "exe": get_str(report.data, "exe"),
+                                "suppressed": get_int(report.data, "suppressed") or 0}
     run["invocations"] = [invocation]
-    run["properties"] = {"trigger": report.trigger,
-                         "suppressed": get_int(report.data, "suppressed") or 0}
+    run["results"] = [result_for(report, f, uris, rule_index) for f in report.findings]
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

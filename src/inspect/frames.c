@@ -215,23 +215,3 @@ lw_frames lw_inspect_frames(lw_inspect_target *target, lw_report *report, const 
                             frames.frames + frames.count, LW_SYMBOL_FRAMES_MAX);
   return frames;
 }
-
-/* report_text.c's lw_report_text_write_pcs symbolizes through this: here, in the
- * inspected process. */
-static lw_inspect_target *symbols_target;
-static lw_report symbols_report;
-
-void lw_inspect_symbols_for(lw_inspect_target *target) { symbols_target = target; }
-
-int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int max) {
-  memset(out, 0, sizeof *out);
-  out->offset = pc;
-  if (!symbols_target || max < 1)
-    return 1;
-  lw_frame frame[LW_SYMBOL_FRAMES_MAX];
-  uint32_t count =
-      resolve(symbols_target, &symbols_report, pc, !is_return_address, frame, LW_SYMBOL_FRAMES_MAX);
-  lw_frame *outer = &frame[count - 1];
-  *out = (lw_symbol){outer->function, outer->offset, outer->module, outer->file, outer->line, 0};
-  return 1;
-}

@@ -153,7 +153,6 @@ int main(int argc, char **argv) {
   lw_inspect_waits(&target, &r, stack_from);
   warn_unnamed_waits(&r);
 
-  lw_inspect_symbols_for(&target);
   for (uint32_t i = 0; i < r.nthreads; i++) {
     lw_report_thread *t = &r.threads[i];
     const lw_inspect_thread *it = &target.threads[i];
@@ -170,7 +169,7 @@ int main(int argc, char **argv) {
 
   lw_deadlock_set_source(&source);
   lw_deadlock_find(&r, 0, 0);
-  lw_analysis_messages(&r);
+  lw_analysis_complete(&r);
 
   lw_buf out = {0};
   if (json)

@@ -93,9 +93,6 @@ void lw_inspect_waits(lw_inspect_target *target, lw_report *report, uint32_t *st
 /* Let a stopped process go (target_live.c); sets stopped_ns. */
 void lw_inspect_release(lw_inspect_target *target);
 
-/* lw_symbols_lookup (report_text.c's frames) resolves in `target`. */
-void lw_inspect_symbols_for(lw_inspect_target *target);
-
 /* dwfl_getthread_frames' callback for live processes and cores alike: the
  * frame's pc into `arg`, an lw_inspect_thread (target_live.c). */
 int lw_inspect_take_frame(Dwfl_Frame *frame, void *arg);
