@@ -122,7 +122,7 @@ static void exit_report(int status, void *unused) {
   lw_thread *inside = lw_shim_enter();
   lw_registry_judge_unjoined(); /* locks of joinable threads nobody joined */
   lw_verbose(1, "lock-order graph: %zu KiB", lw_lockorder_memory() / 1024);
-  int findings = lw_reporting_at_exit(lw_self_any());
+  int findings = lw_reporting_at_exit(lw_self_any(), lw_lockorder_report_pending_locked);
   lw_shim_leave(inside);
   if (findings > 0 && lw_opt.exitcode != 0 && status == 0) {
     fflush(NULL); /* what exit() would have done after us */

@@ -899,7 +899,7 @@ out:;
   if (cycle && !queued)
     lw_mem_free(cycle, ncycle * sizeof *cycle);
   if (queued)
-    lw_watcher_wake(); /* the report frees the cycle */
+    lw_watcher_run_soon(lw_lockorder_report_pending); /* the report frees the cycle */
   lw_shim_leave(inside);
 }
 

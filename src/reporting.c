@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "options.h"
-#include "lockorder.h"
 #include "once.h"
 #include "stack.h"
 #include "syscalls.h"
@@ -190,12 +189,12 @@ static void exit_grace(lw_thread *reporter) {
   }
 }
 
-int lw_reporting_at_exit(lw_thread *reporter) {
+int lw_reporting_at_exit(lw_thread *reporter, void (*pending_locked)(void)) {
   exit_grace(reporter);
   /* Held from here to the end of the process: the helper thread must not
    * start a report while exit() tears down the libraries it would use. */
   lw_lock_acquire(&report_lock);
-  lw_lockorder_report_pending_locked(); /* cycles the helper had no time to report */
+  pending_locked();
   lw_report report;
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, "exit", reporter);

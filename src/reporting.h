@@ -12,8 +12,10 @@
 #include "report.h"
 
 /* At exit: wait up to exit_grace_ms for running threads, then report.
- * Returns the number of findings that count (not suppressed). */
-int lw_reporting_at_exit(lw_thread *reporter);
+ * `pending_locked` first reports what a detector has queued and the helper
+ * had no time for (lock-order cycles), under the report lock. Returns the
+ * number of findings that count (not suppressed). */
+int lw_reporting_at_exit(lw_thread *reporter, void (*pending_locked)(void));
 
 /* The live report as text to fd (leakwatch_report). Returns findings. */
 int lw_reporting_live(int fd, const char *trigger, lw_thread *reporter);

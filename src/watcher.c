@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "interpose.h"
-#include "lockorder.h"
 #include "once.h"
 #include "options.h"
 #include "reporting.h"
@@ -48,7 +47,12 @@ static void wake(void) {
   lw_futex_wake(&wake_word, 1);
 }
 
-void lw_watcher_wake(void) { wake(); }
+static _Atomic(void (*)(void)) helper_job;
+
+void lw_watcher_run_soon(void (*job)(void)) {
+  atomic_store(&helper_job, job);
+  wake();
+}
 
 static void spawn_helper(void);
 
@@ -209,7 +213,9 @@ static void *helper_main(void *unused) {
       atomic_store(&running, 0);
       lw_real.pthread_exit(NULL);
     }
-    lw_lockorder_report_pending();
+    void (*job)(void) = atomic_load(&helper_job);
+    if (job)
+      job();
     if (atomic_exchange(&dump_requested, 0))
       lw_reporting_dump();
     if (!live_checks) {

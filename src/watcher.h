@@ -27,8 +27,10 @@ void lw_watcher_thread_created(void);
  * the helper exits too, so that glibc can end the process. */
 void lw_watcher_thread_ended(void);
 
-/* Work for the helper (a lock-order cycle to report); async-signal-safe. */
-void lw_watcher_wake(void);
+/* Work for the helper: from now on it runs `job` each time it wakes, and
+ * it wakes now (lockorder.c: cycles found on a lock path are reported
+ * from here). Async-signal-safe. */
+void lw_watcher_run_soon(void (*job)(void));
 void lw_watcher_fork_child(void);
 
 /* How many threads the shim itself runs (for "all threads are asleep"). */
