@@ -1,6 +1,7 @@
 # Packaging: what other projects use to find and use an installed leakwatch.
 #
 #   <prefix>/bin/leakwatch                            the command (scripts/leakwatch)
+#   <prefix>/share/leakwatch/python/leakwatch/*.py    its package (python/CMakeLists.txt)
 #   <prefix>/<libdir>/libleakwatch.so*                the shim (src/CMakeLists.txt)
 #   <prefix>/include/leakwatch.h                      the API (src/CMakeLists.txt)
 #   <prefix>/<libdir>/pkgconfig/leakwatch.pc          pkg-config leakwatch

@@ -371,6 +371,40 @@ def test_installed_command():
         assert_active(proc, 1, status=0)
 
 
+def test_installed_command_package():
+    """The command's Python package is installed beside the command
+    (share/leakwatch/python), with the tables generated from the C side,
+    and the installed command uses it with no build tree to fall back on."""
+    with Prefix() as p:
+        package = p.prefix / "share" / "leakwatch" / "python" / "leakwatch"
+        built = BUILD / "python" / "leakwatch"
+        names = sorted(f.name for f in built.glob("*.py"))
+        assert "_constants.py" in names and "cli.py" in names and "sarif.py" in names, names
+        assert sorted(f.name for f in package.iterdir()) == names, sorted(package.iterdir())
+        for name in names:
+            assert (package / name).read_bytes() == (built / name).read_bytes(), name
+        env = {k: v for k, v in clean_env().items() if not k.startswith("LEAKWATCH_")}
+        proc = sh([p.command, "--version"], env=env)
+        assert proc.stdout == f"leakwatch {project_version()}\n", describe(proc)
+        report = p.work / "report.json"
+        report.write_text(json.dumps({
+            "schema": "leakwatch-report/1", "trigger": "exit", "pid": 1, "exe": "/bin/x",
+            "time": "2026-12-05T12:00:00Z", "suppressed": 0, "threads": [], "findings": [
+                {"kind": "thread_leak", "threads": [], "count": 1, "message": "T1 leaked",
+                 "location": {"pc": "0x1", "function": "f", "offset": 1, "module": "/bin/x",
+                              "file": str(p.work / "x.c"), "line": 3}}]}))
+        proc = sh([p.command, "report", "--format", "sarif", "--srcroot", p.work, report], env=env)
+        result = json.loads(proc.stdout)["runs"][0]["results"][0]
+        assert result["ruleId"] == "thread_leak", result
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"] == \
+            {"uri": "x.c", "uriBaseId": "SRCROOT"}, result
+        # A symbolic link to the command (/usr/local/bin/leakwatch -> ...) works too.
+        link = p.work / "leakwatch"
+        link.symlink_to(p.command)
+        proc = sh([link, "report", report], env=env)
+        assert "thread_leak: T1 leaked" in proc.stdout, describe(proc)
+
+
 def test_build_tree_command():
     """The build tree has the command next to libleakwatch.so, a current copy
     of scripts/leakwatch, and it uses that library."""
@@ -423,7 +457,9 @@ def test_debian_package():
                      libdir / "cmake" / "leakwatch" / "leakwatchConfig.cmake",
                      system / "usr" / "bin" / "leakwatch", system / "usr" / "include" / "leakwatch.h",
                      system / "usr" / "share" / "man" / "man1" / "leakwatch.1",
-                     system / "usr" / "share" / "leakwatch" / "suppressions" / "glib.supp"):
+                     system / "usr" / "share" / "leakwatch" / "suppressions" / "glib.supp",
+                     system / "usr" / "share" / "leakwatch" / "python" / "leakwatch" / "cli.py",
+                     system / "usr" / "share" / "leakwatch" / "python" / "leakwatch" / "_constants.py"):
             assert path.exists(), path
         # /usr is the loader's own: no run path in the package's Libs.
         pc_env = clean_env(PKG_CONFIG_PATH=libdir / "pkgconfig")
@@ -442,5 +478,9 @@ def test_debian_package():
         # The packaged command finds the packaged library next to it.
         proc = sh([system / "usr" / "bin" / "leakwatch", "run", "--", "true"], check=False)
         assert proc.returncode == 0, describe(proc)
+        # ... and its own package (no build tree to fall back on).
+        env = {k: v for k, v in clean_env().items() if not k.startswith("LEAKWATCH_")}
+        proc = sh([system / "usr" / "bin" / "leakwatch", "--version"], env=env)
+        assert proc.stdout == f"leakwatch {project_version()}\n", describe(proc)
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,4 @@
+"""python3 -m leakwatch (with this package's directory on sys.path)."""
+from .cli import entry
+
+entry()
