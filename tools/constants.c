@@ -68,6 +68,10 @@ static void write_string(const char *text) {
   printf(", None")
 #define LW_WRITE_CHOICE(def, lo, hi) write_choice((int)(def), (const char *)(lo))
 #define LW_WRITE_SIGNAL(def, lo, hi) printf("\"signal\", %d, None", (int)(def))
+#define LW_WRITE_SIGNALS(def, lo, hi)                                                              \
+  printf("\"signals\", ");                                                                         \
+  write_string((const char *)(def));                                                               \
+  printf(", None")
 #define LW_WRITE_OPTION(type, name, def, lo, hi, help)                                             \
   printf("    Option(");                                                                           \
   write_string(#name);                                                                             \
