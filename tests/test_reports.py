@@ -163,3 +163,29 @@ def test_every_kind_has_a_location_in_the_program():
         elif function and location["function"] != function:
             problems.append(f"{name}: location in {location['function']}, not {function}")
     assert not problems, problems
+
+
+def test_command_renders_what_the_shim_printed():
+    """`leakwatch report` of the exit JSON prints the shim's exit text line
+    for line, for reports that use every part of the layout: a condition
+    variable's last signal, std:: frames folded and std::thread names,
+    object names, held locks."""
+    import re
+    cases = [["ev_last_signal", "signal"], ["ev_last_signal", "broadcast"], ["cxx_threads"],
+             ["thread_detached_leak"]]
+    for name, *args in cases:
+        r = run([program(name)] + args, timeout=30)
+        assert r.report and r.report["findings"], (name, r)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "r.json")
+            with open(path, "w") as f:
+                json.dump(r.report, f)
+            drawn = subprocess.run([str(SOURCE / "scripts/leakwatch"), "report", path],
+                                   capture_output=True, text=True, timeout=60)
+        assert drawn.returncode == 0, drawn.stderr
+        # The shim's exit report: from its first finding line to its summary.
+        pid = r.report["pid"]
+        text = r.stderr[r.stderr.index(f"=={pid}== leakwatch: "):]
+        text = re.sub(r"finished [0-9.]+ m?s ago,", "finished,", text)
+        mine = re.sub(r"finished [0-9.]+ m?s ago,", "finished,", drawn.stdout)
+        assert mine.splitlines() == text.splitlines(), (name, "\n--- shim:\n" + text + "\n--- command:\n" + mine)

@@ -198,6 +198,43 @@ def state_line(report, t):
     return text
 
 
+def last_signal_lines(report, wait):
+    """"  T0 (main thread) last signalled it once, with pthread_cond_signal at
+    pool.c:88, while 3 threads waited:" and that call's stack (the shim's
+    write_last_signal)."""
+    last = get_dict(wait, "last_signal")
+    if last is None or "signalled_by" not in wait:
+        return []
+    call = get_str(last, "call") or "?"
+    post = call == "sem_post"
+    by_id = get_int(last, "thread")
+    by = report.thread(by_id) if by_id is not None else None
+    text = "  "
+    if by is not None:
+        text += describe_thread(by)
+        if get_str(by, "state") == "exited":
+            text += ", which has exited,"
+    else:
+        text += f"T{by_id}, which has exited,"
+    text += f" last {'posted' if post else 'signalled'} it"
+    count = get_int(last, "count")
+    if count == 1:
+        text += " once"
+    elif count is not None and count > 1:
+        text += f" ({count} {'posts' if post else 'wake-ups'} in all)"
+    text += f", with {call}"
+    stack = get_list(last, "stack")
+    site = stack[0] if stack and isinstance(stack[0], dict) else None
+    if site and get_str(site, "file") and (get_int(site, "line") or 0) > 0:
+        text += f" at {get_str(site, 'file')}:{get_int(site, 'line')}"
+    elif site and get_str(site, "function"):
+        text += f" in {get_str(site, 'function')}"
+    waiters = get_int(last, "waiters") or 0
+    text += ", while no thread waited:" if waiters == 0 else \
+        f", while {waiters} thread{'' if waiters == 1 else 's'} waited:"
+    return [text] + frame_lines(last.get("stack"), "    ")
+
+
 def thread_block(report, t):
     lines = []
     tid = get_int(t, "tid")
@@ -209,6 +246,7 @@ def thread_block(report, t):
     if wait is not None:
         lines.append("  blocking stack:")
         lines += frame_lines(wait.get("stack"), "    ")
+        lines += last_signal_lines(report, wait)
     elif get_str(t, "state") == "running":
         lines.append("  current stack:")
         lines += frame_lines(t.get("stack"), "    ")
@@ -305,14 +343,18 @@ def render_text(report):
     out = []
     pid = report.pid_text
     dump = report.trigger in ("dump", "attach")  # attach: a dump made by leakwatch-inspect
+    # A report at a signal (the user gave up on a hang) lists every thread too.
+    signal = get_str(report.data, "signal")
+    dump = dump or bool(signal)
     if dump:
         # A dump shows every thread, then what is wrong.
         exe = get_str(report.data, "exe") or "?"
         alive = sum(1 for t in report.threads if get_str(t, "state") != "exited")
         uptime = get_number(report.data, "uptime_ms")
         uptime = uptime if uptime is not None and 0 <= uptime < 1e15 else 0
-        out.append(f"=={pid}== leakwatch: dump of {exe} (pid {pid}), {alive} threads, "
-                   f"up {uptime / 1000.0:.1f} s")
+        head = f"{signal} arrived; the state of " if signal else "dump of "
+        out.append(f"=={pid}== leakwatch: {head}{exe} (pid {pid}), {alive} threads, "
+                   f"up {uptime / 1000.0:.1f} s" + (", before it dies of the signal" if signal else ""))
         out.append("")
         note = get_str(report.data, "note")
         if note:
@@ -338,7 +380,13 @@ def render_text(report):
     if not report.findings and not suppressed and not dump:
         return [escape_controls(line) for line in out]
     total = sum(finding_count(f) for f in report.findings)
-    line = f"=={pid}== leakwatch: SUMMARY ({report.trigger}): {total} finding{'' if total == 1 else 's'}"
+    label = report.trigger
+    kinds_seen = {get_str(f, "kind") for f in report.findings}
+    if label == "deadlock" and len(kinds_seen) == 1:
+        label = kinds_seen.pop()  # a live report of one kind says that kind (long_wait)
+    if signal:
+        label += f" {signal}"
+    line = f"=={pid}== leakwatch: SUMMARY ({label}): {total} finding{'' if total == 1 else 's'}"
     kinds = {}
     for f in report.findings:
         kind = get_str(f, "kind") or "?"
