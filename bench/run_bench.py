@@ -53,6 +53,7 @@ WORKLOADS = [
     Workload("cond_pingpong", "c", 150000, 1.15),
     Workload("rwlock_read", "c", 15000000, 1.3),
     Workload("sem_post_wait", "c", 15000000, 1.2),
+    Workload("cond_signal_nowaiter", "c", 40000000, 1.3),
     Workload("nested4", "c", 10000000, 1.5),
     Workload("nested4_8threads", "c", 4000000, 1.5, min_iters=80),
     # 100,000 distinct mutexes whatever the scale: the RSS numbers are the point.
@@ -67,7 +68,8 @@ WORKLOADS = [
 ]
 
 # One thread at a time, so callgrind's count is exact and repeatable.
-CALLGRIND_WORKLOADS = ["mutex_uncontended", "mutex_uncontended_mt", "rwlock_read", "sem_post_wait", "nested4", "stdmutex",
+CALLGRIND_WORKLOADS = ["mutex_uncontended", "mutex_uncontended_mt", "rwlock_read", "sem_post_wait", "cond_signal_nowaiter",
+                       "nested4", "stdmutex",
                        "syscall_getpid"]
 
 RESULT_RE = re.compile(r"^workload=\S+ .*$", re.MULTILINE)

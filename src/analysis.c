@@ -4,7 +4,9 @@
  * Identical findings are folded into one with a count: same kind, same state,
  * same start routine and creation stack and, for blocked threads, the same
  * call and blocking stack (for others, the same system call). A leaked pool
- * of 64 workers is one finding that says 64.
+ * of 64 workers is one finding that says 64. Stacks are alike when their
+ * frames are at the same source lines (after symbolization; by program
+ * counter where there is no line information).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -14,33 +16,61 @@
 #include "report.h"
 #include "report_text.h"
 
-static bool same_frames(const lw_frames *a, const lw_frames *b) {
-  if (a->count != b->count)
-    return false;
-  for (uint32_t i = 0; i < a->count; i++)
-    if (a->frames[i].pc != b->frames[i].pc)
-      return false;
-  return true;
-}
-
 static bool same_text(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static bool alike(const lw_report_thread *a, const lw_report_thread *b) {
+/* The same place in the code: the same program counter, or, once
+ * symbolized, the same function at the same file:line (two calls on one
+ * line, one line reached through two inlined copies). Frames without a
+ * line compare by program counter only. */
+static bool same_place(const lw_frame *a, const lw_frame *b, bool by_line) {
+  if (a->pc == b->pc)
+    return true;
+  return by_line && a->file && b->file && a->line > 0 && a->line == b->line &&
+         strcmp(a->file, b->file) == 0 && same_text(a->function, b->function);
+}
+
+static bool same_frames(const lw_frames *a, const lw_frames *b, bool by_line) {
+  if (a->count != b->count)
+    return false;
+  for (uint32_t i = 0; i < a->count; i++)
+    if (!same_place(&a->frames[i], &b->frames[i], by_line))
+      return false;
+  return true;
+}
+
+/* Before symbols, by program counters and start addresses; after (by_line),
+ * by source lines and start names (a std::thread's is its callable). */
+static bool alike(const lw_report_thread *a, const lw_report_thread *b, bool by_line) {
   if (a->state != b->state || a->has_wait != b->has_wait || a->adopted != b->adopted)
     return false;
   /* One creation site can start different routines (a loop over a table
    * of them): those are different threads. */
-  if (!same_text(a->start, b->start) || !same_frames(&a->create_stack, &b->create_stack))
+  if (a->start_address != b->start_address || (by_line && !same_text(a->start, b->start)) ||
+      !same_frames(&a->create_stack, &b->create_stack, by_line))
     return false;
   /* Threads outside a wrapped wait: the same system call (or none). */
   if (!a->has_wait &&
       (a->syscall.where != b->syscall.where || a->syscall.number != b->syscall.number))
     return false;
-  if (a->has_wait &&
-      (strcmp(a->wait.call, b->wait.call) != 0 || !same_frames(&a->wait.stack, &b->wait.stack)))
+  if (a->has_wait && (strcmp(a->wait.call, b->wait.call) != 0 ||
+                      !same_frames(&a->wait.stack, &b->wait.stack, by_line)))
     return false;
+  return true;
+}
+
+/* Add the threads of `from` (`count` findings' worth) to `into`. */
+static bool add_threads(lw_report *r, lw_finding *into, const uint32_t *ids, uint32_t nids,
+                        uint32_t count) {
+  uint32_t *grown = lw_mem_arena_alloc(&r->arena, (into->nthreads + nids) * sizeof *grown);
+  if (!grown)
+    return false;
+  memcpy(grown, into->threads, into->nthreads * sizeof *grown);
+  memcpy(grown + into->nthreads, ids, nids * sizeof *grown);
+  into->nthreads += nids;
+  into->threads = grown;
+  into->count += count;
   return true;
 }
 
@@ -48,18 +78,41 @@ static bool alike(const lw_report_thread *a, const lw_report_thread *b) {
 static bool fold_into_existing(lw_report *r, lw_finding_kind kind, lw_report_thread *t) {
   for (uint32_t i = 0; i < r->nfindings; i++) {
     lw_finding *f = &r->findings[i];
-    if (f->kind != kind || !f->subject || !alike(f->subject, t))
+    if (f->kind != kind || !f->subject || !alike(f->subject, t, false))
       continue;
-    uint32_t *grown = lw_mem_arena_alloc(&r->arena, (f->nthreads + 1) * sizeof *grown);
-    if (!grown)
-      return true;
-    memcpy(grown, f->threads, f->nthreads * sizeof *grown);
-    grown[f->nthreads++] = t->id;
-    f->threads = grown;
-    f->count++;
+    add_threads(r, f, &t->id, 1, 1);
     return true;
   }
   return false;
+}
+
+static bool is_leak(lw_finding_kind kind) {
+  return kind == LW_FINDING_THREAD_LEAK || kind == LW_FINDING_UNJOINED_THREAD;
+}
+
+/*
+ * Once symbolized, leak findings whose threads differ only in program
+ * counters that mean the same source lines become one: the first keeps its
+ * place and takes the others' threads and counts. Before symbols, folding
+ * can only compare program counters (lw_analysis_leaks runs on bare
+ * snapshots, which most reports never symbolize).
+ */
+static void fold_by_line(lw_report *r) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < r->nfindings; i++) {
+    lw_finding *f = &r->findings[i];
+    bool folded = false;
+    for (uint32_t k = 0; is_leak(f->kind) && f->subject && !f->message && k < kept && !folded;
+         k++) {
+      lw_finding *into = &r->findings[k];
+      folded = into->kind == f->kind && into->subject && !into->message &&
+               alike(into->subject, f->subject, true) &&
+               add_threads(r, into, f->threads, f->nthreads, f->count);
+    }
+    if (!folded)
+      r->findings[kept++] = *f;
+  }
+  r->nfindings = kept;
 }
 
 static void describe(char *out, size_t size, const lw_report_thread *t) {
@@ -114,6 +167,8 @@ static void leak_message(lw_report *r, lw_finding *f) {
 static void long_wait_message(lw_report *r, lw_finding *f) {
   const lw_report_thread *t = f->subject;
   lw_buf text = {0};
+  if (f->count > 1)
+    lw_buf_printf(&text, "%u threads like this: ", f->count);
   lw_report_text_describe_thread(&text, t);
   lw_buf_printf(&text, " has been blocked in %s on 0x%lx for %.1f s", t->wait.call,
                 (unsigned long)(uintptr_t)t->wait.object, (double)t->wait.waited_ms / 1000.0);
@@ -210,6 +265,7 @@ static void locate(lw_report *r, lw_finding *f) {
 }
 
 void lw_analysis_complete(lw_report *r) {
+  fold_by_line(r);
   for (uint32_t i = 0; i < r->nfindings; i++) {
     lw_finding *f = &r->findings[i];
     fill_thread_stacks(r, f);

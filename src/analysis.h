@@ -15,8 +15,9 @@ void lw_analysis_leaks(lw_report *report, bool (*counts)(const lw_report_thread 
                        void *context);
 void lw_analysis_exit(lw_report *report);
 
-/* After symbolizing: the one-line message of every finding, the stacks of
- * events that are their thread's, and each finding's location. */
+/* After symbolizing: leak findings alike by source line folded into one,
+ * the one-line message of every finding, the stacks of events that are
+ * their thread's, and each finding's location. */
 void lw_analysis_complete(lw_report *report);
 
 #endif

@@ -442,21 +442,70 @@ uint64_t lw_deadlock_signature(const lw_report *r, const lw_finding *f) {
   return signature ? signature : 1;
 }
 
-int lw_deadlock_long_waits(lw_report *r, uint64_t hang_ms) {
+/* One untimed wait of `t` that has lasted hang_ms. */
+static bool is_long_wait(const lw_report_thread *t, uint64_t hang_ms) {
+  return t->has_wait && !t->wait.timed && t->state == LW_STATE_BLOCKED &&
+         t->wait.waited_ms >= hang_ms;
+}
+
+/* Two long waits at one site: the same call from the same stack, on behalf
+ * of the same owner (or none). A pool of workers stuck in one place is one
+ * finding with a count, as leaked threads are. */
+static bool same_wait_site(const lw_report_thread *a, const lw_report_thread *b) {
+  const lw_report_wait *x = &a->wait, *y = &b->wait;
+  if (x->call_id != y->call_id || x->has_owner != y->has_owner ||
+      (x->has_owner && x->owner != y->owner) || x->stack.count != y->stack.count)
+    return false;
+  for (uint32_t i = 0; i < x->stack.count; i++)
+    if (x->stack.frames[i].pc != y->stack.frames[i].pc)
+      return false;
+  return true;
+}
+
+int lw_deadlock_long_waits_where(lw_report *r, uint64_t hang_ms,
+                                 bool (*keep)(const lw_report_thread *thread)) {
+  if (r->nthreads == 0)
+    return 0;
+  /* leader[i]: the first thread of i's site, or -1 when i is not reported. */
+  int32_t *leader = lw_mem_arena_alloc(&r->arena, r->nthreads * sizeof *leader);
+  uint32_t *ids = lw_mem_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *ids);
+  if (!leader || !ids)
+    return 0;
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lw_report_thread *t = &r->threads[i];
+    leader[i] = -1;
+    if (!is_long_wait(t, hang_ms) || (keep && !keep(t)))
+      continue;
+    for (uint32_t j = 0; j < i && leader[i] < 0; j++)
+      if (leader[j] == (int32_t)j && same_wait_site(&r->threads[j], t))
+        leader[i] = (int32_t)j;
+    if (leader[i] < 0)
+      leader[i] = (int32_t)i;
+  }
   int added = 0;
   for (uint32_t i = 0; i < r->nthreads; i++) {
-    lw_report_thread *t = &r->threads[i];
-    if (!t->has_wait || t->wait.timed || t->state != LW_STATE_BLOCKED ||
-        t->wait.waited_ms < hang_ms)
+    if (leader[i] != (int32_t)i)
       continue;
-    uint32_t ids[2] = {t->id, t->wait.owner};
-    uint32_t n = t->wait.has_owner && t->wait.owner != t->id ? 2 : 1;
+    lw_report_thread *t = &r->threads[i];
+    /* The waiters, then the owner they wait for. */
+    uint32_t n = 0;
+    for (uint32_t k = i; k < r->nthreads; k++)
+      if (leader[k] == (int32_t)i)
+        ids[n++] = r->threads[k].id;
+    uint32_t waiters = n;
+    if (t->wait.has_owner && t->wait.owner != t->id)
+      ids[n++] = t->wait.owner;
     lw_finding *f = lw_report_add_finding(r, LW_FINDING_LONG_WAIT, NULL, ids, n);
     if (f) {
       f->subject = t;
+      f->count = waiters;
       add_wait_event(r, f, t, t->wait.has_owner, t->wait.owner);
       added++;
     }
   }
   return added;
+}
+
+int lw_deadlock_long_waits(lw_report *r, uint64_t hang_ms) {
+  return lw_deadlock_long_waits_where(r, hang_ms, NULL);
 }

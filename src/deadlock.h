@@ -30,7 +30,13 @@ void lw_deadlock_set_source(const lw_deadlock_source *source);
 /* Identifies a deadlock finding by its threads and their waits. */
 uint64_t lw_deadlock_signature(const lw_report *report, const lw_finding *finding);
 
-/* long_wait findings for threads blocked untimed for at least hang_ms. */
+/* long_wait findings for threads blocked untimed for at least hang_ms, one
+ * per wait site (call, stack and owner) with a count. */
 int lw_deadlock_long_waits(lw_report *report, uint64_t hang_ms);
+
+/* The same for the waits `keep` accepts (the live check: those not
+ * reported before). */
+int lw_deadlock_long_waits_where(lw_report *report, uint64_t hang_ms,
+                                 bool (*keep)(const lw_report_thread *thread));
 
 #endif

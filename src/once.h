@@ -21,6 +21,7 @@ enum lw_once_kind {
   LW_ONCE_LOCK_ORDER, /* cycle signature */
   LW_ONCE_DEADLOCK,   /* deadlock signature (the helper thread) */
   LW_ONCE_ABANDONED,  /* acquisition site of an abandoned lock */
+  LW_ONCE_LONG_WAIT,  /* a thread's wait (its id and the wait's serial number) */
 };
 
 /* True the first time (kind, key) is asked; it is remembered then. */

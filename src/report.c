@@ -1,6 +1,7 @@
 /*
  * report.c - the report's data model: finding a thread by id, appending a
- * finding. Shared by the shim and leakwatch-inspect.
+ * finding, telling the standard library's frames. Shared by the shim and
+ * leakwatch-inspect.
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -55,4 +56,30 @@ lw_finding *lw_report_add_finding(lw_report *r, lw_finding_kind kind, const char
   else
     f->nthreads = 0;
   return f;
+}
+
+/* "void std::__invoke_impl<...>(...)" -> "std::__invoke_impl": the name a
+ * function is qualified by, past a template's return type. */
+static bool qualified_by(const char *function, const char *prefix) {
+  size_t name_end = strcspn(function, "<(");
+  const char *name = function;
+  for (const char *c = function; c < function + name_end; c++)
+    if (*c == ' ')
+      name = c + 1;
+  return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+bool lw_report_frame_is_std(const lw_frame *frame) {
+  const char *function = frame->function, *module = frame->module, *file = frame->file;
+  const char *base = module ? strrchr(module, '/') : NULL;
+  if (module && strncmp(base ? base + 1 : module, "libstdc++", 9) == 0)
+    return true;
+  /* libstdc++'s headers: /usr/include/c++/12/bits/invoke.h,
+   * /usr/include/x86_64-linux-gnu/c++/12/bits/gthr-default.h. Inlined
+   * template code from them may carry a bare DWARF name ("_M_invoke<0>"). */
+  const char *include = file ? strstr(file, "/include/") : NULL;
+  if (include && strstr(include, "/c++/"))
+    return true;
+  return function && (qualified_by(function, "std::") || qualified_by(function, "__gnu_cxx::") ||
+                      qualified_by(function, "__cxxabiv1::"));
 }

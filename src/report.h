@@ -35,6 +35,7 @@ typedef struct lw_frames {
 
 typedef struct lw_report_held {
   const void *object;
+  const char *object_name; /* "queue_lock", "on T0's stack, in main", "heap"; NULL if unknown */
   const char *call;
   int kind; /* enum lw_lock_kind */
   lw_frames stack;
@@ -47,7 +48,8 @@ typedef struct lw_report_wait {
   const char *call;
   int call_id; /* enum lw_call */
   const void *object;
-  const void *mutex; /* NULL if none */
+  const void *mutex;                    /* NULL if none */
+  const char *object_name, *mutex_name; /* where they live (lw_snapshot_object_name); may be NULL */
   bool has_owner;
   uint32_t owner;
   /* The owner came from glibc's owner field, not from its held list (it
@@ -64,6 +66,11 @@ typedef struct lw_report_wait {
   const char *through;   /* a futex wait: the library function that made it, or NULL */
   int evidence;          /* enum lw_evidence, for objects without an owner */
   uint32_t signalled_by; /* with LW_EVIDENCE_LAST */
+  /* With LW_EVIDENCE_LAST, the last wake-up when its call is known: */
+  const char *signal_call; /* "pthread_cond_signal", "sem_post"...; or NULL */
+  uint32_t signal_waiters; /* threads waiting on the object then */
+  uint32_t signal_count;   /* wake-ups of the object seen in all */
+  lw_frames signal_stack;  /* the call site's stack (as first seen from that site) */
 } lw_report_wait;
 
 /* Where a thread not in a wrapped wait was when its stack was taken, from
@@ -85,8 +92,9 @@ typedef struct lw_report_syscall {
 typedef struct lw_report_thread {
   uint32_t id;
   int tid;
-  const char *name;  /* NULL if none */
-  const char *start; /* start routine, NULL for main/adopted */
+  const char *name;        /* NULL if none */
+  const char *start;       /* start routine (std::thread: its callable), NULL for main/adopted */
+  uintptr_t start_address; /* the start routine's address (grouping before symbols) */
   uint32_t parent;
   bool has_parent;
   bool detached;
@@ -191,6 +199,11 @@ lw_report_thread *lw_report_thread_by_id(lw_report *report, uint32_t id);
 
 /* Append `count` empty events to `finding` (arena memory); NULL on exhaustion. */
 lw_report_event *lw_report_add_events(lw_report *report, lw_finding *finding, uint32_t count);
+
+/* Is `frame` the C++ standard library's: in libstdc++ itself, inlined from
+ * its headers, or a function of namespace std or __gnu_cxx? (The text folds
+ * runs of them; a std::thread's callable is the first frame that is not.) */
+bool lw_report_frame_is_std(const lw_frame *frame);
 
 /* Append a finding (arena memory); returns it, or NULL on exhaustion. */
 lw_finding *lw_report_add_finding(lw_report *report, lw_finding_kind kind, const char *message,

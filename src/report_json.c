@@ -42,6 +42,14 @@ static void write_frames(lw_buf *out, const lw_frames *frames) {
   lw_buf_puts(out, "]");
 }
 
+/* "object_name" beside "object", absent when unknown. */
+static void write_object_name(lw_buf *out, const char *name) {
+  if (!name)
+    return;
+  lw_buf_puts(out, ", \"object_name\": ");
+  lw_buf_json_string(out, name);
+}
+
 /* {"role": "held", "thread": 2, "call": ..., "object": ..., "stack": [...]}:
  * only the fields the event has. */
 static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
@@ -57,10 +65,7 @@ static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
     lw_buf_printf(out, ", \"object\": \"0x%" PRIxPTR "\"", (uintptr_t)e->object);
   if (e->object_kind)
     lw_buf_printf(out, ", \"object_kind\": \"%s\"", e->object_kind);
-  if (e->object_name) {
-    lw_buf_puts(out, ", \"object_name\": ");
-    lw_buf_json_string(out, e->object_name);
-  }
+  write_object_name(out, e->object_name);
   if (e->has_owner)
     lw_buf_printf(out, ", \"owner\": %u", e->owner);
   if (e->owner_unlisted)
@@ -75,6 +80,21 @@ static void write_event(lw_buf *out, const lw_report_event *e, bool first) {
   }
   lw_buf_puts(out, ", \"stack\": ");
   write_frames(out, &e->stack);
+  lw_buf_puts(out, "}");
+}
+
+/* "last_signal": who woke the object last, with which call, while how
+ * many waited, how many wake-ups in all, and the call's stack. */
+static void write_last_signal(lw_buf *out, const lw_report_wait *w) {
+  if (w->evidence != 2 /* LW_EVIDENCE_LAST */ || !w->signal_call)
+    return;
+  lw_buf_printf(out, ", \"last_signal\": {\"thread\": %u, \"call\": ", w->signalled_by);
+  lw_buf_json_string(out, w->signal_call);
+  lw_buf_printf(out, ", \"waiters\": %u", w->signal_waiters);
+  if (w->signal_count) /* 0: not counted */
+    lw_buf_printf(out, ", \"count\": %u", w->signal_count);
+  lw_buf_puts(out, ", \"stack\": ");
+  write_frames(out, &w->signal_stack);
   lw_buf_puts(out, "}");
 }
 
@@ -98,8 +118,14 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
     lw_buf_puts(out, ",\n      \"wait\": {\"call\": ");
     lw_buf_json_string(out, w->call);
     lw_buf_printf(out, ", \"object\": \"0x%" PRIxPTR "\"", (uintptr_t)w->object);
-    if (w->mutex)
+    write_object_name(out, w->object_name);
+    if (w->mutex) {
       lw_buf_printf(out, ", \"mutex\": \"0x%" PRIxPTR "\"", (uintptr_t)w->mutex);
+      if (w->mutex_name) {
+        lw_buf_puts(out, ", \"mutex_name\": ");
+        lw_buf_json_string(out, w->mutex_name);
+      }
+    }
     if (w->has_owner)
       lw_buf_printf(out, ", \"owner\": %u", w->owner);
     else if (w->owner_tid)
@@ -113,6 +139,7 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
       lw_buf_puts(out, ", \"signalled_by\": null");
     else if (w->evidence == 2 /* LW_EVIDENCE_LAST */)
       lw_buf_printf(out, ", \"signalled_by\": %u", w->signalled_by);
+    write_last_signal(out, w);
     if (ages)
       lw_buf_printf(out, ", \"waited_ms\": %" PRIu64, w->waited_ms);
     else
@@ -147,8 +174,9 @@ static void write_thread(lw_buf *out, const lw_report_thread *t, bool ages) {
   lw_buf_puts(out, ",\n      \"held\": [");
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];
-    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\", \"call\": ", i ? ", " : "",
-                  (uintptr_t)h->object);
+    lw_buf_printf(out, "%s{\"object\": \"0x%" PRIxPTR "\"", i ? ", " : "", (uintptr_t)h->object);
+    write_object_name(out, h->object_name);
+    lw_buf_puts(out, ", \"call\": ");
     lw_buf_json_string(out, h->call);
     lw_buf_puts(out, ", \"stack\": ");
     write_frames(out, &h->stack);

@@ -46,13 +46,26 @@ static void write_frame(lw_buf *out, const char *indent, uint32_t index, const l
   lw_buf_puts(out, "\n");
 }
 
+/* Runs of two or more standard-library frames (std::__invoke_impl,
+ * std::thread::_Invoker, allocator and vector internals, libstdc++ itself)
+ * are one line: "#3-#7 … 5 frames in std::". The JSON keeps every frame. */
 static void write_frames(lw_buf *out, const lw_frames *frames, const char *indent) {
   if (frames->count == 0) {
     lw_buf_printf(out, "%s(no stack)\n", indent);
     return;
   }
-  for (uint32_t i = 0; i < frames->count; i++)
+  for (uint32_t i = 0; i < frames->count; i++) {
+    uint32_t end = i;
+    while (end < frames->count && lw_report_frame_is_std(&frames->frames[end]))
+      end++;
+    if (end - i >= 2) {
+      lw_buf_printf(out, "%s#%u-#%u \xe2\x80\xa6 %u frames in std::\n", indent, i, end - 1,
+                    end - i);
+      i = end - 1;
+      continue;
+    }
     write_frame(out, indent, i, &frames->frames[i]);
+  }
 }
 
 /* "0x55d0c0de1040", or "0x55d0c0de1040 (queue_lock)" with a name. */
@@ -138,6 +151,45 @@ static void write_evidence(lw_buf *out, const lw_report *r, const lw_report_wait
   }
 }
 
+/* "  T0 (main thread) last signalled it once, with pthread_cond_signal at
+ * pool.c:88, while 3 threads waited:" and that call's stack: a signal that
+ * should have been a broadcast, or one made while nobody waited yet. */
+static void write_last_signal(lw_buf *out, const lw_report *r, const lw_report_wait *w) {
+  if (w->evidence != 2 /* LW_EVIDENCE_LAST */ || !w->signal_call)
+    return;
+  const lw_report_thread *by = lw_report_thread_by_id((lw_report *)r, w->signalled_by);
+  bool post = strcmp(w->signal_call, "sem_post") == 0;
+  lw_buf_puts(out, "  ");
+  if (by) {
+    lw_report_text_describe_thread(out, by);
+    if (by->state == LW_STATE_EXITED)
+      lw_buf_puts(out, ", which has exited,");
+  } else {
+    lw_buf_printf(out, "T%u, which has exited,", w->signalled_by);
+  }
+  lw_buf_printf(out, " last %s it", post ? "posted" : "signalled");
+  if (w->signal_count == 1)
+    lw_buf_puts(out, " once");
+  else if (w->signal_count > 1)
+    lw_buf_printf(out, " (%u %s in all)", w->signal_count, post ? "posts" : "wake-ups");
+  lw_buf_printf(out, ", with %s", w->signal_call);
+  const lw_frame *site = w->signal_stack.count ? &w->signal_stack.frames[0] : NULL;
+  if (site && site->file && site->line > 0) {
+    lw_buf_puts(out, " at ");
+    lw_buf_text(out, site->file, false);
+    lw_buf_printf(out, ":%d", site->line);
+  } else if (site && site->function) {
+    lw_buf_puts(out, " in ");
+    lw_buf_text(out, site->function, false);
+  }
+  if (w->signal_waiters == 0)
+    lw_buf_puts(out, ", while no thread waited:\n");
+  else
+    lw_buf_printf(out, ", while %u thread%s waited:\n", w->signal_waiters,
+                  w->signal_waiters == 1 ? "" : "s");
+  write_frames(out, &w->signal_stack, "    ");
+}
+
 /* "in read on fd 3 (pipe:[4711])", "in epoll_wait on fd 5 (anon_inode:[eventpoll]), timeout
  * 1.0 s", "in nanosleep, timeout 10 s", "in wait4 for pid 123": a system call leakwatch does not
  * wrap. */
@@ -180,9 +232,13 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
       lw_buf_text(out, w->through, false);
       lw_buf_puts(out, ")");
     }
-    lw_buf_printf(out, " on 0x%" PRIxPTR, (uintptr_t)w->object);
-    if (w->mutex)
-      lw_buf_printf(out, " (mutex 0x%" PRIxPTR ")", (uintptr_t)w->mutex);
+    lw_buf_puts(out, " on ");
+    write_object(out, w->object, lw_calls_is_join(w->call_id) ? NULL : w->object_name);
+    if (w->mutex) {
+      lw_buf_puts(out, " (mutex ");
+      write_object(out, w->mutex, w->mutex_name);
+      lw_buf_puts(out, ")");
+    }
     if (w->has_owner) {
       lw_report_thread *owner = lw_report_thread_by_id((lw_report *)r, w->owner);
       lw_buf_puts(out, lw_calls_is_join(w->call_id) ? ", waiting for " : ", owned by ");
@@ -221,8 +277,10 @@ static void write_state_line(lw_buf *out, const lw_report *r, const lw_report_th
     lw_buf_puts(out, ", holding nothing");
   } else {
     lw_buf_puts(out, ", holding");
-    for (uint32_t i = 0; i < t->nheld; i++)
-      lw_buf_printf(out, "%s 0x%" PRIxPTR, i ? "," : "", (uintptr_t)t->held[i].object);
+    for (uint32_t i = 0; i < t->nheld; i++) {
+      lw_buf_puts(out, i ? ", " : " ");
+      write_object(out, t->held[i].object, t->held[i].object_name);
+    }
   }
 }
 
@@ -242,14 +300,16 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
   if (t->has_wait) {
     lw_buf_puts(out, "  blocking stack:\n");
     write_frames(out, &t->wait.stack, "    ");
+    write_last_signal(out, r, &t->wait);
   } else if (t->state == LW_STATE_RUNNING) {
     lw_buf_puts(out, "  current stack:\n");
     write_frames(out, &t->stack, "    ");
   }
   for (uint32_t i = 0; i < t->nheld; i++) {
     const lw_report_held *h = &t->held[i];
-    lw_buf_printf(out, "  holds 0x%" PRIxPTR ", taken by %s%s:\n", (uintptr_t)h->object, h->call,
-                  h->stack_partial ? " (call site only)" : "");
+    lw_buf_puts(out, "  holds ");
+    write_object(out, h->object, h->object_name);
+    lw_buf_printf(out, ", taken by %s%s:\n", h->call, h->stack_partial ? " (call site only)" : "");
     write_frames(out, &h->stack, "    ");
   }
   if (t->adopted && strcmp(r->trigger, "attach") == 0) {
@@ -268,6 +328,18 @@ static void write_thread_block(lw_buf *out, const lw_report *r, const lw_report_
     lw_buf_puts(out, " at:\n");
     write_frames(out, &t->create_stack, "    ");
   }
+}
+
+/* What the summary line says made the report: its trigger, or for a live
+ * report of findings of one kind, that kind (SUMMARY (long_wait), not
+ * SUMMARY (deadlock), for the helper thread's report of long waits). */
+static const char *summary_label(const lw_report *r) {
+  if (strcmp(r->trigger, "deadlock") != 0 || r->nfindings == 0)
+    return r->trigger;
+  for (uint32_t i = 1; i < r->nfindings; i++)
+    if (r->findings[i].kind != r->findings[0].kind)
+      return r->trigger;
+  return lw_finding_kind_name(r->findings[0].kind);
 }
 
 void lw_report_text_write(lw_buf *out, const lw_report *r) {
@@ -312,7 +384,7 @@ void lw_report_text_write(lw_buf *out, const lw_report *r) {
   if (r->nfindings == 0 && r->suppressed == 0 && !dump)
     return;
   /* Summary: totals per kind, in order of first appearance. */
-  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, r->trigger);
+  lw_buf_printf(out, "==%d== leakwatch: SUMMARY (%s): ", r->pid, summary_label(r));
   uint32_t total = 0;
   for (uint32_t i = 0; i < r->nfindings; i++)
     total += r->findings[i].count;

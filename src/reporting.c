@@ -384,6 +384,7 @@ static void keep_thread(const lw_report_thread *t) {
   copy->create_stack = keep_frames(t->create_stack);
   copy->stack = keep_frames(t->stack);
   copy->wait.stack = keep_frames(t->wait.stack);
+  copy->wait.signal_stack = keep_frames(t->wait.signal_stack);
   copy->held = t->nheld ? lw_mem_arena_alloc(&kept_arena, t->nheld * sizeof *copy->held) : NULL;
   copy->nheld = copy->held ? t->nheld : 0;
   for (uint32_t k = 0; k < copy->nheld; k++) {

@@ -30,6 +30,9 @@
 #include "symbols.h"
 #include "evidence.h"
 
+/* The top of the main thread's stack, as the dynamic loader saw it. */
+extern void *__libc_stack_end;
+
 /* Raw, unsymbolized data gathered per thread in phase 2. */
 typedef struct raw_thread {
   lw_thread *live;
@@ -44,7 +47,8 @@ typedef struct raw_thread {
   bool process_shared;    /* that lock is process-shared: its owner field decides */
   lw_create_stack create; /* copied: the record may be freed after the snapshot */
   uintptr_t start_address;
-  lw_held *held_of; /* per report held entry: the raw entry it came from */
+  uintptr_t stack_top; /* above its stack: the thread descriptor, or main's start-up stack end */
+  lw_held *held_of;    /* per report held entry: the raw entry it came from */
 } raw_thread;
 
 /* The held list of `t`, which may be locking or unlocking meanwhile: an
@@ -214,6 +218,19 @@ static int process_of(int tid) {
   return line ? atoi(line + 6) : 0;
 }
 
+/* Who last woke what `w` waits on, and how (evidence.h). */
+static void last_wake(lw_report *r, lw_report_wait *w) {
+  lw_evidence_wake wake;
+  w->evidence = (int)lw_evidence_lookup_wake(w->object, &wake);
+  w->signalled_by = wake.thread_id;
+  if (w->evidence != LW_EVIDENCE_LAST || !wake.call)
+    return;
+  w->signal_call = wake.call;
+  w->signal_waiters = wake.waiters;
+  w->signal_count = wake.count;
+  w->signal_stack = bare_frames(r, wake.pcs, wake.depth);
+}
+
 static bool is_join(enum lw_call call) { return lw_calls_is_join(call); }
 
 /*
@@ -317,6 +334,11 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->name = lw_mem_arena_strdup(&r->arena, t->name);
     raw->create = t->create_stack;
     raw->start_address = t->c11_start ? (uintptr_t)t->c11_start : (uintptr_t)t->start_routine;
+    out->start_address = raw->start_address;
+    /* glibc puts a thread's descriptor (its pthread_t) at the top of the
+     * thread's stack block; the main thread's stack ends at the loader's
+     * __libc_stack_end. Object names use the bound (snapshot_object_name). */
+    raw->stack_top = (flags & LW_THREAD_MAIN) ? (uintptr_t)__libc_stack_end : (uintptr_t)t->handle;
     uint32_t expected = LW_WAIT_ACTIVE;
     raw->pinned = out->state != LW_STATE_EXITED &&
                   atomic_compare_exchange_strong(&t->wait.state, &expected, LW_WAIT_INSPECTING);
@@ -343,7 +365,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
       out->wait.waited_ms = lw_age_ns(now_ns, w->start_ns) / 1000000u;
       raw->wait_call = w->call;
       if (!wait_has_owner(w->call) && !is_join(w->call) && w->call != LW_CALL_pthread_barrier_wait)
-        out->wait.evidence = (int)lw_evidence_lookup(w->object, &out->wait.signalled_by);
+        last_wake(r, &out->wait);
       raw->wait_target = w->target_id;
       raw->owner_tid = owner_field(w->call, w->object, &raw->process_shared);
       if (!r->no_stacks) {
@@ -480,6 +502,143 @@ static const char *library_call(int call, const lw_frames *stack) {
   return NULL;
 }
 
+/*
+ * std::thread's name: its callable. Every std::thread starts in libstdc++'s
+ * execute_native_thread_routine, which calls the virtual
+ * std::thread::_State_impl<...>::_M_run(), which invokes the callable
+ * through std::__invoke and friends. In a stack of the thread, the first
+ * frame inward of _M_run that is not the standard library's is the
+ * callable: a function, a lambda's operator(), a functor's.
+ */
+static bool is_thread_run(const char *function) {
+  return function && strncmp(function, "std::thread::_State_impl<", 25) == 0 &&
+         strstr(function, ">::_M_run()") != NULL;
+}
+
+/* A lambda or functor is named by its class: "main::{lambda()#1}", not
+ * "main::{lambda()#1}::operator()() const". */
+static const char *callable_name(lw_report *r, const char *function) {
+  const char *call = strstr(function, "::operator()(");
+  if (!call)
+    return function;
+  char name[512];
+  snprintf(name, sizeof name, "%.*s", (int)(call - function), function);
+  return lw_mem_arena_strdup(&r->arena, name);
+}
+
+/* The first template argument after `open` (a '<'), when it names the
+ * callable's own type (a lambda, a functor class) rather than only a
+ * signature ("void (*)(int)", "void (ns::Worker::*)()"); else NULL. */
+static const char *callable_type(lw_report *r, const char *open) {
+  int depth = 0;
+  const char *end = open + 1;
+  for (; *end && !(depth == 0 && (*end == ',' || *end == '>')); end++)
+    depth += (*end == '<' || *end == '(') - (*end == '>' || *end == ')');
+  size_t length = (size_t)(end - (open + 1));
+  bool lambda = memmem(open + 1, length, "lambda", 6) != NULL;
+  if (!length || !*end || (!lambda && memchr(open + 1, '(', length)))
+    return NULL;
+  char name[512];
+  snprintf(name, sizeof name, "%.*s", (int)length, open + 1);
+  return lw_mem_arena_strdup(&r->arena, name);
+}
+
+/* In a stack of the thread: the first named frame inward of _M_run that is
+ * not the standard library's, else the callable's type in _M_run's own
+ * name ("..._Invoker<std::tuple<main::{lambda()#1}> >..._M_run()": a lambda
+ * inlined into _M_run has only "operator()" for a name). */
+static const char *callable_in_stack(lw_report *r, const lw_frames *stack) {
+  for (uint32_t i = stack->count; i-- > 0;) {
+    const char *run = stack->frames[i].function;
+    if (!is_thread_run(run))
+      continue;
+    for (uint32_t k = i; k-- > 0;) {
+      const lw_frame *f = &stack->frames[k];
+      if (!f->function || lw_report_frame_is_std(f))
+        continue;
+      if (strncmp(f->function, "operator()", 10) != 0)
+        return callable_name(r, f->function);
+      break;
+    }
+    const char *tuple = strstr(run, "std::tuple<");
+    return tuple ? callable_type(r, tuple + 10) : NULL;
+  }
+  return NULL;
+}
+
+/* Without such a stack (a thread that ended, a stack cut short): the type
+ * std::thread's constructor was instantiated for, in the creation stack. */
+static const char *callable_in_constructor(lw_report *r, const lw_frames *stack) {
+  for (uint32_t i = 0; i < stack->count; i++) {
+    const char *function = stack->frames[i].function;
+    if (function && strncmp(function, "std::thread::thread<", 20) == 0)
+      return callable_type(r, function + 19);
+    if (function && strncmp(function, "thread<", 7) == 0)
+      return callable_type(r, function + 6);
+  }
+  return NULL;
+}
+
+static bool in_libstdcxx(uintptr_t start_address) {
+  lw_symbol symbol;
+  if (!start_address || lw_symbols_lookup(start_address, 0, &symbol, 1) < 1 || !symbol.module)
+    return false;
+  const char *base = strrchr(symbol.module, '/');
+  return strncmp(base ? base + 1 : symbol.module, "libstdc++", 9) == 0;
+}
+
+/*
+ * Where `object` lives, said the way a debugger would: "on T0's stack, in
+ * main" (the thread whose stack holds it, between its innermost stack
+ * pointer and its stack's top, and the frame whose bracket holds it: from
+ * its own stack pointer to its caller's), its variable ("queue_lock",
+ * "accounts+48"), or "heap" (no stack and no module maps it). Stacks
+ * first: libdwfl may stretch a module's bounds. Report time only.
+ */
+static const char *object_name(lw_report *r, const void *object) {
+  uintptr_t address = (uintptr_t)object;
+  if (!address)
+    return NULL;
+  char text[512];
+  raw_thread *raws = r->raw;
+  for (uint32_t i = 0; raws && i < r->nraw; i++) {
+    const lw_stack *stack = &raws[i].stack;
+    if (!raws[i].has_stack || stack->depth == 0 || !stack->sp[0] || address < stack->sp[0] ||
+        address >= raws[i].stack_top)
+      continue;
+    const char *function = NULL;
+    for (uint32_t k = 0; k + 1 < stack->depth; k++) {
+      if (address >= stack->sp[k] && address < stack->sp[k + 1]) {
+        lw_symbol frame;
+        if (lw_symbols_lookup(stack->pc[k], !(k == 0 && stack->first_exact), &frame, 1) == 1)
+          function = frame.function;
+        break;
+      }
+    }
+    int used = snprintf(text, sizeof text, "on T%u's stack", r->threads[i].id);
+    if (function)
+      snprintf(text + used, sizeof text - (size_t)used, ", in %s", function);
+    return lw_mem_arena_strdup(&r->arena, text);
+  }
+  lw_symbol data;
+  if (lw_symbols_data(address, &data)) {
+    const char *base = data.module ? strrchr(data.module, '/') : NULL;
+    if (data.function && data.offset)
+      snprintf(text, sizeof text, "%s+%" PRIu64, data.function, data.offset);
+    else if (data.function)
+      snprintf(text, sizeof text, "%s", data.function);
+    else
+      snprintf(text, sizeof text, "%s+0x%" PRIx64,
+               base ? base + 1 : (data.module ? data.module : "?"), data.offset);
+    return lw_mem_arena_strdup(&r->arena, text);
+  }
+  return "heap";
+}
+
+const char *lw_snapshot_object_name(lw_report *r, const void *object) {
+  return object_name(r, object);
+}
+
 void lw_snapshot_symbolize(lw_report *r) {
   raw_thread *raws = r->raw;
   if (!raws || r->symbolized)
@@ -502,5 +661,45 @@ void lw_snapshot_symbolize(lw_report *r) {
     }
     for (uint32_t k = 0; k < out->nheld; k++)
       held_stack(r, raw, &raw->held_of[k], &out->held[k]);
+    if (out->has_wait && out->wait.signal_stack.count) {
+      /* bare return addresses until now */
+      uintptr_t pcs[LW_EVIDENCE_STACK_MAX];
+      uint32_t depth = 0;
+      for (; depth < out->wait.signal_stack.count && depth < LW_EVIDENCE_STACK_MAX; depth++)
+        pcs[depth] = out->wait.signal_stack.frames[depth].pc;
+      out->wait.signal_stack = symbolize(r, pcs, depth, false);
+    }
+    if (in_libstdcxx(raw->start_address)) {
+      const char *callable = callable_in_stack(r, out->has_wait ? &out->wait.stack : &out->stack);
+      if (!callable)
+        callable = callable_in_constructor(r, &out->create_stack);
+      if (callable)
+        out->start = callable;
+    }
   }
+  /* Object names last: a stack object is found in every thread's frames. */
+  for (uint32_t i = 0; i < r->nraw; i++) {
+    lw_report_thread *out = &r->threads[i];
+    if (out->has_wait && is_join(out->wait.call_id)) {
+      /* The object is the joined thread's handle: that thread is its name. */
+      char text[32];
+      snprintf(text, sizeof text, "T%u", out->wait.owner);
+      out->wait.object_name = out->wait.has_owner ? lw_mem_arena_strdup(&r->arena, text) : NULL;
+    } else if (out->has_wait) {
+      out->wait.object_name = object_name(r, out->wait.object);
+      out->wait.mutex_name = object_name(r, out->wait.mutex);
+    }
+    for (uint32_t k = 0; k < out->nheld; k++)
+      out->held[k].object_name = object_name(r, out->held[k].object);
+  }
+  /* The objects of the findings' events, by the same rules. */
+  for (uint32_t i = 0; i < r->nfindings; i++)
+    for (uint32_t k = 0; k < r->findings[i].nevents; k++) {
+      lw_report_event *e = &r->findings[i].events[k];
+      const lw_report_thread *t = lw_report_thread_by_id(r, e->thread);
+      if (e->role == LW_EVENT_WAITS && t && t->has_wait)
+        e->object_name = t->wait.object_name; /* a join's is the joined thread */
+      else if (e->object && !e->object_name)
+        e->object_name = object_name(r, e->object);
+    }
 }

@@ -20,6 +20,11 @@ void lw_snapshot_symbolize(lw_report *report);
 /* The name of the function at `address` (start routines). */
 const char *lw_snapshot_function_name(lw_report *report, uintptr_t address);
 
+/* Where `object` lives, for a reader: its data symbol ("queue_lock",
+ * "accounts+48"), "on T0's stack, in main", or "heap"; NULL for NULL. After
+ * lw_snapshot_symbolize (it uses the snapshot's stacks); arena memory. */
+const char *lw_snapshot_object_name(lw_report *report, const void *object);
+
 /* Symbolized frames for return addresses, in the report's memory. */
 lw_frames lw_snapshot_frames(lw_report *report, const uintptr_t *pcs, uint32_t depth);
 

@@ -11,6 +11,7 @@
 #ifndef LW_SYMBOLS_H
 #define LW_SYMBOLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct lw_symbol {
@@ -31,6 +32,14 @@ typedef struct lw_symbol {
  * inlined at pc, innermost first) and returns how many. The strings live as
  * long as the process. Callers serialize (the report lock). */
 int lw_symbols_lookup(uintptr_t pc, int is_return_address, lw_symbol *out, int max);
+
+/* The variable at `address` (a global or static mutex, or a struct or
+ * array holding one), in `out`: `function` is the data symbol's name
+ * (demangled), `offset` the distance into it, `module` the module. A module
+ * without a symbol there leaves `function` NULL with `offset` from the
+ * module's base. False when no module maps the address (heap, stacks).
+ * Callers serialize (the report lock). */
+bool lw_symbols_data(uintptr_t address, lw_symbol *out);
 
 /* Before a report: if libraries were loaded or unloaded since the last one,
  * forget what was learned of addresses (a dlclosed library's addresses may

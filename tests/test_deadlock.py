@@ -491,6 +491,39 @@ def test_long_wait_report_does_not_interrupt_sleepers():
     assert "interrupted 0\n" in stdout, f"the program's sleeps were interrupted: {stdout!r}"
 
 
+def test_long_wait_is_printed_once_across_later_checks():
+    """T1 stays stuck ~3 s (hang_ms=300) while three later waits (T2, T3,
+    T4) each turn long and make the helper check again: T1's long wait is
+    printed once, each later one once, under SUMMARY (long_wait)."""
+    r = run([program("lw_long_waits"), "once"], options={"hang_ms": 300, "deadlock_ms": 0},
+            timeout=30)
+    assert r.stdout == "done\n", r
+    assert r.returncode == 66, r
+    assert r.stderr.count("leakwatch: long_wait: T1 (stuck) has been blocked") == 1, r.stderr
+    for late in (2, 3, 4):
+        assert r.stderr.count(f"leakwatch: long_wait: T{late} (late) has been blocked") == 1, r.stderr
+    assert r.stderr.count("leakwatch: long_wait:") == 4, r.stderr
+    assert "SUMMARY (long_wait): 1 finding: 1 long_wait" in r.stderr, r.stderr
+    assert "SUMMARY (deadlock)" not in r.stderr, r.stderr
+    findings = r.findings("long_wait")
+    assert sorted(f["threads"][0] for f in findings) == [1, 2, 3, 4], findings
+
+
+def test_long_waits_at_one_site_are_one_finding():
+    """Four pool workers stuck together at one site: one long_wait with
+    count 4 naming all four."""
+    r = run([program("lw_long_waits"), "group"], options={"hang_ms": 500, "deadlock_ms": 0},
+            timeout=30)
+    assert r.stdout == "done\n", r
+    assert r.returncode == 66, r
+    assert r.stderr.count("leakwatch: long_wait:") == 1, r.stderr
+    assert re.search(r"leakwatch: long_wait: 4 threads like this: T[1-4] \(pool_worker\) has been "
+                     r"blocked in pthread_cond_wait", r.stderr), r.stderr
+    assert "SUMMARY (long_wait): 4 findings: 4 long_wait" in r.stderr, r.stderr
+    (finding,) = r.findings("long_wait")
+    assert finding["count"] == 4 and sorted(finding["threads"]) == [1, 2, 3, 4], finding
+
+
 # ---------------------------------------------------------------------------
 # abandoned_lock
 # ---------------------------------------------------------------------------

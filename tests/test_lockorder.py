@@ -513,3 +513,25 @@ def test_fork_child_keeps_none_of_the_parents_findings_20_runs():
                 or [f["kind"] for f in r.findings()] != ["lock_order_inversion"] or r.returncode != 66):
             bad.append(r)
     assert not bad, f"{len(bad)} of 20 runs: {bad[0]!r}"
+
+
+def test_inlined_helper_frames_are_kept():
+    """The locks are taken in lock_pair, inlined into take_ab and take_ba
+    (always_inline): every edge stack shows lock_pair marked inlined, then
+    the function it was inlined into, at the same address."""
+    r = run([program("lo_inline")], timeout=30)
+    assert r.returncode == 66 and r.stdout.endswith("done\n"), r
+    lines = r.stderr.splitlines()
+    start = next(i for i, l in enumerate(lines) if "lock_order_inversion:" in l)
+    frames = []
+    for line in lines[start + 1:]:
+        m = FRAME.match(line)
+        if m:
+            frames.append(m.group(2))
+        elif not EDGE.match(line) and not TOOK.match(line):
+            break
+    inlined = [i for i, f in enumerate(frames) if f.startswith("lock_pair ") and f.endswith("(inlined)")]
+    assert len(inlined) == 4, frames  # both locks of both edges
+    for i in inlined:
+        assert frame_function(frames[i + 1]) in ("take_ab", "take_ba"), frames
+        assert re.search(r"lo_inline\.c:\d+$", frames[i + 1]), frames
