@@ -285,3 +285,54 @@ def test_render_text_wait_details():
     lines = lw.render_text.render_text(lw.reportdata.Report(data))
     assert "  T2 'w2' (worker), tid 79: blocked in pthread_mutex_lock (std::mutex::lock) on 0x30, "\
         "owned by another process (thread 901 of pid 900) for 10 ms, holding nothing" in lines, lines
+
+
+def test_render_text_folds_std_frames_and_names_objects():
+    """As the shim's text: runs of standard-library frames in one line,
+    objects with their names, a condition variable's last signal with its
+    stack, and a live report of one kind summarised under that kind."""
+    lw = package()
+
+    def frame(function, file=None, line=None, module="/bin/app"):
+        f = {"pc": "0x401000", "function": function, "offset": 0, "module": module}
+        if file:
+            f["file"], f["line"] = file, line
+        return f
+
+    stack = [frame("pthread_cond_wait", module="/lib/x86_64-linux-gnu/libc.so.6"),
+             frame("worker", "/src/pool.cpp", 20),
+             frame("void std::__invoke_impl<void, void (*)()>(std::__invoke_other, void (*&&)())",
+                   "/usr/include/c++/12/bits/invoke.h", 61),
+             frame("_M_invoke<0>", "/usr/include/c++/12/bits/std_thread.h", 252),
+             frame("(libstdc++)", module="/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30"),
+             frame("start_thread", "./nptl/pthread_create.c", 442,
+                   module="/lib/x86_64-linux-gnu/libc.so.6")]
+    data = saved_report()
+    data["trigger"] = "deadlock"
+    data["threads"][1]["wait"] = {
+        "call": "pthread_cond_wait", "object": "0x30", "object_name": "queue_cv",
+        "mutex": "0x40", "mutex_name": "queue_lock", "waited_ms": 10, "signalled_by": 0,
+        "last_signal": {"thread": 0, "call": "pthread_cond_signal", "waiters": 3, "count": 1,
+                        "stack": [frame("submit", "/src/pool.cpp", 88)]},
+        "stack": stack}
+    data["threads"][1]["held"][0]["object_name"] = "accounts+48"
+    data["findings"] = [{"kind": "long_wait", "threads": [1], "count": 1, "message": "T1 waits"}]
+    lines = lw.render_text.render_text(lw.reportdata.Report(data))
+    assert lines[1] == ("  T1 'w1' (worker), tid 78: blocked in pthread_cond_wait on 0x30 (queue_cv) "
+                        "(mutex 0x40 (queue_lock)) for 10 ms (last signalled by T0 'app' "
+                        "(main thread)), holding 0x20 (accounts+48)"), lines
+    assert lines[2:11] == [
+        "  blocking stack:",
+        "    #0  0x000000401000 in pthread_cond_wait+0x0 (/lib/x86_64-linux-gnu/libc.so.6)",
+        "    #1  0x000000401000 in worker /src/pool.cpp:20",
+        "    #2-#4 \u2026 3 frames in std::",
+        "    #5  0x000000401000 in start_thread ./nptl/pthread_create.c:442",
+        "  T0 'app' (main thread) last signalled it once, with pthread_cond_signal at "
+        "/src/pool.cpp:88, while 3 threads waited:",
+        "    #0  0x000000401000 in submit /src/pool.cpp:88",
+        "  holds 0x20 (accounts+48), taken by pthread_mutex_lock:",
+        "    #0  0x000000401136 in worker /src/app.c:12"], lines
+    assert lines[-1] == "==77== leakwatch: SUMMARY (long_wait): 1 finding: 1 long_wait; 1 suppressed", lines
+    # One standard-library frame alone is not folded.
+    single = lw.render_text.frame_lines(stack[:3], "  ")
+    assert len(single) == 3 and "std::__invoke_impl" in single[2], single

@@ -57,37 +57,46 @@ def frame_line(index, frame, indent):
     return line
 
 
-def is_std_frame(frame):
-    """The C++ standard library's frame, as the shim tells (report.c
-    lw_report_frame_is_std): in libstdc++, inlined from its headers, or a
-    function of std::, __gnu_cxx:: or __cxxabiv1:: (past a template's
-    return type)."""
+def qualified_by(function, prefix):
+    """Whether the function's name (after a return type, before template
+    arguments or parameters) starts with `prefix`."""
+    end = len(function)
+    for stop in "<(":
+        at = function.find(stop)
+        if at >= 0:
+            end = min(end, at)
+    name = function[function.rfind(" ", 0, end) + 1:]
+    return name.startswith(prefix)
+
+
+def frame_is_std(frame):
+    """A standard-library frame (lw_report_frame_is_std in src/report.c):
+    libstdc++ itself, its headers' inlined code, std::, __gnu_cxx::,
+    __cxxabiv1::."""
     if not isinstance(frame, dict):
         return False
-    module = get_str(frame, "module") or ""
-    if module.rsplit("/", 1)[-1].startswith("libstdc++"):
+    module = get_str(frame, "module")
+    if module and module.rsplit("/", 1)[-1].startswith("libstdc++"):
         return True
-    path = get_str(frame, "file") or ""
-    include = path.find("/include/")
-    if include >= 0 and "/c++/" in path[include:]:
+    file = get_str(frame, "file")
+    include = file.find("/include/") if file else -1
+    if include >= 0 and "/c++/" in file[include:]:
         return True
     function = get_str(frame, "function")
-    if function is None:
-        return False
-    end = min([i for i in (function.find("<"), function.find("(")) if i >= 0] or [len(function)])
-    name = function[:end].rsplit(" ", 1)[-1]
-    return name.startswith(("std::", "__gnu_cxx::", "__cxxabiv1::"))
+    return bool(function) and any(qualified_by(function, prefix)
+                                  for prefix in ("std::", "__gnu_cxx::", "__cxxabiv1::"))
 
 
 def frame_lines(frames, indent):
-    """Every frame, but a run of two or more standard-library frames is one
-    line ("#2-#7 \u2026 6 frames in std::"), as the shim's text has it."""
+    """Runs of two or more standard-library frames are one line, as the
+    shim's text has them ("#3-#7 … 5 frames in std::")."""
     if not isinstance(frames, list) or not frames:
         return [f"{indent}(no stack)"]
-    lines, i = [], 0
+    lines = []
+    i = 0
     while i < len(frames):
         end = i
-        while end < len(frames) and is_std_frame(frames[end]):
+        while end < len(frames) and frame_is_std(frames[end]):
             end += 1
         if end - i >= 2:
             lines.append(f"{indent}#{i}-#{end - 1} \u2026 {end - i} frames in std::")
@@ -98,9 +107,45 @@ def frame_lines(frames, indent):
     return lines
 
 
-def named(value, name):
-    """An object and where it lives: "0x55d0c0de1040 (queue_lock)"."""
-    return address_text(value) + (f" ({name})" if name else "")
+def named_object(value, name):
+    """"0x55d0c0de1040", or "0x55d0c0de1040 (queue_lock)" with a name."""
+    text = address_text(value)
+    return f"{text} ({name})" if name else text
+
+
+def last_signal_lines(report, wait):
+    """Who last woke a condition variable or semaphore, with which call,
+    while how many waited, and that call's stack (write_last_signal)."""
+    last = get_dict(wait, "last_signal")
+    call = get_str(last, "call")
+    if last is None or call is None:
+        return []
+    by_id = get_int(last, "thread")
+    by = report.thread(by_id)
+    post = call == "sem_post"
+    if by is not None:
+        text = "  " + describe_thread(by) + (", which has exited," if get_str(by, "state") == "exited"
+                                            else "")
+    else:
+        text = f"  T{by_id if by_id is not None else '?'}, which has exited,"
+    text += f" last {'posted' if post else 'signalled'} it"
+    count = get_int(last, "count")
+    if count == 1:
+        text += " once"
+    elif count is not None and count > 1:
+        text += f" ({count} {'posts' if post else 'wake-ups'} in all)"
+    text += f", with {call}"
+    stack = last.get("stack")
+    site = stack[0] if isinstance(stack, list) and stack and isinstance(stack[0], dict) else None
+    line = get_int(site, "line")
+    if get_str(site, "file") and line is not None and line > 0:
+        text += f" at {get_str(site, 'file')}:{line}"
+    elif get_str(site, "function"):
+        text += f" in {get_str(site, 'function')}"
+    waiters = get_int(last, "waiters") or 0
+    text += (", while no thread waited:" if waiters == 0
+             else f", while {waiters} thread{'' if waiters == 1 else 's'} waited:")
+    return [text] + frame_lines(stack, "    ")
 
 
 def evidence_text(report, wait):
@@ -155,10 +200,10 @@ def state_line(report, t):
         if through:
             text += f" ({through})"
         name = None if is_join(call) else get_str(wait, "object_name")
-        text += f" on {named(wait.get('object'), name)}"
+        text += f" on {named_object(wait.get('object'), name)}"
         mutex = wait.get("mutex")
         if address_is_set(mutex):
-            text += f" (mutex {named(mutex, get_str(wait, 'mutex_name'))})"
+            text += f" (mutex {named_object(mutex, get_str(wait, 'mutex_name'))})"
         owner = get_int(wait, "owner")
         if owner is not None:
             owner_thread = report.thread(owner)
@@ -193,46 +238,9 @@ def state_line(report, t):
     if not held:
         text += ", holding nothing"
     else:
-        text += ", holding " + ", ".join(named(h.get("object"), get_str(h, "object_name"))
+        text += ", holding " + ", ".join(named_object(h.get("object"), get_str(h, "object_name"))
                                          for h in held)
     return text
-
-
-def last_signal_lines(report, wait):
-    """"  T0 (main thread) last signalled it once, with pthread_cond_signal at
-    pool.c:88, while 3 threads waited:" and that call's stack (the shim's
-    write_last_signal)."""
-    last = get_dict(wait, "last_signal")
-    if last is None or "signalled_by" not in wait:
-        return []
-    call = get_str(last, "call") or "?"
-    post = call == "sem_post"
-    by_id = get_int(last, "thread")
-    by = report.thread(by_id) if by_id is not None else None
-    text = "  "
-    if by is not None:
-        text += describe_thread(by)
-        if get_str(by, "state") == "exited":
-            text += ", which has exited,"
-    else:
-        text += f"T{by_id}, which has exited,"
-    text += f" last {'posted' if post else 'signalled'} it"
-    count = get_int(last, "count")
-    if count == 1:
-        text += " once"
-    elif count is not None and count > 1:
-        text += f" ({count} {'posts' if post else 'wake-ups'} in all)"
-    text += f", with {call}"
-    stack = get_list(last, "stack")
-    site = stack[0] if stack and isinstance(stack[0], dict) else None
-    if site and get_str(site, "file") and (get_int(site, "line") or 0) > 0:
-        text += f" at {get_str(site, 'file')}:{get_int(site, 'line')}"
-    elif site and get_str(site, "function"):
-        text += f" in {get_str(site, 'function')}"
-    waiters = get_int(last, "waiters") or 0
-    text += ", while no thread waited:" if waiters == 0 else \
-        f", while {waiters} thread{'' if waiters == 1 else 's'} waited:"
-    return [text] + frame_lines(last.get("stack"), "    ")
 
 
 def thread_block(report, t):
@@ -254,7 +262,7 @@ def thread_block(report, t):
         if not isinstance(h, dict):
             continue
         partial = " (call site only)" if get_true(h, "partial") or get_true(h, "stack_partial") else ""
-        lines.append(f"  holds {named(h.get('object'), get_str(h, 'object_name'))}, "
+        lines.append(f"  holds {named_object(h.get('object'), get_str(h, 'object_name'))}, "
                      f"taken by {get_str(h, 'call') or '?'}{partial}:")
         lines += frame_lines(h.get("stack"), "    ")
     if is_adopted_thread(t) and report.trigger == "attach":
@@ -339,6 +347,16 @@ def evidence_lines(f):
     return lines
 
 
+def summary_label(report):
+    """What the summary says made the report: its trigger, or, for a live
+    report of findings of one kind, that kind (SUMMARY (long_wait)). The
+    live report's trigger is named after the deadlock kind."""
+    kinds = {get_str(f, "kind") for f in report.findings}
+    if report.trigger != KIND.DEADLOCK or len(kinds) != 1 or None in kinds:
+        return report.trigger
+    return kinds.pop()
+
+
 def render_text(report):
     out = []
     pid = report.pid_text
@@ -380,13 +398,9 @@ def render_text(report):
     if not report.findings and not suppressed and not dump:
         return [escape_controls(line) for line in out]
     total = sum(finding_count(f) for f in report.findings)
-    label = report.trigger
-    kinds_seen = {get_str(f, "kind") for f in report.findings}
-    if label == "deadlock" and len(kinds_seen) == 1:
-        label = kinds_seen.pop()  # a live report of one kind says that kind (long_wait)
-    if signal:
-        label += f" {signal}"
-    line = f"=={pid}== leakwatch: SUMMARY ({label}): {total} finding{'' if total == 1 else 's'}"
+    label = summary_label(report) + (f" {signal}" if signal else "")
+    line = (f"=={pid}== leakwatch: SUMMARY ({label}): "
+            f"{total} finding{'' if total == 1 else 's'}")
     kinds = {}
     for f in report.findings:
         kind = get_str(f, "kind") or "?"
