@@ -15,7 +15,6 @@ arguments to redis-server (`--io-threads 3`, say).
 """
 import argparse
 import os
-import random
 import shlex
 import socket
 import statistics
@@ -23,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from benchstats import added_interval
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -68,13 +69,6 @@ def one_run(env, requests, clients, server_args, workdir):
         if server.poll() is None:
             server.kill()
             server.wait()
-
-
-def added_interval(base, side, draws=2000):
-    rng = random.Random(21)
-    diffs = sorted(statistics.median(rng.choices(side, k=len(side))) -
-                   statistics.median(rng.choices(base, k=len(base))) for _ in range(draws))
-    return diffs[int(draws * 0.025)], diffs[int(draws * 0.975) - 1]
 
 
 def main():

@@ -23,12 +23,13 @@ times, a fixed seed). Exit status 1 if any run failed.
 """
 import argparse
 import os
-import random
 import shlex
 import statistics
 import sys
 import tempfile
 import time
+
+from benchstats import added_interval
 
 
 def spawn_once(argv, env):
@@ -37,13 +38,6 @@ def spawn_once(argv, env):
     _, status = os.waitpid(pid, 0)
     elapsed = time.perf_counter() - started
     return elapsed, os.waitstatus_to_exitcode(status)
-
-
-def added_interval(base, side, draws=2000):
-    rng = random.Random(21)
-    diffs = sorted(statistics.median(rng.choices(side, k=len(side))) -
-                   statistics.median(rng.choices(base, k=len(base))) for _ in range(draws))
-    return diffs[int(draws * 0.025)], diffs[int(draws * 0.975) - 1]
 
 
 def main():
