@@ -170,8 +170,7 @@ static void write_result(lw_buf *out, const lw_finding *f, const char *srcroot) 
 void lw_report_sarif_write(lw_buf *out, const lw_report *r, const char *srcroot) {
   lw_buf_puts(out, "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
                    "  \"version\": \"2.1.0\",\n  \"runs\": [{\n    \"tool\": {\"driver\": {"
-                   "\"name\": \"leakwatch\", \"version\": \"" LW_VERSION "\", "
-                   "\"informationUri\": \"https://github.com/leakwatch/leakwatch\",\n"
+                   "\"name\": \"leakwatch\", \"version\": \"" LW_VERSION "\",\n"
                    "      \"rules\": [");
   for (int k = 0; k < LW_FINDING_COUNT; k++) {
     const lw_finding_kind_info *info = &lw_finding_kinds[k];
