@@ -43,7 +43,7 @@ static _Atomic uint32_t dump_requested; /* DUMP_* bits */
 enum { DUMP_ANNOUNCED = 1, DUMP_QUIET = 2 };
 static _Atomic uint32_t retire_requested; /* every program thread has ended */
 static _Atomic uint32_t running;
-static lw_thread internal_marker; /* lw_self_inside of the helper */
+LW_COLD static lw_thread internal_marker; /* lw_self_inside of the helper */
 
 unsigned lw_watcher_internal_threads(void) { return atomic_load(&running) ? 1 : 0; }
 
@@ -144,8 +144,15 @@ static void check_deadlocks(void) {
   }
   report.nfindings = kept;
   if (kept) {
+    /* A deadlock that ends the process makes its last report: the JSON
+     * carries what the exit report would have (findings shown live
+     * before, such as the inversion that led here), not the cycle alone. */
+    if (lw_opt.deadlock_action != LW_DEADLOCK_REPORT)
+      lw_reporting_add_remembered(&report);
     lw_reporting_emit(&report);
-    kept = report.nfindings; /* what suppressions left */
+    kept = 0; /* the deadlocks suppressions left */
+    for (uint32_t i = 0; i < report.nfindings; i++)
+      kept += report.findings[i].kind == LW_FINDING_DEADLOCK;
   }
   lw_mem_arena_release(&report.arena);
   lw_reporting_unlock();
