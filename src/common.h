@@ -22,6 +22,12 @@
 #define LW_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LW_TLS __thread __attribute__((tls_model("initial-exec")))
 #define LW_CACHELINE 64
+/* A large static array most processes never touch, or touch one page of:
+ * placed after .bss (.lbss, also zero-filled, no file space), so that the
+ * small variables every process touches at start share a few pages rather
+ * than lying between the arrays (a page of .bss touched is a page fault,
+ * 25-30 us on a VM; bench/README.md, "What every process pays"). */
+#define LW_COLD __attribute__((section(".lbss.leakwatch")))
 #define LW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Monotonic nanoseconds; the vDSO makes this a few loads, no syscall. */

@@ -18,7 +18,7 @@
 #include "stack.h"
 #include "wait.h"
 
-lw_evidence_slot lw_evidence_table[LW_EVIDENCE_SLOTS];
+LW_COLD lw_evidence_slot lw_evidence_table[LW_EVIDENCE_SLOTS];
 
 #define LW_EVIDENCE_CALL_NAME(name) #name,
 static const char *const call_names[] = {NULL, LW_EVIDENCE_CALLS(LW_EVIDENCE_CALL_NAME)};
@@ -30,11 +30,11 @@ static const char *const call_names[] = {NULL, LW_EVIDENCE_CALLS(LW_EVIDENCE_CAL
 
 /* The keys apart from the stacks: a probe reads one word of a small,
  * read-mostly array. */
-static _Atomic uintptr_t site_pcs[LW_EVIDENCE_SITES]; /* return addresses; 0: free */
+LW_COLD static _Atomic uintptr_t site_pcs[LW_EVIDENCE_SITES]; /* return addresses; 0: free */
 static struct {
   _Atomic uint32_t depth; /* 0 while the stack is captured, then its depth + 1 */
   uintptr_t pcs[LW_EVIDENCE_STACK_MAX];
-} site_stacks[LW_EVIDENCE_SITES];
+} site_stacks[LW_EVIDENCE_SITES] LW_COLD;
 
 static LW_ALWAYS_INLINE unsigned site_index(uintptr_t pc, unsigned probe) {
   return (unsigned)(((pc * 0x9e3779b97f4a7c15ull) >> 40) + probe) & (LW_EVIDENCE_SITES - 1);

@@ -128,7 +128,7 @@ typedef struct depot_entry {
 
 static lw_lock order_lock = LW_LOCK_INIT;
 _Atomic uint32_t lw_lockorder_generation; /* 0 until lw_lockorder_init turns checking on */
-static _Atomic uint64_t filter[LW_FILTER_WORDS];
+LW_COLD static _Atomic uint64_t filter[LW_FILTER_WORDS];
 static node *nodes;
 static edge *edges;
 static component order_head = {0, &order_head, &order_head, NULL, 0, 0,

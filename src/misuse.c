@@ -20,6 +20,7 @@ static lw_lock misuse_lock = LW_LOCK_INIT;
 /* Handles of threads joined lately: a second join of one is misuse (the
  * record itself is gone by then). */
 #define LW_JOINED_RING 256
+/* Not LW_COLD: every thread created or joined looks at it. */
 static pthread_t joined_ring[LW_JOINED_RING];
 static unsigned joined_next;
 
@@ -183,7 +184,7 @@ static struct {
   _Atomic(const void *) mutex;
   _Atomic uint64_t counts;
   _Atomic uint32_t thread_id;
-} cond_slots[LW_COND_SLOTS];
+} cond_slots[LW_COND_SLOTS] LW_COLD;
 
 #define LW_WAITERS(counts) ((uint32_t)(counts))
 #define LW_WOKEN(counts) ((uint32_t)((counts) >> 32))

@@ -12,7 +12,7 @@
 #define LW_ONCE_MAX 1024
 
 static lw_lock once_lock = LW_LOCK_INIT;
-static uint64_t keys[LW_ONCE_MAX];
+LW_COLD static uint64_t keys[LW_ONCE_MAX];
 static unsigned nkeys; /* keys written so far; the ring wraps */
 
 /* One word per (kind, key): the kind in the top bits of a mixed key. 0 is

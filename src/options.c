@@ -296,7 +296,7 @@ static void complain_to_stderr(const char *message) {
  */
 static const char *options_text(void) {
   static const char key[] = "LEAKWATCH_OPTIONS=";
-  static char value[8192];
+  LW_COLD static char value[8192];
   if (getauxval(AT_SECURE))
     return NULL;
   if (environ)

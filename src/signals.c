@@ -60,12 +60,12 @@
 enum { SIGNAL_UNMANAGED, SIGNAL_OURS, SIGNAL_PROGRAM };
 static _Atomic int state[LW_SIGNAL_LIMIT];
 /* While OURS: the action the program believes is installed (SIG_DFL). */
-static struct sigaction program_view[LW_SIGNAL_LIMIT];
+LW_COLD static struct sigaction program_view[LW_SIGNAL_LIMIT];
 
 static _Atomic uint32_t claimed;   /* the signal being reported; the first one wins */
 static _Atomic uint32_t requested; /* the signal the helper is asked to report */
 static _Atomic uint32_t finished;  /* futex word the waiting handler sleeps on */
-static lw_signals_interrupted interrupted;
+LW_COLD static lw_signals_interrupted interrupted;
 static _Atomic bool interrupted_valid;
 
 const lw_signals_interrupted *lw_signals_interrupted_thread(void) {
@@ -256,7 +256,11 @@ void lw_signals_start(void) {
       atomic_store(&state[signo], SIGNAL_PROGRAM);
       continue;
     }
-    program_view[signo] = now;
+    /* program_view starts all default (zeros): writing the same would
+     * touch its pages in every process. (Only the mask's first word is
+     * the kernel's: 64 signals; glibc leaves the rest as it found it.) */
+    if (now.sa_flags != 0 || now.sa_mask.__val[0] != 0)
+      program_view[signo] = now;
     atomic_store(&state[signo], SIGNAL_OURS);
     if (install_ours(signo) != 0)
       atomic_store(&state[signo], SIGNAL_UNMANAGED);

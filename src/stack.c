@@ -156,7 +156,7 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
  * that dereferences one lands in the block again.
  */
 #define LW_UNKNOWN_WORDS 1024
-static uintptr_t unknown_register_block[LW_UNKNOWN_WORDS];
+LW_COLD static uintptr_t unknown_register_block[LW_UNKNOWN_WORDS];
 
 static uintptr_t unknown_register(void) {
   return (uintptr_t)&unknown_register_block[LW_UNKNOWN_WORDS / 2];

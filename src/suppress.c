@@ -24,7 +24,7 @@ typedef struct rule {
   int line;
 } rule;
 
-static rule rules[LW_SUPPRESS_MAX];
+LW_COLD static rule rules[LW_SUPPRESS_MAX];
 static int nrules;
 
 #define ANY_KIND (-1)

@@ -140,11 +140,20 @@ static char *intern(const char *text) {
 
 /* The program's own file, read at load: after setuid the process is not
  * dumpable and /proc/self/exe (like /proc/self/maps) is root's. */
-static char exe_path[PATH_MAX];
+static char exe_path_short[256];         /* most paths: a page every process touches anyway */
+LW_COLD static char exe_path_long[PATH_MAX]; /* the others */
+static const char *exe_path = "";
 
 __attribute__((constructor)) static void remember_exe_path(void) {
-  ssize_t length = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
-  exe_path[length > 0 ? length : 0] = '\0';
+  ssize_t length = readlink("/proc/self/exe", exe_path_short, sizeof exe_path_short - 1);
+  if (length > 0 && (size_t)length < sizeof exe_path_short - 1) {
+    exe_path_short[length] = '\0';
+    exe_path = exe_path_short;
+    return;
+  }
+  length = readlink("/proc/self/exe", exe_path_long, sizeof exe_path_long - 1);
+  exe_path_long[length > 0 ? length : 0] = '\0';
+  exe_path = exe_path_long;
 }
 
 /* One loaded module, as the dynamic loader lists it: by its path, at its
