@@ -10,10 +10,11 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_PACKAGE_CONTACT "leakwatch developers <leakwatch@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # leakwatch_0.1.0_amd64.deb
-# The shim's linked libraries (libunwind, libc) come from dpkg-shlibdeps;
-# libdw is loaded with dlopen at report time (src/symbols.c), so it is named
-# here, as is Python 3 for the command.
+# The shim's linked libraries (libc, libgcc) come from dpkg-shlibdeps;
+# libdw and libunwind are loaded with dlopen when first needed
+# (src/symbols.c, src/stack.c), so they are named here, as is Python 3 for
+# the command.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3, libdw1")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3, libdw1, libunwind8")
 set(CPACK_GENERATOR DEB)
 include(CPack)

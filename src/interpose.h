@@ -122,6 +122,7 @@ typedef void (*lw_sighandler)(int);
   X(long, syscall, (long n, long a1, long a2, long a3, long a4, long a5, long a6),             \
     (n, a1, a2, a3, a4, a5, a6), NULL)                                                         \
   X(void, exit, (int status), (status), NULL)                                                     \
+  X(int, chroot, (const char *path), (path), NULL)                                                \
   X(int, sigaction, (int s, const struct sigaction *a, struct sigaction *o), (s, a, o), NULL)     \
   X(lw_sighandler, signal, (int s, lw_sighandler h), (s, h), NULL)                              \
   X(lw_sighandler, bsd_signal, (int s, lw_sighandler h), (s, h), NULL)                          \

@@ -92,7 +92,7 @@ bool lw_lifecycle_start(void) {
   if (clock_getres(CLOCK_MONOTONIC_COARSE, &tick) == 0)
     lw_tick_resolution_ns = (uint64_t)tick.tv_sec * 1000000000u + (uint64_t)tick.tv_nsec;
   lw_options_init();
-  lw_stack_init();
+  lw_stack_init(lw_watcher_run_soon);
   lw_suppress_init();
   lw_lockorder_init();
   lw_registry_init();
@@ -171,6 +171,21 @@ LW_EXPORT void exit(int status) {
   }
   lw_real.exit(status);
   __builtin_unreachable();
+}
+
+/*
+ * chroot: the shared libraries the shim loads when first needed (libunwind;
+ * stack.c) may be out of reach after it, so libunwind is loaded before.
+ * (libdw would load, but the modules it reads by path would still be out
+ * of reach: frames after chroot stay bare, and the report says why.)
+ */
+LW_EXPORT int chroot(const char *path) {
+  if (atomic_load(&lw_init_state) == LW_INIT_READY && lw_shim_depth == 0) {
+    lw_thread *inside = lw_shim_enter();
+    lw_stack_load_unwinder(); /* keeps errno */
+    lw_shim_leave(inside);
+  }
+  return lw_real.chroot(path);
 }
 
 __attribute__((constructor(101))) static void lw_constructor(void) { lw_init_ensure(); }

@@ -95,7 +95,9 @@ static void record_interrupted(void *context) {
   } else if (!(pc[-2] == 0x0f && pc[-1] == 0x05)) {
     call->where = LW_WHERE_USER;
   }
-  lw_stack_unwind_interrupted(context, &interrupted.stack);
+  interrupted.has_context = lw_stack_context_unwindable(context);
+  if (interrupted.has_context)
+    memcpy(&interrupted.context, context, sizeof interrupted.context);
   interrupted.thread = self;
   atomic_store(&interrupted_valid, true);
 }

@@ -46,7 +46,11 @@ void lw_signals_fork_child(void);
  * signal found it is kept here, for the snapshot. */
 typedef struct lw_signals_interrupted {
   const lw_thread *thread;
-  lw_stack stack;
+  /* The registers where the signal stopped it, unwound by the report (not
+   * in the handler: libunwind may not be loaded yet, and a handler cannot
+   * load it); has_context false when that is not safe (lw_stack.h). */
+  unw_context_t context;
+  bool has_context;
   lw_report_syscall syscall; /* where LW_WHERE_SYSCALL or LW_WHERE_USER, or UNKNOWN */
 } lw_signals_interrupted;
 

@@ -395,17 +395,19 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     if (r->no_stacks) {
       /* held list only */
     } else if (stopped && stopped->thread == t) {
-      /* In a report signal's handler: where the signal found it. */
-      raw->stack = stopped->stack;
-      raw->has_stack = stopped->stack.depth > 0;
+      /* In a report signal's handler: where the signal found it. The
+       * handler waits while its context is unwound: the frames stay put. */
+      if (stopped->has_context) {
+        unw_context_t context = stopped->context;
+        lw_stack_unwind_context(&context, true, &raw->stack, (uint32_t)lw_opt.stack_depth);
+      }
+      raw->has_stack = raw->stack.depth > 0;
       out->syscall = stopped->syscall;
       if (out->syscall.where == LW_WHERE_SYSCALL)
         lw_syscalls_describe(r, &out->syscall, r->pid);
     } else if (t == reporter) {
       /* With stack pointers, so held locks anchor in it (stack.c). */
-      unw_context_t context;
-      unw_getcontext(&context);
-      lw_stack_unwind_context(&context, false, &raw->stack, (uint32_t)lw_opt.stack_depth);
+      lw_stack_capture_self(&raw->stack, (uint32_t)lw_opt.stack_depth);
       raw->has_stack = true;
     } else {
       /* no_signals still unwinds a thread blocked in a system call: that

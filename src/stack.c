@@ -81,6 +81,92 @@ static uint32_t drop_own_frames(uintptr_t *pcs, uintptr_t *sps, uint32_t depth, 
 }
 
 /*
+ * libunwind is loaded with dlopen when first needed, not linked: a process
+ * that never reports, whose threads capture few stacks, never maps it nor
+ * liblzma behind it (10 page faults at start, 25-30 us each on a VM). It
+ * is loaded only where a dlopen cannot hurt the program, never from a
+ * wrapper (a dlopen holds the loader's lock while it runs constructors;
+ * a thread inside pthread_mutex_lock must not wait for that): by a report,
+ * on the thread that makes it (which loads libdw there too); by the helper
+ * thread, when a program thread has captured enough stacks to want it
+ * (lw_stack_init's `request`); and before chroot (lifecycle.c), after
+ * which its file may be out of reach. Each function used is one line,
+ * typed by libunwind's own header, named by the symbol its macro names.
+ */
+#define LW_LIBUNWIND_FUNCTIONS(X)                                                                  \
+  X(backtrace, unw_backtrace)                                                                      \
+  X(getcontext, unw_tdep_getcontext)                                                               \
+  X(init_local, unw_init_local)                                                                    \
+  X(init_local2, unw_init_local2)                                                                  \
+  X(step, unw_step)                                                                                \
+  X(get_reg, unw_get_reg)                                                                          \
+  X(get_proc_info, unw_get_proc_info)
+
+#define LW_LIBUNWIND_FIELD(field, symbol) __typeof__(symbol) *field;
+static struct {
+  LW_LIBUNWIND_FUNCTIONS(LW_LIBUNWIND_FIELD)
+} libunwind;
+#undef LW_LIBUNWIND_FIELD
+
+enum { UNWINDER_NOT_LOADED, UNWINDER_LOADING, UNWINDER_READY, UNWINDER_UNAVAILABLE };
+static _Atomic int unwinder_state;
+static void (*request_helper_job)(void (*job)(void));
+
+static bool unwinder_ready(void) {
+  return atomic_load_explicit(&unwinder_state, memory_order_acquire) == UNWINDER_READY;
+}
+
+#define LW_STRINGIFY_EXPANDED(x) #x
+#define LW_STRINGIFY(x) LW_STRINGIFY_EXPANDED(x)
+
+static bool open_libunwind(void) {
+  /* Inside the loader gate: a fork waits for the dlopen (loader.h). */
+  lw_loader_enter(true);
+  void *library = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  lw_loader_leave();
+  if (!library) {
+    lw_warn("cannot open libunwind.so.8 (not installed, or after chroot?): the stacks of "
+            "blocked threads are missing");
+    return false;
+  }
+#define LW_LIBUNWIND_RESOLVE(field, symbol)                                                        \
+  if (!(*(void **)&libunwind.field = dlsym(library, LW_STRINGIFY(symbol))))                        \
+    return false;
+  LW_LIBUNWIND_FUNCTIONS(LW_LIBUNWIND_RESOLVE)
+#undef LW_LIBUNWIND_RESOLVE
+  /* libunwind sets itself up at its first use: let that be here, not in
+   * a capture signal's handler. */
+  unw_context_t context;
+  unw_cursor_t cursor;
+  libunwind.getcontext(&context);
+  lw_loader_enter(true);
+  libunwind.init_local(&cursor, &context);
+  lw_loader_leave();
+  return true;
+}
+
+bool lw_stack_load_unwinder(void) {
+  int state = atomic_load_explicit(&unwinder_state, memory_order_acquire);
+  if (state == UNWINDER_NOT_LOADED &&
+      atomic_compare_exchange_strong(&unwinder_state, &state, UNWINDER_LOADING)) {
+    int saved_errno = errno;
+    state = open_libunwind() ? UNWINDER_READY : UNWINDER_UNAVAILABLE;
+    errno = saved_errno;
+    atomic_store_explicit(&unwinder_state, state, memory_order_release);
+    return state == UNWINDER_READY;
+  }
+  while ((state = atomic_load_explicit(&unwinder_state, memory_order_acquire)) == UNWINDER_LOADING)
+    sched_yield(); /* another thread's dlopen: a moment */
+  return state == UNWINDER_READY;
+}
+
+/* The helper's job: cheap once done. */
+static void load_unwinder_job(void) {
+  if (atomic_load_explicit(&unwinder_state, memory_order_relaxed) == UNWINDER_NOT_LOADED)
+    lw_stack_load_unwinder();
+}
+
+/*
  * Two unwinders for the stack here and now, chosen by what a thread has
  * done so far. libunwind's unw_backtrace is the fastest once warm (0.1 us
  * for 10 frames), but its first call in a thread maps and fills a 256 KiB
@@ -90,7 +176,8 @@ static uint32_t drop_own_frames(uintptr_t *pcs, uintptr_t *sps, uint32_t depth, 
  * makes no system call (2 us for 10 frames; libgcc finds unwind tables
  * through glibc's _dl_find_object, without the loader lock). So a thread
  * starts with libgcc's and moves to libunwind's at its LW_TRACE_CACHE_AFTER-th
- * capture, where the cache pays for itself. libunwind exports an
+ * capture, where the cache pays for itself (asking the helper to load
+ * libunwind then, and going on with libgcc's until it is). libunwind exports an
  * _Unwind_Backtrace of its own (a slower unw_step loop, with two system
  * calls a frame), so libgcc's is looked up by version in libgcc_s itself.
  */
@@ -130,14 +217,15 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   uintptr_t all[LW_STACK_MAX + 8];
   uint32_t depth = 0;
   lw_loader_enter(true);
-  if (gcc_backtrace && captures_here < LW_TRACE_CACHE_AFTER) {
-    captures_here++;
+  if (gcc_backtrace && (captures_here < LW_TRACE_CACHE_AFTER || !unwinder_ready())) {
+    if (++captures_here == LW_TRACE_CACHE_AFTER && !unwinder_ready() && request_helper_job)
+      request_helper_job(load_unwinder_job);
     gcc_trace trace = {all, 0, LW_ARRAY_SIZE(all)};
     gcc_backtrace(gcc_frame, &trace);
     depth = trace.depth;
-  } else {
+  } else if (unwinder_ready()) {
     void *raw[LW_STACK_MAX + 8];
-    int got = unw_backtrace(raw, (int)LW_ARRAY_SIZE(raw));
+    int got = libunwind.backtrace(raw, (int)LW_ARRAY_SIZE(raw));
     for (int i = 0; i < got; i++)
       all[depth++] = (uintptr_t)raw[i];
   }
@@ -191,17 +279,18 @@ static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *
   uint32_t depth = 0;
   out->depth = 0;
   out->first_exact = 0;
-  if (unw_init_local2(&cursor, context, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
+  if (!unwinder_ready() ||
+      libunwind.init_local2(&cursor, context, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
     return;
   do {
     unw_word_t ip = 0, sp = 0;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0 || is_unknown_register(ip))
+    if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0 || is_unknown_register(ip))
       break;
-    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    libunwind.get_reg(&cursor, UNW_REG_SP, &sp);
     pcs[depth] = ip;
     sps[depth] = sp;
     depth++;
-  } while (depth < LW_ARRAY_SIZE(pcs) && unw_step(&cursor) > 0);
+  } while (depth < LW_ARRAY_SIZE(pcs) && libunwind.step(&cursor) > 0);
   /* The interrupted instruction of a signal frame is exact; every other pc
    * is a return address. Only frame 0 can be exact, and it is exact only if
    * it is the program's (not ours). */
@@ -213,9 +302,29 @@ static void unwind_context(unw_context_t *context, bool signal_frame, lw_stack *
 
 void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
                              uint32_t max) {
+  lw_stack_load_unwinder();
   lw_loader_enter(true);
   unwind_context(context, signal_frame, out, max);
   lw_loader_leave();
+}
+
+/* Not inlined: the context is this frame's, which stays put while it is
+ * unwound (and is the shim's, dropped by address). */
+LW_NOINLINE void lw_stack_capture_self(lw_stack *out, uint32_t max) {
+  out->depth = 0;
+  out->first_exact = 0;
+  if (!lw_stack_load_unwinder())
+    return;
+  unw_context_t context;
+  libunwind.getcontext(&context);
+  lw_loader_enter(true);
+  unwind_context(&context, false, out, max);
+  lw_loader_leave();
+}
+
+bool lw_stack_context_unwindable(const void *ucontext_raw) {
+  const ucontext_t *uc = ucontext_raw;
+  return !is_in_loader((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]);
 }
 
 /* ---- signal capture of a running thread ---- */
@@ -257,20 +366,9 @@ static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
 /* Ask thread `t`, running in user space, to unwind itself into
  * t->now_stack; waits up to timeout_ms. */
 static bool capture_by_signal(lw_thread *t, int tid, int timeout_ms) {
-  if (!capture_signal)
+  /* Loaded (and set up) here, never in the handler. */
+  if (!capture_signal || !lw_stack_load_unwinder())
     return false;
-  /* libunwind sets itself up at its first use (lw_stack_init leaves it
-   * alone): let that be here, not in the handler. */
-  static _Atomic bool libunwind_ready;
-  if (!atomic_load(&libunwind_ready)) {
-    unw_context_t context;
-    unw_cursor_t cursor;
-    unw_getcontext(&context);
-    lw_loader_enter(true);
-    unw_init_local(&cursor, &context);
-    lw_loader_leave();
-    atomic_store(&libunwind_ready, true);
-  }
   atomic_store(&t->capture_state, LW_CAPTURE_REQUESTED);
   if (syscall(SYS_tgkill, getpid(), tid, capture_signal) != 0) {
     atomic_store(&t->capture_state, LW_CAPTURE_NONE);
@@ -415,11 +513,15 @@ static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) 
   uintptr_t pcs[LW_STACK_MAX + 8], sps[LW_STACK_MAX + 8];
   uint32_t depth = 0;
   uintptr_t sp = at->sp, pc = at->pc, rbp = unknown_register();
+  out->depth = 0;
+  out->first_exact = 0;
+  if (!lw_stack_load_unwinder())
+    return;
   lw_loader_enter(true); /* before the fill: no fork while it is half done */
   fill_unknown_block();
   for (int leg = 0; leg < 16 && depth < LW_ARRAY_SIZE(pcs); leg++) {
     unw_context_t context;
-    unw_getcontext(&context); /* a well-formed context; the registers are replaced */
+    libunwind.getcontext(&context); /* a well-formed context; the registers are replaced */
     greg_t *regs = ((ucontext_t *)&context)->uc_mcontext.gregs;
     for (int i = 0; i < NGREG; i++)
       regs[i] = (greg_t)unknown_register();
@@ -429,24 +531,24 @@ static void unwind_blocked(const syscall_file *at, lw_stack *out, uint32_t max) 
     unw_cursor_t cursor;
     /* The first leg as a signal frame: its pc is where the call resumes,
      * not a return address. */
-    if (unw_init_local2(&cursor, &context, leg == 0 ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
+    if (libunwind.init_local2(&cursor, &context, leg == 0 ? UNW_INIT_SIGNAL_FRAME : 0) < 0)
       break;
     bool stuck = false;
     uintptr_t start = 0;
     for (;;) {
       unw_word_t ip = 0, frame_sp = 0;
-      if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+      if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
         break;
       if (is_unknown_register(ip)) {
         stuck = true;
         break;
       }
-      unw_get_reg(&cursor, UNW_REG_SP, &frame_sp);
+      libunwind.get_reg(&cursor, UNW_REG_SP, &frame_sp);
       unw_proc_info_t info;
-      start = unw_get_proc_info(&cursor, &info) == 0 ? (uintptr_t)info.start_ip : 0;
+      start = libunwind.get_proc_info(&cursor, &info) == 0 ? (uintptr_t)info.start_ip : 0;
       pcs[depth] = ip;
       sps[depth] = frame_sp;
-      if (++depth == LW_ARRAY_SIZE(pcs) || unw_step(&cursor) <= 0)
+      if (++depth == LW_ARRAY_SIZE(pcs) || libunwind.step(&cursor) <= 0)
         break;
     }
     uintptr_t record[2], record_at;
@@ -516,14 +618,15 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_s
 }
 
 /*
- * Nothing of libunwind runs at start-up: its first use sets up its caches
- * and a pipe (page faults and system calls a process that never unwinds
- * with it should not pay). Its caching policy stays the default,
+ * Nothing of libunwind runs at start-up, nor is it loaded: its first use
+ * sets up its caches and a pipe (page faults and system calls a process
+ * that never unwinds with it should not pay). Its caching policy stays the default,
  * UNW_CACHE_GLOBAL: Debian's libunwind is built without per-thread caches,
  * and there UNW_CACHE_PER_THREAD means the one global cache used without
  * its lock, by every unwinding thread at once.
  */
-void lw_stack_init(void) {
+void lw_stack_init(void (*request)(void (*job)(void))) {
+  request_helper_job = request;
   uintptr_t own_base = 0;
   Dl_info dl;
   if (dladdr((void *)&lw_stack_init, &dl))

@@ -20,8 +20,15 @@
 #include "report.h"
 
 /* Once, at start-up: find the shim's text and libgcc's unwinder, install
- * the capture signal's handler. libunwind is left alone until used. */
-void lw_stack_init(void);
+ * the capture signal's handler. libunwind is not loaded until needed;
+ * `request` hands the helper thread a job (lw_watcher_run_soon): loading
+ * it when a program thread wants it. */
+void lw_stack_init(void (*request)(void (*job)(void)));
+
+/* Load libunwind now if it is not yet (dlopen: never from a wrapper; see
+ * stack.c). False if it cannot be (then the stacks that need it are
+ * empty, and capture_here keeps to libgcc's unwinder). */
+bool lw_stack_load_unwinder(void);
 
 /* True if pc lies in the shim's own code. */
 bool lw_stack_is_own(uintptr_t pc);
@@ -34,6 +41,16 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max);
  * owning the context must stay put meanwhile. */
 void lw_stack_unwind_context(unw_context_t *context, bool signal_frame, lw_stack *out,
                              uint32_t max);
+
+/* The calling thread's own stack, with stack pointers (a report's own
+ * thread: held locks anchor in it). Loads libunwind if needed. */
+void lw_stack_capture_self(lw_stack *out, uint32_t max);
+
+/* In a signal handler: may the context the handler was given be unwound
+ * later, by another thread or deeper in this one, while the handler waits?
+ * (Not when the signal stopped the thread inside the dynamic loader: it
+ * may hold the lock libunwind's module walk takes.) */
+bool lw_stack_context_unwindable(const void *ucontext_raw);
 
 /* In a signal handler: the stack where the signal interrupted the thread
  * (`ucontext_raw`, the handler's third argument), into `out`. Empty, and

@@ -54,10 +54,14 @@ static void wake(void) {
 
 void lw_watcher_wake(void) { wake(); }
 
-static _Atomic(void (*)(void)) helper_job;
+static _Atomic(void (*)(void)) helper_jobs[LW_WATCHER_JOBS];
 
 void lw_watcher_run_soon(void (*job)(void)) {
-  atomic_store(&helper_job, job);
+  for (int i = 0; i < LW_WATCHER_JOBS; i++) {
+    void (*seen)(void) = NULL;
+    if (atomic_compare_exchange_strong(&helper_jobs[i], &seen, job) || seen == job)
+      break;
+  }
   wake();
 }
 
@@ -242,9 +246,11 @@ static void *helper_main(void *unused) {
       lw_real.pthread_exit(NULL);
     }
     lw_signals_serve(); /* a report signal: report, then die of it */
-    void (*job)(void) = atomic_load(&helper_job);
-    if (job)
-      job();
+    for (int i = 0; i < LW_WATCHER_JOBS; i++) {
+      void (*job)(void) = atomic_load(&helper_jobs[i]);
+      if (job)
+        job();
+    }
     uint32_t dumps = atomic_exchange(&dump_requested, 0);
     if (dumps)
       lw_reporting_dump(dumps & DUMP_ANNOUNCED);

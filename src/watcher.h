@@ -29,7 +29,10 @@ void lw_watcher_thread_ended(void);
 
 /* Work for the helper: from now on it runs `job` each time it wakes, and
  * it wakes now (lockorder.c: cycles found on a lock path are reported
- * from here). Async-signal-safe. */
+ * from here; stack.c: libunwind is loaded from here). A job must be cheap
+ * when it has nothing to do. At most LW_WATCHER_JOBS different jobs; the
+ * same job given again is kept once. Async-signal-safe. */
+#define LW_WATCHER_JOBS 4
 void lw_watcher_run_soon(void (*job)(void));
 
 /* Wake the helper now (a signal to serve). Async-signal-safe. */

@@ -903,6 +903,18 @@ static int first_object(struct dl_phdr_info *info, size_t size, void *data) {
   return 7;
 }
 
+void scenario_chroot(void) {
+  /* A directory that is not there: ENOENT as root, EPERM otherwise, shim
+   * or no shim; then "/" (root only: changes nothing), where errno must
+   * stay as it was. */
+  errno = SENTINEL;
+  show("chroot(missing)", chroot("/nonexistent/leakwatch-firstcall"));
+  if (geteuid() == 0) {
+    errno = SENTINEL;
+    show("chroot(/)", chroot("/"));
+  }
+}
+
 void scenario_dl_iterate_phdr(void) {
   int main_first = -1;
   errno = SENTINEL;
