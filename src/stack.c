@@ -103,9 +103,7 @@ static uint32_t drop_own_frames(uintptr_t *pcs, uintptr_t *sps, uint32_t depth, 
   X(get_proc_info, unw_get_proc_info)
 
 #define LW_LIBUNWIND_FIELD(field, symbol) __typeof__(symbol) *field;
-static struct {
-  LW_LIBUNWIND_FUNCTIONS(LW_LIBUNWIND_FIELD)
-} libunwind;
+static struct { LW_LIBUNWIND_FUNCTIONS(LW_LIBUNWIND_FIELD) } libunwind;
 #undef LW_LIBUNWIND_FIELD
 
 enum { UNWINDER_NOT_LOADED, UNWINDER_LOADING, UNWINDER_READY, UNWINDER_UNAVAILABLE };

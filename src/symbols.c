@@ -140,7 +140,7 @@ static char *intern(const char *text) {
 
 /* The program's own file, read at load: after setuid the process is not
  * dumpable and /proc/self/exe (like /proc/self/maps) is root's. */
-static char exe_path_short[256];         /* most paths: a page every process touches anyway */
+static char exe_path_short[256];             /* most paths: a page every process touches anyway */
 LW_COLD static char exe_path_long[PATH_MAX]; /* the others */
 static const char *exe_path = "";
 
