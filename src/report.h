@@ -188,6 +188,10 @@ typedef struct lw_report {
   uint32_t suppressed;
   const char *when; /* "at exit", "at verify", "now": ends leak messages */
   bool no_stacks;   /* set before lw_snapshot_take: skip unwinding (watcher's looks) */
+  /* Set before lw_snapshot_take: a look nobody reads as it is (the watcher's
+   * deadlock checks; a clean process's exit look when it writes no file):
+   * no names from /proc, no path of the program. */
+  bool unseen;
   const void *only; /* set before lw_snapshot_take: this lw_thread alone */
   bool no_signals;  /* set before lw_snapshot_take: no stacks of running threads
                        (the signal would cut short a sleep the program is in) */

@@ -286,6 +286,9 @@ static void exit_grace(lw_thread *reporter) {
 static void exit_snapshot(lw_report *report, lw_thread *reporter, bool light) {
   memset(report, 0, sizeof *report);
   report->no_stacks = report->no_signals = light;
+  /* A light look is shown as it is only when clean, and then only in a
+   * file or at verbosity (otherwise a second look is taken). */
+  report->unseen = light && !lw_opt.json_path[0] && !lw_opt.sarif_path[0] && lw_opt.verbosity == 0;
   lw_snapshot_take(report, "exit", reporter);
   lw_analysis_exit(report);
   lw_deadlock_find(report, 0, -1);

@@ -266,7 +266,7 @@ static void fill_header(lw_report *r, const char *trigger) {
   r->trigger = trigger;
   r->pid = getpid();
   char exe[LW_PATH_MAX];
-  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ssize_t len = r->unseen ? 0 : readlink("/proc/self/exe", exe, sizeof exe - 1);
   exe[len > 0 ? len : 0] = '\0';
   r->exe = lw_mem_arena_strdup(&r->arena, exe);
   struct timespec now;
@@ -301,8 +301,9 @@ static void owner_from_field(lw_report *r, lw_report_thread *out, int tid) {
 void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
   fill_header(r, trigger);
   uint64_t now_ns = lw_now_ns();
-  char process_comm[LW_NAME_MAX + 1];
-  read_file_line("/proc/self/comm", process_comm, sizeof process_comm);
+  char process_comm[LW_NAME_MAX + 1] = "";
+  if (!r->unseen)
+    read_file_line("/proc/self/comm", process_comm, sizeof process_comm);
 
   /* Phase 1: list and pin. */
   lw_registry_pin();
@@ -423,7 +424,7 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
    * thread (or prctl) changed it from the process's. */
   for (uint32_t i = 0; i < n; i++) {
     lw_report_thread *out = &r->threads[i];
-    if (out->name || out->state == LW_STATE_EXITED || !out->tid)
+    if (r->unseen || out->name || out->state == LW_STATE_EXITED || !out->tid)
       continue;
     char path[64], comm[LW_NAME_MAX + 1];
     snprintf(path, sizeof path, "/proc/self/task/%d/comm", out->tid);

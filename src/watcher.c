@@ -91,7 +91,7 @@ static void sleep_ms(unsigned ms) {
 static unsigned find_deadlocks(uint64_t *signatures, unsigned max) {
   lw_report look;
   memset(&look, 0, sizeof look);
-  look.no_stacks = true;
+  look.no_stacks = look.unseen = true;
   lw_snapshot_take(&look, "deadlock", NULL);
   lw_deadlock_find(&look, (uint64_t)lw_opt.deadlock_ms, (int)lw_watcher_internal_threads());
   unsigned n = 0;
