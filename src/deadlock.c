@@ -509,6 +509,6 @@ int lw_deadlock_long_waits_where(lw_report *r, uint64_t hang_ms,
   return added;
 }
 
-int lw_deadlock_long_waits(lw_report *r, uint64_t hang_ms) {
-  return lw_deadlock_long_waits_where(r, hang_ms, NULL);
+uint64_t lw_deadlock_long_wait_key(const lw_report_thread *t) {
+  return ((uint64_t)t->id << 40) ^ t->wait.seq;
 }

@@ -30,13 +30,16 @@ void lw_deadlock_set_source(const lw_deadlock_source *source);
 /* Identifies a deadlock finding by its threads and their waits. */
 uint64_t lw_deadlock_signature(const lw_report *report, const lw_finding *finding);
 
-/* long_wait findings for threads blocked untimed for at least hang_ms, one
- * per wait site (call, stack and owner) with a count. */
-int lw_deadlock_long_waits(lw_report *report, uint64_t hang_ms);
-
-/* The same for the waits `keep` accepts (the live check: those not
- * reported before). */
+/* long_wait findings for threads blocked untimed for at least hang_ms that
+ * `keep` accepts (NULL: all), one per wait site (call, stack and owner)
+ * with a count. */
 int lw_deadlock_long_waits_where(lw_report *report, uint64_t hang_ms,
                                  bool (*keep)(const lw_report_thread *thread));
+
+/* Which wait a long wait is (its thread and the wait's serial number): each
+ * is reported live once, by the check that first sees it (watcher.c), and
+ * a dump leaves out those, which come with the findings kept since
+ * (reporting.c). */
+uint64_t lw_deadlock_long_wait_key(const lw_report_thread *thread);
 
 #endif

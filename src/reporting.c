@@ -781,6 +781,10 @@ static void link_atomically(const char *path, const char *link_path) {
     unlink(temp);
 }
 
+static bool long_wait_unreported(const lw_report_thread *t) {
+  return !lw_once_seen(LW_ONCE_LONG_WAIT, lw_deadlock_long_wait_key(t));
+}
+
 void lw_reporting_dump(bool announce) {
   char dir[128];
   if (!dump_directory(dir, sizeof dir))
@@ -790,8 +794,9 @@ void lw_reporting_dump(bool announce) {
   memset(&report, 0, sizeof report);
   lw_snapshot_take(&report, "dump", NULL);
   lw_deadlock_find(&report, 0, -1);
+  /* Long waits reported live come with the kept findings: the others. */
   if (lw_opt.hang_ms)
-    lw_deadlock_long_waits(&report, (uint64_t)lw_opt.hang_ms);
+    lw_deadlock_long_waits_where(&report, (uint64_t)lw_opt.hang_ms, long_wait_unreported);
   lw_reporting_add_remembered(&report);
   finish(&report);
   const int pid = getpid();

@@ -164,11 +164,8 @@ static void check_deadlocks(void) {
     act_on_deadlock();
 }
 
-/* Each long wait is reported once, by the check that first sees it: its
- * thread and the wait's serial number say which it is. Checks come again
- * whenever another wait turns long, and find this one still there. */
-static bool long_wait_unreported(const lw_report_thread *t) {
-  return lw_once_first(LW_ONCE_LONG_WAIT, ((uint64_t)t->id << 40) ^ t->wait.seq);
+static bool long_wait_first(const lw_report_thread *t) {
+  return lw_once_first(LW_ONCE_LONG_WAIT, lw_deadlock_long_wait_key(t));
 }
 
 static void check_long_waits(void) {
@@ -181,7 +178,7 @@ static void check_long_waits(void) {
   report.no_signals = true; /* the program goes on: its sleeps must not be cut short */
   lw_reporting_lock();
   lw_snapshot_take(&report, "deadlock", NULL);
-  if (lw_deadlock_long_waits_where(&report, (uint64_t)lw_opt.hang_ms, long_wait_unreported) > 0) {
+  if (lw_deadlock_long_waits_where(&report, (uint64_t)lw_opt.hang_ms, long_wait_first) > 0) {
     lw_reporting_emit(&report);
     lw_reporting_remember(&report);
   }

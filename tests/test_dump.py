@@ -666,3 +666,16 @@ def test_dumps_never_interrupt_system_calls():
         line = live.readline(timeout=20)
         assert line == "eintr 0", f"the dumps cut sleeps short: {line!r}"
         assert live.proc.wait(timeout=20) == 0
+
+
+def test_a_long_wait_reported_live_is_in_a_dump_once():
+    """T2 has waited past hang_ms and was reported live; a dump after that
+    lists its long wait once (the dump's own look at the waits skips those
+    the findings kept since then already hold)."""
+    with Live("dl_long_wait", {"hang_ms": 200, "deadlock_ms": 0}) as live:
+        live.readline(10)  # "M 0x…": T1 holds M, T2 is on its way to wait for it
+        time.sleep(0.9)  # T2 waits 1.5 s in all: reported live by now, still waiting
+        report = dump_json(live.pid)
+        waits = [f for f in report["findings"] if f["kind"] == "long_wait"]
+        assert len(waits) == 1, report["findings"]
+        assert waits[0]["threads"][0] == 2, waits
