@@ -72,6 +72,7 @@ static void fork_parent(void) {
  * parent's: the child reports what it does itself. */
 static void fork_child(void) {
   lw_loader_fork_child();
+  lw_stack_fork_child();
   lw_mem_fork_child();
   lw_once_fork_child();
   lw_misuse_fork_child();

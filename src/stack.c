@@ -158,6 +158,13 @@ bool lw_stack_load_unwinder(void) {
   return state == UNWINDER_READY;
 }
 
+void lw_stack_fork_child(void) {
+  /* A fork taken while another thread was loading it (the loader gate
+   * keeps the dlopen itself whole): nobody is loading it in the child. */
+  int loading = UNWINDER_LOADING;
+  atomic_compare_exchange_strong(&unwinder_state, &loading, UNWINDER_NOT_LOADED);
+}
+
 /* The helper's job: cheap once done. */
 static void load_unwinder_job(void) {
   if (atomic_load_explicit(&unwinder_state, memory_order_relaxed) == UNWINDER_NOT_LOADED)

@@ -30,6 +30,9 @@ void lw_stack_init(void (*request)(void (*job)(void)));
  * empty, and capture_here keeps to libgcc's unwinder). */
 bool lw_stack_load_unwinder(void);
 
+/* In a fork child, before anything else of this module. */
+void lw_stack_fork_child(void);
+
 /* True if pc lies in the shim's own code. */
 bool lw_stack_is_own(uintptr_t pc);
 
