@@ -148,15 +148,8 @@ static void check_deadlocks(void) {
   }
   report.nfindings = kept;
   if (kept) {
-    /* A deadlock that ends the process makes its last report: the JSON
-     * carries what the exit report would have (findings shown live
-     * before, such as the inversion that led here), not the cycle alone. */
-    if (lw_opt.deadlock_action != LW_DEADLOCK_REPORT)
-      lw_reporting_add_remembered(&report);
     lw_reporting_emit(&report);
-    kept = 0; /* the deadlocks suppressions left */
-    for (uint32_t i = 0; i < report.nfindings; i++)
-      kept += report.findings[i].kind == LW_FINDING_DEADLOCK;
+    kept = report.nfindings; /* what suppressions left */
   }
   lw_mem_arena_release(&report.arena);
   lw_reporting_unlock();

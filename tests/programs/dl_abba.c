@@ -8,10 +8,7 @@
  * argv[1] picks what main does meanwhile:
  *   sleep (default): sleeps in nanosleep, a call the shim does not see;
  *   join: joins T1, so main is stuck behind the cycle ("T1 <pthread_t>"
- *         is printed too: the object main waits on);
- *   rehearse: main first takes A then B, and B then A, alone (a
- *         lock-order inversion, reported live, that cannot deadlock),
- *         then sleeps while the two threads deadlock. */
+ *         is printed too: the object main waits on). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -63,16 +60,6 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   printf("A %p\nB %p\n", (void *)&lock_a, (void *)&lock_b);
   pthread_barrier_init(&both_hold, NULL, 2);
-  if (argc > 1 && strcmp(argv[1], "rehearse") == 0) {
-    take_first(&lock_a);
-    pthread_mutex_lock(&lock_b);
-    pthread_mutex_unlock(&lock_b);
-    pthread_mutex_unlock(&lock_a);
-    take_first(&lock_b);
-    pthread_mutex_lock(&lock_a);
-    pthread_mutex_unlock(&lock_a);
-    pthread_mutex_unlock(&lock_b);
-  }
   pthread_t t1, t2;
   pthread_create(&t1, NULL, forward, NULL);
   pthread_create(&t2, NULL, backward, NULL);
