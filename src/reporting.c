@@ -509,20 +509,22 @@ static void keep_thread(const lw_report_thread *t) {
       return;
   if (!grow((void **)&kept_threads, &kept_threads_capacity, nkept_threads, sizeof *kept_threads))
     return;
+  /* A kept thread is shown only once it has ended (lw_reporting_add_
+   * remembered): who it was and where it was created. What it waited on
+   * and held then is the findings' evidence (their events), not its state
+   * now; and those fields point into the report's arena, which goes. */
   lw_report_thread *copy = &kept_threads[nkept_threads++];
   *copy = *t;
   copy->name = lw_mem_arena_strdup(&kept_arena, t->name);
   copy->start = lw_mem_arena_strdup(&kept_arena, t->start); /* may live in the report's arena */
   copy->create_stack = keep_frames(t->create_stack);
-  copy->stack = keep_frames(t->stack);
-  copy->wait.stack = keep_frames(t->wait.stack);
-  copy->wait.signal_stack = keep_frames(t->wait.signal_stack);
-  copy->held = t->nheld ? lw_mem_arena_alloc(&kept_arena, t->nheld * sizeof *copy->held) : NULL;
-  copy->nheld = copy->held ? t->nheld : 0;
-  for (uint32_t k = 0; k < copy->nheld; k++) {
-    copy->held[k] = t->held[k];
-    copy->held[k].stack = keep_frames(t->held[k].stack);
-  }
+  copy->state = LW_STATE_EXITED;
+  copy->has_wait = false;
+  memset(&copy->wait, 0, sizeof copy->wait);
+  memset(&copy->syscall, 0, sizeof copy->syscall);
+  copy->stack = (lw_frames){0, NULL};
+  copy->held = NULL;
+  copy->nheld = 0;
 }
 
 void lw_reporting_remember(lw_report *r) {
@@ -569,10 +571,7 @@ void lw_reporting_add_remembered(lw_report *r) {
       memcpy(threads, r->threads, r->nthreads * sizeof *threads);
       for (uint32_t i = 0; i < nkept_threads; i++)
         if (!lw_report_thread_by_id(r, kept_threads[i].id)) {
-          threads[r->nthreads] = kept_threads[i];
-          threads[r->nthreads].state = LW_STATE_EXITED;
-          threads[r->nthreads].has_wait = false;
-          r->nthreads++;
+          threads[r->nthreads++] = kept_threads[i]; /* exited (keep_thread) */
         }
       r->threads = threads;
     }

@@ -30,7 +30,7 @@ at once, and then it deadlocks.
 import re
 import resource
 
-from lwtest import program, run
+from lwtest import assert_in_stack, program, run
 
 FRAME = re.compile(r"^\s+#(\d+)\s+0x[0-9a-f]+ in (.*)$")
 # The object's name, where it has one, follows its address: "0x… (lock_a)".
@@ -288,6 +288,28 @@ def test_same_cycle_100_times_is_one_finding():
     assert finding["message"] == message and finding["threads"] == [2, 1], finding
     assert finding.get("count", 1) == 1, finding
     live_edges(r, message)  # once on stderr
+
+
+def test_ended_threads_of_an_inversion_show_who_they_were_not_what_they_held():
+    """T2 still holds both locks when the inversion is reported live; by
+    exit it has ended. The exit report lists it as exited, with its name,
+    start and creation stack, and nothing held or waited on (what it held
+    then is the finding's evidence). The old copy kept the live report's
+    held list, whose names pointed into a freed report: garbage, or a
+    crash at exit."""
+    for attempt in range(3):
+        r = run([program("lo_abba"), "linger"], timeout=30)
+        values = printed(r)
+        a, b = values["A"], values["B"]
+        finding = the_inversion(r)
+        assert finding["threads"] == [2, 1], finding
+        for thread_id, start in ((1, "forward"), (2, "backward")):
+            t = r.thread(thread_id)
+            assert t["state"] == "exited" and t["start"] == start, t
+            assert t["held"] == [] and "wait" not in t and "stack" not in t, t
+            assert_in_stack(t["create_stack"], "main")
+        held = [(e["object"], e["object_name"]) for e in finding["evidence"] if e["role"] == "held"]
+        assert sorted(held) == sorted([(a, "lock_a"), (b, "lock_b")]), finding["evidence"]
 
 
 def test_cycle_within_one_thread_is_reported():

@@ -4,17 +4,21 @@
  * deadlocks, but the orders conflict.
  *   argv[1] = N (default 1): repeat the pair of threads N times (threads
  *             T1..T2N), the same cycle every time;
- *   argv[1] = self: one thread T1 does forward, then backward.
+ *   argv[1] = self: one thread T1 does forward, then backward;
+ *   argv[1] = linger: T2 holds both locks for 300 ms after taking A (the
+ *             live report of the inversion sees it holding them).
  * Prints "A <addr>", "B <addr>" and "done". */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
 static volatile long balance;
+static int linger_ms;
 
 static __attribute__((noinline)) void then_b(void) {
   pthread_mutex_lock(&lock_b);
@@ -31,6 +35,8 @@ static __attribute__((noinline)) void take_a_first(void) {
 static __attribute__((noinline)) void then_a(void) {
   pthread_mutex_lock(&lock_a);
   balance--;
+  if (linger_ms)
+    usleep(linger_ms * 1000);
   pthread_mutex_unlock(&lock_a);
 }
 
@@ -64,7 +70,11 @@ int main(int argc, char **argv) {
     pthread_create(&t, NULL, both, NULL);
     pthread_join(t, NULL);
   } else {
+    if (argc > 1 && strcmp(argv[1], "linger") == 0)
+      linger_ms = 300;
     int rounds = argc > 1 ? atoi(argv[1]) : 1;
+    if (rounds < 1)
+      rounds = 1;
     for (int i = 0; i < rounds; i++) {
       pthread_create(&t, NULL, forward, NULL);
       pthread_join(t, NULL);
