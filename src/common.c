@@ -17,12 +17,40 @@
 #include "options.h"
 #include "userfile.h"
 
+/*
+ * The shim's own futex calls go straight to the kernel, not through libc's
+ * syscall(): the shim interposes that (intercept_syscall.c), so its own
+ * words would be recorded as the program's wake-ups and waits, and libc's
+ * syscall() sets errno, which is the program's. Returns 0 or -errno.
+ */
+static long futex_call(_Atomic uint32_t *word, int op, uint32_t value,
+                       const struct timespec *timeout) {
+#if defined(__x86_64__)
+  register long r10 __asm__("r10") = (long)timeout;
+  register long r8 __asm__("r8") = 0;
+  register long r9 __asm__("r9") = 0;
+  long rc;
+  __asm__ volatile("syscall"
+                   : "=a"(rc)
+                   : "0"((long)SYS_futex), "D"(word), "S"((long)op), "d"((long)value), "r"(r10),
+                     "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return rc;
+#else
+  int saved_errno = errno;
+  long rc = syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+  rc = rc < 0 ? -errno : rc;
+  errno = saved_errno;
+  return rc;
+#endif
+}
+
 int lw_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel_timeout) {
-  return (int)syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, rel_timeout, NULL, 0);
+  return (int)futex_call(word, FUTEX_WAIT_PRIVATE, expected, rel_timeout);
 }
 
 void lw_futex_wake(_Atomic uint32_t *word, int count) {
-  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+  futex_call(word, FUTEX_WAKE_PRIVATE, (uint32_t)count, NULL);
 }
 
 void lw_lock_acquire(lw_lock *lock) {

@@ -69,7 +69,9 @@ typedef struct {
 void lw_lock_acquire(lw_lock *lock);
 void lw_lock_release(lw_lock *lock);
 
-/* Futex helpers for the shim's own sleeps and wake-ups. */
+/* Futex helpers for the shim's own sleeps and wake-ups: straight to the
+ * kernel (not seen as the program's, errno untouched); wait returns 0 or
+ * -errno. */
 int lw_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel_timeout);
 void lw_futex_wake(_Atomic uint32_t *word, int count);
 
