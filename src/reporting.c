@@ -503,16 +503,32 @@ static bool grow(void **array, uint32_t *capacity, uint32_t count, size_t elemen
   return true;
 }
 
-static void keep_thread(const lw_report_thread *t) {
+/* The locks a kept thread holds, copied out of the report's arena (which
+ * goes): only for a thread that ended holding them (abandoned_lock), for
+ * which they stay true; what another thread held at some moment of its
+ * life is its finding's evidence (the events), not its state at exit. */
+static void keep_held(lw_report_thread *copy, const lw_report_thread *t) {
+  copy->held = t->nheld ? lw_mem_arena_alloc(&kept_arena, t->nheld * sizeof *copy->held) : NULL;
+  copy->nheld = copy->held ? t->nheld : 0;
+  for (uint32_t k = 0; k < copy->nheld; k++) {
+    copy->held[k] = t->held[k];
+    copy->held[k].object_name = lw_mem_arena_strdup(&kept_arena, t->held[k].object_name);
+    copy->held[k].stack = keep_frames(t->held[k].stack);
+  }
+}
+
+static void keep_thread(const lw_report_thread *t, bool ended_holding) {
   for (uint32_t i = 0; i < nkept_threads; i++)
-    if (kept_threads[i].id == t->id)
+    if (kept_threads[i].id == t->id) {
+      if (ended_holding && !kept_threads[i].nheld)
+        keep_held(&kept_threads[i], t);
       return;
+    }
   if (!grow((void **)&kept_threads, &kept_threads_capacity, nkept_threads, sizeof *kept_threads))
     return;
   /* A kept thread is shown only once it has ended (lw_reporting_add_
-   * remembered): who it was and where it was created. What it waited on
-   * and held then is the findings' evidence (their events), not its state
-   * now; and those fields point into the report's arena, which goes. */
+   * remembered): who it was, where it was created, and what it ended
+   * holding. Nothing of it may point into the report's arena. */
   lw_report_thread *copy = &kept_threads[nkept_threads++];
   *copy = *t;
   copy->name = lw_mem_arena_strdup(&kept_arena, t->name);
@@ -525,6 +541,8 @@ static void keep_thread(const lw_report_thread *t) {
   copy->stack = (lw_frames){0, NULL};
   copy->held = NULL;
   copy->nheld = 0;
+  if (ended_holding)
+    keep_held(copy, t);
 }
 
 void lw_reporting_remember(lw_report *r) {
@@ -552,7 +570,7 @@ void lw_reporting_remember(lw_report *r) {
     for (uint32_t k = 0; k < f->nthreads; k++) {
       lw_report_thread *t = lw_report_thread_by_id(r, f->threads[k]);
       if (t)
-        keep_thread(t);
+        keep_thread(t, f->kind == LW_FINDING_ABANDONED_LOCK);
     }
   }
 }
