@@ -54,6 +54,10 @@ def main():
                         help="another build of the shim as one more side (repeatable)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=OPTIONS",
                         help="the shim with these LEAKWATCH_OPTIONS as one more side (repeatable)")
+    parser.add_argument("--plain", action="append", default=[], metavar="NAME=ARGS",
+                        help="the program with these arguments and no preload as one more side "
+                             "(repeatable); `spawn_tiny idle` starts one more thread that only "
+                             "sleeps, as the shim's helper thread does")
     args = parser.parse_args()
 
     argv = [os.path.abspath(args.bin)] + shlex.split(args.args)
@@ -67,9 +71,9 @@ def main():
             env["LEAKWATCH_OPTIONS"] = ":".join(options)
         return env
 
-    configs = [("none", dict(base_env))]
+    configs = [("none", dict(base_env), argv)]
     if args.floor_lib:
-        configs.append(("floor", dict(base_env, LD_PRELOAD=os.path.abspath(args.floor_lib))))
+        configs.append(("floor", dict(base_env, LD_PRELOAD=os.path.abspath(args.floor_lib)), argv))
     shims = [("leakwatch", args.lib)]
     for item in args.compare:
         name, _, lib = item.partition("=")
@@ -77,19 +81,22 @@ def main():
             parser.error(f"--compare wants NAME=LIB, not {item!r}")
         shims.append((name, lib))
     for name, lib in shims:
-        configs.append((name, shim_env(lib, False)))
+        configs.append((name, shim_env(lib, False), argv))
         if args.json:
-            configs.append((name + "+json", shim_env(lib, True)))
+            configs.append((name + "+json", shim_env(lib, True), argv))
     for item in args.variant:
         name, _, options = item.partition("=")
-        configs.append((name, shim_env(args.lib, False, options)))
-    times = {name: [] for name, _ in configs}
+        configs.append((name, shim_env(args.lib, False, options), argv))
+    for item in args.plain:
+        name, _, words = item.partition("=")
+        configs.append((name, dict(base_env), [os.path.abspath(args.bin)] + shlex.split(words)))
+    times = {name: [] for name, _, _ in configs}
     failed = 0
     per_round = max(1, args.spawns // args.rounds)
     for _ in range(args.rounds):
-        for name, env in configs:
+        for name, env, side_argv in configs:
             for _ in range(per_round):
-                elapsed, code = spawn_once(argv, env)
+                elapsed, code = spawn_once(side_argv, env)
                 failed += code != 0
                 times[name].append(elapsed * 1000)
             for path in os.listdir(tmp):
@@ -101,7 +108,7 @@ def main():
     print(f"{os.path.basename(argv[0])} {args.args}: {per_round * args.rounds} spawns per configuration, "
           f"{args.rounds} interleaved rounds, load avg {os.getloadavg()[0]:.2f}")
     print(f"{'configuration':<20} {'median ms':>10} {'mean ms':>9} {'added (median)':>15} {'95% interval':>18}")
-    for name, _ in configs:
+    for name, _, _ in configs:
         median = statistics.median(times[name])
         low, high = added_interval(base, times[name]) if name != "none" else (0.0, 0.0)
         print(f"{name:<20} {median:10.3f} {statistics.mean(times[name]):9.3f} {median - base_median:+14.3f} "

@@ -4,7 +4,11 @@
  *
  * `spawn_tiny fork N`: then fork N children, one after another, each of
  * which exits at once through exit() (a fork-heavy program: each child
- * pays the shim's exit, with its report, but not its start). */
+ * pays the shim's exit, with its report, but not its start).
+ *
+ * `spawn_tiny idle`: first start one more thread that only sleeps until
+ * the process ends, as the shim's helper thread does: what one such
+ * thread costs a process, without the shim. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +17,23 @@
 
 static void *work(void *arg) { return arg; }
 
+static void *sleep_forever(void *arg) {
+  for (;;)
+    pause();
+  return arg;
+}
+
 int main(int argc, char **argv) {
   pthread_t thread;
+  if (argc == 2 && strcmp(argv[1], "idle") == 0) {
+    pthread_t idle;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024); /* the helper's */
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&idle, &attr, sleep_forever, NULL) != 0)
+      return 1;
+  }
   if (pthread_create(&thread, NULL, work, NULL) != 0)
     return 1;
   if (pthread_join(thread, NULL) != 0)
