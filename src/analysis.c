@@ -221,20 +221,36 @@ static void fill_thread_stacks(lw_report *r, lw_finding *f) {
   }
 }
 
-/* A frame of the program's own code: with a source line, in a file that is
- * not the C library's or a system header (glibc's debug info names its
- * files relative, "./nptl/...", "../sysdeps/..."). */
-static bool is_user_frame(const lw_frame *frame) {
-  if (!frame->file || frame->line <= 0)
-    return false;
-  const char *file = frame->file;
-  return file[0] != '.' && strncmp(file, "/usr/include/", 13) != 0 &&
-         strncmp(file, "/usr/src/", 9) != 0 && strncmp(file, "/build/", 7) != 0;
+/* Where the system's shared libraries live: their frames are not the
+ * program's, whatever their debug info calls their files. */
+static const char *const system_library_dirs[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
+                                                  "/usr/local/lib/"};
+
+static bool in_system_library(const char *module) {
+  for (size_t i = 0; i < LW_ARRAY_SIZE(system_library_dirs); i++)
+    if (strncmp(module, system_library_dirs[i], strlen(system_library_dirs[i])) == 0)
+      return true;
+  return false;
 }
 
-static bool first_user_frame(const lw_frames *frames, lw_frame *out) {
+/* A frame of the program's own code: with a source line, in the program
+ * itself or a library outside the system's directories, and not in a
+ * system header (an inlined std:: template) nor in a file its debug info
+ * names relative to a build directory nobody has (Debian's libraries:
+ * "./nptl/...", "../sysdeps/..."). Where the sources were built ("/build/",
+ * a container's working directory) says nothing. */
+static bool is_user_frame(const lw_report *r, const lw_frame *frame) {
+  if (!frame->file || frame->line <= 0 || frame->file[0] == '.' ||
+      strncmp(frame->file, "/usr/include/", 13) == 0)
+    return false;
+  if (!frame->module)
+    return true;
+  return (r->exe && strcmp(frame->module, r->exe) == 0) || !in_system_library(frame->module);
+}
+
+static bool first_user_frame(const lw_report *r, const lw_frames *frames, lw_frame *out) {
   for (uint32_t i = 0; i < frames->count; i++)
-    if (is_user_frame(&frames->frames[i])) {
+    if (is_user_frame(r, &frames->frames[i])) {
       *out = frames->frames[i];
       return true;
     }
@@ -255,16 +271,16 @@ static void locate(lw_report *r, lw_finding *f) {
   };
   for (uint32_t i = 0; i < f->nevents && !f->has_location; i++)
     if (f->events[i].role == preferred[f->kind])
-      f->has_location = first_user_frame(&f->events[i].stack, &f->location);
+      f->has_location = first_user_frame(r, &f->events[i].stack, &f->location);
   for (uint32_t i = 0; i < f->nevents && !f->has_location; i++)
-    f->has_location = first_user_frame(&f->events[i].stack, &f->location);
+    f->has_location = first_user_frame(r, &f->events[i].stack, &f->location);
   for (uint32_t k = 0; k < f->nthreads && !f->has_location; k++) {
     const lw_report_thread *t = lw_report_thread_by_id(r, f->threads[k]);
     if (!t)
       continue;
-    f->has_location = first_user_frame(&t->create_stack, &f->location) ||
-                      first_user_frame(&t->wait.stack, &f->location) ||
-                      first_user_frame(&t->stack, &f->location);
+    f->has_location = first_user_frame(r, &t->create_stack, &f->location) ||
+                      first_user_frame(r, &t->wait.stack, &f->location) ||
+                      first_user_frame(r, &t->stack, &f->location);
   }
 }
 

@@ -189,3 +189,31 @@ def test_command_renders_what_the_shim_printed():
         text = re.sub(r"finished [0-9.]+ m?s ago,", "finished,", text)
         mine = re.sub(r"finished [0-9.]+ m?s ago,", "finished,", drawn.stdout)
         assert mine.splitlines() == text.splitlines(), (name, "\n--- shim:\n" + text + "\n--- command:\n" + mine)
+
+
+def test_location_of_sources_built_under_slash_build():
+    """A program whose sources live under /build/ (a container's working
+    directory, say) still has its findings placed in its own code: what
+    makes a frame the program's is the module it is in, not its path."""
+    import shutil
+    if os.geteuid() != 0 and not os.access("/build", os.W_OK):
+        return  # cannot make /build here
+    made_build = not os.path.exists("/build")
+    os.makedirs("/build", exist_ok=True)
+    work = tempfile.mkdtemp(prefix="lwtest-", dir="/build")
+    try:
+        source = os.path.join(work, "lo_abba.c")
+        shutil.copy(SOURCE / "tests" / "programs" / "lo_abba.c", source)
+        binary = os.path.join(work, "lo_abba")
+        subprocess.run(["gcc", "-g", "-O1", "-pthread", "-o", binary, source], check=True)
+        r = run([binary], timeout=30)
+        (finding,) = r.findings("lock_order_inversion")
+        location = finding.get("location", {})
+        assert location.get("file") == source and location.get("function") == "then_a", location
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if made_build:
+            try:
+                os.rmdir("/build")
+            except OSError:
+                pass
