@@ -53,6 +53,7 @@ static void enter_new_thread(lw_thread *t) {
   lw_registry_index(t);
   atomic_fetch_or(&t->flags, LW_THREAD_STARTED);
   lw_registry_unlock();
+  lw_stack_safe_point(); /* a thread's start is no signal handler */
 }
 
 static void *lw_thread_trampoline(void *record) {
@@ -75,6 +76,7 @@ static int lw_c11_trampoline(void *record) {
  * stack. NULL: create it untracked. */
 static lw_thread *prepare_record(lw_thread *parent, bool detached) {
   lw_thread *inside = lw_shim_enter();
+  lw_stack_safe_point(); /* pthread_create is never called from a handler */
   lw_watcher_thread_created();
   lw_thread *t = lw_registry_new_thread(parent);
   if (t) {

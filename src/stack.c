@@ -110,6 +110,21 @@ enum { UNWINDER_NOT_LOADED, UNWINDER_LOADING, UNWINDER_READY, UNWINDER_UNAVAILAB
 static _Atomic int unwinder_state;
 static void (*request_helper_job)(void (*job)(void));
 
+/*
+ * libunwind's thread-local storage (its trace cache's pointer): loaded
+ * with dlopen, it is given to each thread by glibc at the thread's first
+ * use, with malloc. That first use must not be in a signal handler, which
+ * may have stopped the thread inside malloc: a thread uses unw_backtrace
+ * only once its storage was set up at a point that is surely not a handler
+ * (lw_stack_safe_point: its start, its pthread_create calls).
+ */
+typedef struct lw_tls_index {
+  unsigned long module, offset;
+} lw_tls_index;
+extern void *__tls_get_addr(lw_tls_index *index);
+static size_t unwinder_tls_module; /* 0: libunwind has none */
+static LW_TLS bool unwinder_tls_here;
+
 static bool unwinder_ready(void) {
   return atomic_load_explicit(&unwinder_state, memory_order_acquire) == UNWINDER_READY;
 }
@@ -132,6 +147,8 @@ static bool open_libunwind(void) {
     return false;
   LW_LIBUNWIND_FUNCTIONS(LW_LIBUNWIND_RESOLVE)
 #undef LW_LIBUNWIND_RESOLVE
+  if (dlinfo(library, RTLD_DI_TLS_MODID, &unwinder_tls_module) != 0)
+    unwinder_tls_module = 0;
   /* libunwind sets itself up at its first use: let that be here, not in
    * a capture signal's handler. */
   unw_context_t context;
@@ -163,6 +180,16 @@ void lw_stack_fork_child(void) {
    * keeps the dlopen itself whole): nobody is loading it in the child. */
   int loading = UNWINDER_LOADING;
   atomic_compare_exchange_strong(&unwinder_state, &loading, UNWINDER_NOT_LOADED);
+}
+
+void lw_stack_safe_point(void) {
+  if (LW_LIKELY(unwinder_tls_here) || !unwinder_ready())
+    return;
+  if (unwinder_tls_module) {
+    lw_tls_index index = {unwinder_tls_module, 0};
+    __tls_get_addr(&index);
+  }
+  unwinder_tls_here = true;
 }
 
 /* The helper's job: cheap once done. */
@@ -222,13 +249,13 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   uintptr_t all[LW_STACK_MAX + 8];
   uint32_t depth = 0;
   lw_loader_enter(true);
-  if (gcc_backtrace && (captures_here < LW_TRACE_CACHE_AFTER || !unwinder_ready())) {
+  if (gcc_backtrace && (captures_here < LW_TRACE_CACHE_AFTER || !unwinder_tls_here)) {
     if (++captures_here == LW_TRACE_CACHE_AFTER && !unwinder_ready() && request_helper_job)
       request_helper_job(load_unwinder_job);
     gcc_trace trace = {all, 0, LW_ARRAY_SIZE(all)};
     gcc_backtrace(gcc_frame, &trace);
     depth = trace.depth;
-  } else if (unwinder_ready()) {
+  } else if (unwinder_tls_here) { /* so libunwind is ready */
     void *raw[LW_STACK_MAX + 8];
     int got = libunwind.backtrace(raw, (int)LW_ARRAY_SIZE(raw));
     for (int i = 0; i < got; i++)

@@ -30,6 +30,12 @@ void lw_stack_init(void (*request)(void (*job)(void)));
  * empty, and capture_here keeps to libgcc's unwinder). */
 bool lw_stack_load_unwinder(void);
 
+/* Where the calling thread is surely not in a signal handler (its start,
+ * pthread_create): set up its share of libunwind's thread-local storage if
+ * libunwind is loaded, so that its later captures may use libunwind's
+ * cached unwinder anywhere. Cheap when done. */
+void lw_stack_safe_point(void);
+
 /* In a fork child, before anything else of this module. */
 void lw_stack_fork_child(void);
 

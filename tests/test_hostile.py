@@ -45,6 +45,22 @@ def test_pending_cancel_never_acts_inside_a_lock():
         assert kinds(r.report) == [], (attempt, r.report["findings"])
 
 
+def test_a_signal_handler_never_makes_the_shim_allocate():
+    # libunwind, loaded when first needed, has thread-local storage that
+    # glibc allocates (malloc) at a thread's first use of it. A worker that
+    # started before libunwind was loaded made 70 stack captures (the shim
+    # wants libunwind from the 64th), then takes a new lock-order edge in a
+    # signal handler: that capture must not be its first use of libunwind
+    # (the handler may have stopped it inside malloc). The program counts
+    # its own malloc calls while the handler runs.
+    for attempt in range(3):
+        plain = run([program("hostile_unwind_in_handler")], preload=False)
+        assert plain.stdout == "mallocs in the handler: 0\nunwinder mapped: no\n", plain
+        r = run([program("hostile_unwind_in_handler")], timeout=30)
+        assert r.stdout == "mallocs in the handler: 0\nunwinder mapped: yes\n", (attempt, r)
+        assert r.returncode == 0 and kinds(r.report) == [], (attempt, r)
+
+
 def test_libraries_are_loaded_only_when_needed():
     # Every process paid for mapping libdw and its four libraries, and
     # libunwind and liblzma, at start. Now libunwind is loaded by the
