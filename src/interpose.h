@@ -127,6 +127,7 @@ typedef void (*lw_sighandler)(int);
   X(lw_sighandler, signal, (int s, lw_sighandler h), (s, h), NULL)                              \
   X(lw_sighandler, bsd_signal, (int s, lw_sighandler h), (s, h), NULL)                          \
   X(lw_sighandler, sysv_signal, (int s, lw_sighandler h), (s, h), NULL)                         \
+  X(lw_sighandler, sigset, (int s, lw_sighandler h), (s, h), NULL)                              \
   X(int, dl_iterate_phdr,                                                                          \
     (int (*f)(struct dl_phdr_info *, size_t, void *), void *data), (f, data), NULL)
 /* clang-format on */

@@ -375,3 +375,34 @@ LW_EXPORT __sighandler_t sysv_signal(int signo, __sighandler_t handler) {
     return lw_real.sysv_signal(signo, handler);
   return managed_signal(signo, handler, SA_RESETHAND | SA_NODEFER, false);
 }
+
+/* System V's sigset, as glibc builds it on sigaction and the signal mask:
+ * SIG_HOLD blocks the signal; anything else sets the disposition and
+ * unblocks it. Returns SIG_HOLD if the signal was blocked, else the
+ * disposition the program had (its view, for a signal the shim handles). */
+LW_EXPORT __sighandler_t sigset(int signo, __sighandler_t handler) {
+  if (!managed(signo))
+    return lw_real.sigset(signo, handler);
+  sigset_t one, before;
+  sigemptyset(&one);
+  sigaddset(&one, signo);
+  struct sigaction old;
+  if (handler == SIG_HOLD) {
+    if (sigprocmask(SIG_BLOCK, &one, &before) < 0)
+      return SIG_ERR;
+    if (sigismember(&before, signo))
+      return SIG_HOLD;
+    if (managed_sigaction(signo, NULL, &old) != 0)
+      return SIG_ERR;
+    return old.sa_handler;
+  }
+  struct sigaction act;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  sigemptyset(&act.sa_mask);
+  if (managed_sigaction(signo, &act, &old) != 0)
+    return SIG_ERR;
+  if (sigprocmask(SIG_UNBLOCK, &one, &before) < 0)
+    return SIG_ERR;
+  return sigismember(&before, signo) ? SIG_HOLD : old.sa_handler;
+}

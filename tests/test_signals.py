@@ -304,6 +304,29 @@ def test_program_sees_sig_dfl():
             assert report["signal"] == "SIGTERM", report
 
 
+def test_sigset_answers_as_without_the_shim():
+    """System V's sigset: what it returns (SIG_HOLD for a blocked signal,
+    else the disposition the program had) and what sigaction says after
+    it are the same with and without the shim; SIGINT back at SIG_DFL and
+    SIGTERM untouched still bring the report."""
+    for preload in (False, True):
+        hung = Hung("sigset", preload=preload)
+        hung.ready()
+        hung.signal(signal.SIGTERM)
+        status, stdout, stderr, report = hung.finish()
+        assert stdout.splitlines() == [
+            "sigset SIGHUP hold was SIG_DFL",
+            "sigset SIGHUP hold again was SIG_HOLD",
+            "sigset SIGHUP default was SIG_HOLD",
+            "sigset SIGINT handler was SIG_DFL",
+            "sigaction SIGINT: a handler",
+            "sigset SIGINT default was a handler",
+            "ready",
+        ], (preload, stdout)
+        assert status == -signal.SIGTERM, (preload, status, stderr)
+        assert (report is not None) == preload, report
+
+
 def test_default_restored_reports_again():
     """A program that installs a SIGTERM handler and then sets SIG_DFL again
     wants the default: the report comes back, and signal() returned the

@@ -903,6 +903,22 @@ static int first_object(struct dl_phdr_info *info, size_t size, void *data) {
   return 7;
 }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* System V's, on purpose */
+void scenario_sigset(void) {
+  errno = SENTINEL;
+  void (*was)(int) = sigset(SIGQUIT, SIG_HOLD);
+  printf("sigset(SIGQUIT, SIG_HOLD) was: %s\n", was == SIG_HOLD  ? "SIG_HOLD"
+                                                : was == SIG_DFL ? "SIG_DFL"
+                                                                 : "other");
+  was = sigset(SIGQUIT, SIG_DFL);
+  printf("sigset(SIGQUIT, SIG_DFL) was: %s\n", was == SIG_HOLD  ? "SIG_HOLD"
+                                               : was == SIG_DFL ? "SIG_DFL"
+                                                                : "other");
+  printf("errno: %d\n", errno);
+}
+#pragma GCC diagnostic pop
+
 void scenario_chroot(void) {
   /* A directory that is not there: ENOENT as root, EPERM otherwise, shim
    * or no shim; then "/" (root only: changes nothing), where errno must

@@ -10,6 +10,9 @@
  *   ignore   SIGINT ignored (SIG_IGN)
  *   query    prints what sigaction and signal say about SIGTERM/SIGINT
  *   restore  a SIGTERM handler, then SIG_DFL again (default once more)
+ *   sigset   System V's sigset on SIGHUP and SIGINT (hold, release, a
+ *            handler, the default again), printing what each call returns
+ *            and what sigaction says in between; SIGTERM untouched
  *   joined   the worker is stopped and joined first (by closing the pipe):
  *            then main reads another pipe, the one thread left, while
  *            leakwatch's helper thread runs
@@ -43,7 +46,10 @@ static void on_term(int signo) {
 }
 
 static const char *name(void (*handler)(int)) {
-  return handler == SIG_DFL ? "SIG_DFL" : handler == SIG_IGN ? "SIG_IGN" : "a handler";
+  return handler == SIG_DFL    ? "SIG_DFL"
+         : handler == SIG_IGN  ? "SIG_IGN"
+         : handler == SIG_HOLD ? "SIG_HOLD"
+                               : "a handler";
 }
 
 int main(int argc, char **argv) {
@@ -94,6 +100,19 @@ int main(int argc, char **argv) {
       void (*before)(int) = signal(SIGTERM, SIG_DFL);
       printf("SIGTERM was %s\n", name(before));
     }
+  } else if (strcmp(mode, "sigset") == 0) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* System V's, on purpose */
+    printf("sigset SIGHUP hold was %s\n", name(sigset(SIGHUP, SIG_HOLD)));
+    printf("sigset SIGHUP hold again was %s\n", name(sigset(SIGHUP, SIG_HOLD)));
+    printf("sigset SIGHUP default was %s\n", name(sigset(SIGHUP, SIG_DFL)));
+    printf("sigset SIGINT handler was %s\n", name(sigset(SIGINT, on_term)));
+    struct sigaction now;
+    memset(&now, 0, sizeof now);
+    sigaction(SIGINT, NULL, &now);
+    printf("sigaction SIGINT: %s\n", name(now.sa_handler));
+    printf("sigset SIGINT default was %s\n", name(sigset(SIGINT, SIG_DFL)));
+#pragma GCC diagnostic pop
   } else if (strcmp(mode, "ignore") == 0) {
     signal(SIGINT, SIG_IGN);
   } else if (strcmp(mode, "query") == 0) {
