@@ -282,26 +282,32 @@ def test_inherited_ignore_untouched():
     assert "SIGHUP" not in stderr and report["signal"] == "SIGTERM", stderr
 
 
-def test_program_sees_sig_dfl():
-    """sigaction(SIGTERM, NULL, &old) and signal() tell the program what it
-    sees alone (SIG_DFL), not leakwatch's handler: the same lines with and
-    without the shim."""
+def check_program_view(mode, lines):
+    """sig_hung MODE prints `lines` (what its calls answered) alike with and
+    without the shim, and SIGTERM, left at its default, ends it: with the
+    report under the shim."""
     for preload in (False, True):
-        hung = Hung("query", preload=preload)
+        hung = Hung(mode, preload=preload)
         hung.ready()
         hung.signal(signal.SIGTERM)
         status, stdout, stderr, report = hung.finish()
-        assert stdout.splitlines() == [
-            "sigaction SIGTERM: 0 SIG_DFL flags 0",
-            "signal SIGINT was SIG_DFL",
-            "signal SIGINT was SIG_IGN",
-            "signal SIGINT was SIG_DFL",
-            "ready",
-        ], (preload, stdout)
+        assert stdout.splitlines() == lines + ["ready"], (preload, stdout)
         assert status == -signal.SIGTERM, (preload, status, stderr)
         assert (report is not None) == preload, report
         if preload:
             assert report["signal"] == "SIGTERM", report
+
+
+def test_program_sees_sig_dfl():
+    """sigaction(SIGTERM, NULL, &old) and signal() tell the program what it
+    sees alone (SIG_DFL), not leakwatch's handler: the same lines with and
+    without the shim."""
+    check_program_view("query", [
+        "sigaction SIGTERM: 0 SIG_DFL flags 0",
+        "signal SIGINT was SIG_DFL",
+        "signal SIGINT was SIG_IGN",
+        "signal SIGINT was SIG_DFL",
+    ])
 
 
 def test_sigset_answers_as_without_the_shim():
@@ -309,22 +315,14 @@ def test_sigset_answers_as_without_the_shim():
     else the disposition the program had) and what sigaction says after
     it are the same with and without the shim; SIGINT back at SIG_DFL and
     SIGTERM untouched still bring the report."""
-    for preload in (False, True):
-        hung = Hung("sigset", preload=preload)
-        hung.ready()
-        hung.signal(signal.SIGTERM)
-        status, stdout, stderr, report = hung.finish()
-        assert stdout.splitlines() == [
-            "sigset SIGHUP hold was SIG_DFL",
-            "sigset SIGHUP hold again was SIG_HOLD",
-            "sigset SIGHUP default was SIG_HOLD",
-            "sigset SIGINT handler was SIG_DFL",
-            "sigaction SIGINT: a handler",
-            "sigset SIGINT default was a handler",
-            "ready",
-        ], (preload, stdout)
-        assert status == -signal.SIGTERM, (preload, status, stderr)
-        assert (report is not None) == preload, report
+    check_program_view("sigset", [
+        "sigset SIGHUP hold was SIG_DFL",
+        "sigset SIGHUP hold again was SIG_HOLD",
+        "sigset SIGHUP default was SIG_HOLD",
+        "sigset SIGINT handler was SIG_DFL",
+        "sigaction SIGINT: a handler",
+        "sigset SIGINT default was a handler",
+    ])
 
 
 def test_default_restored_reports_again():

@@ -14,20 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static int mapped(const char *name) {
-  FILE *maps = fopen("/proc/self/maps", "r");
-  char line[4096];
-  int found = 0;
-  while (maps && fgets(line, sizeof line, maps))
-    found |= strstr(line, name) != NULL;
-  if (maps)
-    fclose(maps);
-  return found;
-}
+#include "maps_common.h"
 
 static void show(const char *when) {
-  printf("%s: libunwind %s, libdw %s\n", when, mapped("/libunwind") ? "mapped" : "not mapped",
-         mapped("/libdw") ? "mapped" : "not mapped");
+  printf("%s: libunwind %s, libdw %s\n", when, maps_has("/libunwind") ? "mapped" : "not mapped",
+         maps_has("/libdw") ? "mapped" : "not mapped");
 }
 
 static void *work(void *arg) { return arg; }
@@ -42,7 +33,7 @@ int main(void) {
     pthread_join(thread, NULL);
   }
   /* The helper loads it when it wakes next: up to 5 s on a loaded machine. */
-  for (int waited = 0; waited < 500 && !mapped("/libunwind"); waited++) {
+  for (int waited = 0; waited < 500 && !maps_has("/libunwind"); waited++) {
     struct timespec pause = {0, 10 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }

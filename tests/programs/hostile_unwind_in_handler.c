@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "maps_common.h"
+
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *p, size_t size);
@@ -50,17 +52,6 @@ void *realloc(void *p, size_t size) {
 static pthread_mutex_t chain[LOCKS];
 static pthread_mutex_t in_a = PTHREAD_MUTEX_INITIALIZER, in_b = PTHREAD_MUTEX_INITIALIZER;
 
-static int mapped(const char *name) {
-  FILE *maps = fopen("/proc/self/maps", "r");
-  char line[4096];
-  int found = 0;
-  while (maps && fgets(line, sizeof line, maps))
-    found |= strstr(line, name) != NULL;
-  if (maps)
-    fclose(maps);
-  return found;
-}
-
 static void handler(int signo) {
   (void)signo;
   in_handler = 1;
@@ -78,11 +69,11 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&chain[i + 1]);
     pthread_mutex_unlock(&chain[i]);
   }
-  for (int waited = 0; waited < 500 && !mapped("/libunwind"); waited++) {
+  for (int waited = 0; waited < 500 && !maps_has("/libunwind"); waited++) {
     struct timespec pause = {0, 10 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }
-  *(int *)arg = mapped("/libunwind");
+  *(int *)arg = maps_has("/libunwind");
   pthread_kill(pthread_self(), SIGUSR1);
   return NULL;
 }
