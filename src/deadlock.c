@@ -68,14 +68,21 @@ static void add_edge(node *n, uint32_t to) {
     n->edges[n->nedges++] = to;
 }
 
+/* A thread asleep in an untimed wait for at least `min_wait_ms`: a node of
+ * the wait-for graph, and a long wait at hang_ms. No such thread, no
+ * deadlock (and nothing to allocate: most exits). */
+static bool blocked_in_wait(const lw_report_thread *t, uint64_t min_wait_ms) {
+  return t->has_wait && !t->wait.timed && t->state == LW_STATE_BLOCKED &&
+         t->wait.waited_ms >= min_wait_ms;
+}
+
 static void build_graph(const lw_report *r, node *nodes, uint64_t min_wait_ms) {
   for (uint32_t i = 0; i < r->nthreads; i++) {
     const lw_report_thread *t = &r->threads[i];
     node *n = &nodes[i];
     n->index = -1;
     n->component = -1;
-    n->blocked = t->has_wait && !t->wait.timed && t->state == LW_STATE_BLOCKED &&
-                 t->wait.waited_ms >= min_wait_ms;
+    n->blocked = blocked_in_wait(t, min_wait_ms);
     if (!n->blocked)
       continue;
     int call = t->wait.call_id;
@@ -331,7 +338,10 @@ static void describe_cycle(lw_report *r, const lw_finding *f, lw_buf *out) {
 }
 
 int lw_deadlock_find(lw_report *r, uint64_t min_wait_ms, int own_tasks) {
-  if (r->nthreads == 0)
+  bool any_blocked = false;
+  for (uint32_t i = 0; i < r->nthreads && !any_blocked; i++)
+    any_blocked = blocked_in_wait(&r->threads[i], min_wait_ms);
+  if (!any_blocked)
     return 0;
   node *nodes = lw_mem_arena_alloc(&r->arena, r->nthreads * sizeof *nodes);
   uint32_t *stack = lw_mem_arena_alloc(&r->arena, r->nthreads * sizeof *stack);
@@ -445,12 +455,6 @@ uint64_t lw_deadlock_signature(const lw_report *r, const lw_finding *f) {
   return signature ? signature : 1;
 }
 
-/* One untimed wait of `t` that has lasted hang_ms. */
-static bool is_long_wait(const lw_report_thread *t, uint64_t hang_ms) {
-  return t->has_wait && !t->wait.timed && t->state == LW_STATE_BLOCKED &&
-         t->wait.waited_ms >= hang_ms;
-}
-
 /* Two long waits at one site: the same call from the same stack, on behalf
  * of the same owner (or none). A pool of workers stuck in one place is one
  * finding with a count, as leaked threads are. */
@@ -477,7 +481,7 @@ int lw_deadlock_long_waits_where(lw_report *r, uint64_t hang_ms,
   for (uint32_t i = 0; i < r->nthreads; i++) {
     const lw_report_thread *t = &r->threads[i];
     leader[i] = -1;
-    if (!is_long_wait(t, hang_ms) || (keep && !keep(t)))
+    if (!blocked_in_wait(t, hang_ms) || (keep && !keep(t)))
       continue;
     for (uint32_t j = 0; j < i && leader[i] < 0; j++)
       if (leader[j] == (int32_t)j && same_wait_site(&r->threads[j], t))

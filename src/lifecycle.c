@@ -93,7 +93,7 @@ bool lw_lifecycle_start(void) {
   if (clock_getres(CLOCK_MONOTONIC_COARSE, &tick) == 0)
     lw_tick_resolution_ns = (uint64_t)tick.tv_sec * 1000000000u + (uint64_t)tick.tv_nsec;
   lw_options_init();
-  lw_stack_init(lw_watcher_run_soon);
+  lw_stack_init(lw_watcher_run_soon, lw_watcher_outside_request);
   lw_suppress_init();
   lw_lockorder_init();
   lw_registry_init();

@@ -47,10 +47,12 @@ void *lw_mem_alloc(size_t size) {
     return map_pages(size); /* fresh pages are zero */
   size_t block = (size_t)1 << shift;
   void *result = NULL;
+  bool recycled = false;
   lw_lock_acquire(&mem_lock);
   if (free_lists[shift]) {
     result = free_lists[shift];
     free_lists[shift] = free_lists[shift]->next;
+    recycled = true;
   } else {
     if ((size_t)(chunk_end - chunk_cursor) < block) {
       /* The tail of the old chunk is lost: at most one block per class. */
@@ -66,7 +68,9 @@ void *lw_mem_alloc(size_t size) {
     }
   }
   lw_lock_release(&mem_lock);
-  if (result)
+  /* A fresh chunk's pages are zero, and untouched: zeroing them would be
+   * a page fault for every page a block spans, used or not. */
+  if (result && recycled)
     memset(result, 0, block);
   return result;
 }

@@ -294,18 +294,16 @@ static void complain_to_stderr(const char *message) {
  * is in /proc/self/environ. A setuid program (AT_SECURE) takes no orders
  * from its caller's environment either way.
  */
-static const char *options_text(void) {
-  static const char key[] = "LEAKWATCH_OPTIONS=";
+/* Kept out of options_text: its buffers (12 KiB of stack) would put the
+ * common path's callees on stack pages the process never touched (a page
+ * fault each). */
+__attribute__((noinline)) static const char *options_from_proc(const char *key, size_t key_len) {
   LW_COLD static char value[8192];
-  if (getauxval(AT_SECURE))
-    return NULL;
-  if (environ)
-    return getenv("LEAKWATCH_OPTIONS");
   int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return NULL;
   /* Entries are NUL-terminated; keep the current one's start in `entry`. */
-  char chunk[4096], entry[sizeof key - 1 + sizeof value];
+  char chunk[4096], entry[32 + sizeof value];
   size_t entry_len = 0;
   bool found = false;
   for (ssize_t got; !found && (got = read(fd, chunk, sizeof chunk)) > 0;) {
@@ -316,8 +314,10 @@ static const char *options_text(void) {
         continue;
       }
       entry[entry_len] = '\0';
-      if (entry_len >= sizeof key - 1 && memcmp(entry, key, sizeof key - 1) == 0) {
-        snprintf(value, sizeof value, "%s", entry + sizeof key - 1);
+      if (entry_len >= key_len && memcmp(entry, key, key_len) == 0) {
+        size_t length = strnlen(entry + key_len, sizeof value - 1);
+        memcpy(value, entry + key_len, length);
+        value[length] = '\0';
         found = true;
       }
       entry_len = 0;
@@ -325,6 +325,15 @@ static const char *options_text(void) {
   }
   close(fd);
   return found ? value : NULL;
+}
+
+static const char *options_text(void) {
+  static const char key[] = "LEAKWATCH_OPTIONS=";
+  if (getauxval(AT_SECURE))
+    return NULL;
+  if (environ)
+    return getenv("LEAKWATCH_OPTIONS");
+  return options_from_proc(key, sizeof key - 1);
 }
 
 void lw_options_init(void) {

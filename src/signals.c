@@ -221,6 +221,8 @@ static void report_handler(int signo, siginfo_t *info, void *context) {
   die_of(signo);
 }
 
+bool lw_signals_pending(void) { return atomic_load(&requested) != 0; }
+
 void lw_signals_serve(void) {
   int signo = (int)atomic_load(&requested);
   if (!signo)

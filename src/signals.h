@@ -31,8 +31,11 @@
  * parent left ignored, as nohup does, stays ignored). */
 void lw_signals_start(void);
 
-/* The helper thread: is a signal report asked for? Then make it, and die
- * of the signal (does not return). */
+/* The helper thread: is a signal report asked for? */
+bool lw_signals_pending(void);
+
+/* The helper thread: if a signal report is asked for, make it, and die of
+ * the signal (does not return). */
 void lw_signals_serve(void);
 
 /* Signals whose handler is the shim's now (bit n-1 for signal n): the

@@ -265,14 +265,20 @@ static void format_utc(char *out, size_t size, int64_t seconds) {
 static void fill_header(lw_report *r, const char *trigger) {
   r->trigger = trigger;
   r->pid = getpid();
+  r->uptime_ms = (lw_now_ns() - lw_start_ns) / 1000000u;
+  if (r->unseen) {
+    /* Nobody reads this header: no path, and no clock formatting (a
+     * process's first snprintf is four page faults). */
+    r->exe = "";
+    return;
+  }
   char exe[LW_PATH_MAX];
-  ssize_t len = r->unseen ? 0 : readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
   exe[len > 0 ? len : 0] = '\0';
   r->exe = lw_mem_arena_strdup(&r->arena, exe);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   format_utc(r->time, sizeof r->time, now.tv_sec);
-  r->uptime_ms = (lw_now_ns() - lw_start_ns) / 1000000u;
 }
 
 /* The held lists do not name the owner of what `out` waits for: glibc's

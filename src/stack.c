@@ -211,7 +211,7 @@ static void load_unwinder_job(void) {
  * capture, where the cache pays for itself (asking the helper to load
  * libunwind then, and going on with libgcc's until it is). libunwind exports an
  * _Unwind_Backtrace of its own (a slower unw_step loop, with two system
- * calls a frame), so libgcc's is looked up by version in libgcc_s itself.
+ * calls a frame): find_gcc_unwinder makes sure it is libgcc's we call.
  */
 #define LW_TRACE_CACHE_AFTER 64
 static LW_TLS uint32_t captures_here;
@@ -232,7 +232,26 @@ static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *context, void *data
   return _URC_NO_REASON;
 }
 
+static bool from_libgcc(void *function) {
+  Dl_info info;
+  const char *slash =
+      dladdr(function, &info) && info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+  return slash && strcmp(slash + 1, "libgcc_s.so.1") == 0;
+}
+
+/* We link libgcc_s, so the loader has bound both functions at start; in
+ * most processes that binding is libgcc's and costs nothing more (asking
+ * libgcc_s by name, through dlopen, was 0.05 ms of every process's start:
+ * the first run of dlopen's code is page faults). A libunwind the program
+ * links comes before libgcc_s in the search, and its unversioned
+ * definitions satisfy our versioned references: then libgcc_s is asked. */
 static void find_gcc_unwinder(void) {
+  gcc_backtrace = _Unwind_Backtrace;
+  gcc_get_ip = _Unwind_GetIP;
+  if (from_libgcc((void *)gcc_backtrace) && from_libgcc((void *)gcc_get_ip))
+    return;
+  gcc_backtrace = NULL;
+  gcc_get_ip = NULL;
   void *libgcc = dlopen("libgcc_s.so.1", RTLD_LAZY | RTLD_NOLOAD);
   if (!libgcc)
     return;
@@ -382,10 +401,19 @@ bool lw_stack_unwind_interrupted(void *ucontext_raw, lw_stack *out) {
   return true;
 }
 
+static void (*outside_request)(int value);
+
 static void capture_handler(int signo, siginfo_t *info, void *ucontext_raw) {
   (void)signo;
-  (void)info;
   int saved_errno = errno;
+  /* Queued from another process (the shim's own captures are tgkill's,
+   * SI_TKILL): a request for the helper thread. */
+  if (info && info->si_code == SI_QUEUE && info->si_pid != getpid()) {
+    if (outside_request)
+      outside_request(info->si_value.sival_int);
+    errno = saved_errno;
+    return;
+  }
   lw_thread *t = lw_self_any();
   uint32_t expected = LW_CAPTURE_REQUESTED;
   if (t && atomic_compare_exchange_strong(&t->capture_state, &expected, LW_CAPTURE_RUNNING)) {
@@ -657,8 +685,9 @@ bool lw_stack_capture_thread(lw_thread *t, int timeout_ms, bool may_signal, lw_s
  * and there UNW_CACHE_PER_THREAD means the one global cache used without
  * its lock, by every unwinding thread at once.
  */
-void lw_stack_init(void (*request)(void (*job)(void))) {
+void lw_stack_init(void (*request)(void (*job)(void)), void (*outside)(int value)) {
   request_helper_job = request;
+  outside_request = outside;
   uintptr_t own_base = 0;
   Dl_info dl;
   if (dladdr((void *)&lw_stack_init, &dl))

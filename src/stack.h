@@ -22,8 +22,11 @@
 /* Once, at start-up: find the shim's text and libgcc's unwinder, install
  * the capture signal's handler. libunwind is not loaded until needed;
  * `request` hands the helper thread a job (lw_watcher_run_soon): loading
- * it when a program thread wants it. */
-void lw_stack_init(void (*request)(void (*job)(void)));
+ * it when a program thread wants it. The capture signal also carries
+ * requests from outside the process (`leakwatch dump` queues it, with a
+ * value, to the helper thread alone): `outside` is called in the handler
+ * with that value (async-signal-safe). */
+void lw_stack_init(void (*request)(void (*job)(void)), void (*outside)(int value));
 
 /* Load libunwind now if it is not yet (dlopen: never from a wrapper; see
  * stack.c). False if it cannot be (then the stacks that need it are

@@ -35,6 +35,12 @@ void lw_watcher_thread_ended(void);
 #define LW_WATCHER_JOBS 4
 void lw_watcher_run_soon(void (*job)(void));
 
+/* A request from outside the process, delivered to the helper thread
+ * alone (stack.c's capture handler): `leakwatch dump` asks for a dump
+ * that way, not with dump_signal, which the kernel may hand to any
+ * program thread and cut its sleep or poll short. Async-signal-safe. */
+void lw_watcher_outside_request(int value);
+
 /* Wake the helper now (a signal to serve). Async-signal-safe. */
 void lw_watcher_wake(void);
 void lw_watcher_fork_child(void);

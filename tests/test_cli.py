@@ -130,20 +130,25 @@ int main(void) {
 """
 
 # A stand-in for the shim's side of the dump protocol, named libleakwatch.so
-# so that the client takes it for the shim: on FAKE_SIGNAL (default SIGUSR2)
-# queued with the value 'LWDM', write /tmp/leakwatch-UID/PID.dump.{txt,json}
-# by rename. FAKE_SILENT: never answer. FAKE_NO_HANDLER: install nothing.
+# so that the client takes it for the shim: a helper thread named
+# "leakwatch" that blocks every signal but SIGRTMAX-3; on SIGRTMAX-3 queued
+# with the value 'LWDM' to that thread, write
+# /tmp/leakwatch-UID/PID.dump.{txt,json} by rename. FAKE_SILENT: never
+# answer. FAKE_NO_HANDLER: install nothing, start no thread.
 FAKE_SHIM_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static int dumps;
+static volatile pid_t helper_tid;
 
 static void put(const char *dir, const char *ext, const char *text) {
   char temp[256], path[256];
@@ -157,12 +162,19 @@ static void put(const char *dir, const char *ext, const char *text) {
   rename(temp, path);
 }
 
+static void complain(const char *text) {
+  if (write(2, text, strlen(text)) < 0) {}
+}
+
 static void on_signal(int sig, siginfo_t *info, void *context) {
   (void)sig;
   (void)context;
   if (info->si_code != SI_QUEUE || info->si_value.sival_int != 0x4C57444D) {
-    static const char text[] = "fake shim: a signal that is not a dump request\n";
-    if (write(2, text, sizeof text - 1) < 0) {}
+    complain("fake shim: a signal that is not a dump request\n");
+    return;
+  }
+  if (gettid() != helper_tid) {
+    complain("fake shim: a dump request on a program thread\n");
     return;
   }
   if (getenv("FAKE_SILENT"))
@@ -179,15 +191,32 @@ static void on_signal(int sig, siginfo_t *info, void *context) {
   put(dir, "json", text);
 }
 
+static void *helper(void *arg) {
+  helper_tid = gettid();
+  prctl(PR_SET_NAME, "leakwatch", 0, 0, 0);
+  sigset_t request;
+  sigemptyset(&request);
+  sigaddset(&request, SIGRTMAX - 3);
+  pthread_sigmask(SIG_UNBLOCK, &request, NULL);
+  for (;;)
+    pause();
+  return arg;
+}
+
 __attribute__((constructor)) static void fake_init(void) {
   if (getenv("FAKE_NO_HANDLER"))
     return;
-  const char *number = getenv("FAKE_SIGNAL");
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_signal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigaction(number ? atoi(number) : SIGUSR2, &action, NULL);
+  sigaction(SIGRTMAX - 3, &action, NULL);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t thread;
+  pthread_create(&thread, NULL, helper, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 """
 
@@ -926,19 +955,21 @@ def test_dump_no_handler():
     process = start_ready([program], fake_env(FAKE_NO_HANDLER="1"))
     try:
         result = leakwatch("dump", str(process.pid))
-        assert_clean_error(result, 5, "no leakwatch handler for SIGUSR2")
+        assert_clean_error(result, 5, "no leakwatch handler for SIGRTMAX-3")
         assert_alive(process, "dump signalled a process without a handler")
     finally:
         stop(process)
 
 
 def test_dump_protocol():
-    """The client against the stand-in shim: sigqueue with 'LWDM', the
-    signal chosen by dump_signal, the text and JSON files, twice."""
+    """The client against the stand-in shim: SIGRTMAX-3 queued with 'LWDM'
+    to the helper thread alone (not dump_signal to the process, which any
+    program thread may take), whatever dump_signal is, the text and JSON
+    files, twice."""
     program = compile_c("blocked", BLOCKED_C)
-    for options, number in (("", signal.SIGUSR2), ("dump_signal=URG:verbosity=0", signal.SIGURG),
-                            ("dump_signal=bogus: dump_signal = 10 :dump_signal=SIGWINCH", signal.SIGWINCH)):
-        env = fake_env(FAKE_SIGNAL=str(int(number)), LEAKWATCH_OPTIONS=options)
+    for options in ("", "dump_signal=URG:verbosity=0",
+                    "dump_signal=bogus: dump_signal = 10 :dump_signal=SIGWINCH"):
+        env = fake_env(LEAKWATCH_OPTIONS=options)
         process = start_ready([program], env)
         try:
             for n in (1, 2):
@@ -953,6 +984,7 @@ def test_dump_protocol():
         finally:
             err = stop(process)
         assert "not a dump request" not in err, "the signal was not queued with 'LWDM'"
+        assert "on a program thread" not in err, "the request went to the process, not the helper"
 
 
 def test_dump_through_run():
@@ -1142,7 +1174,7 @@ def test_dump_directory_same_rule_in_shim_and_command():
             env = base_env(LD_PRELOAD=LIBRARY, LEAKWATCH_OPTIONS="dump_signal=SIGUSR2")
             process = start_ready(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", target], env)
             # The shim's verdict: a real dump request, then its stderr.
-            module.send_dump_request(process.pid, signal.SIGUSR2)
+            module.send_dump_request(process.pid, module.helper_thread(process.pid))
             dump = os.path.join(directory, f"{process.pid}.dump.txt")
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and not os.path.exists(dump):

@@ -72,3 +72,16 @@ def test_libraries_are_loaded_only_when_needed():
                         "after a report: libunwind mapped, libdw mapped\n"), r
     assert r.returncode == 0 and r.report["findings"] == [], r
     # (The symbols cases check that reports still have functions and lines.)
+
+
+def test_a_program_that_links_libunwind_keeps_its_descriptors():
+    # The shim binds libgcc's _Unwind_Backtrace when it is loaded. In a
+    # program that links libunwind, the loader finds libunwind's first,
+    # whose first use opens a pipe: the program gained two descriptors
+    # from creating a thread. The shim then asks libgcc_s for its own.
+    plain = run([program("unwinder_with_libunwind_linked")], preload=False)
+    assert plain.stdout == ("first _Unwind_Backtrace: libunwind's\n"
+                            "descriptors gained: 0\n"), plain
+    r = run([program("unwinder_with_libunwind_linked")])
+    assert r.stdout == plain.stdout, r
+    assert r.returncode == 0 and r.report["findings"] == [], r

@@ -16,6 +16,7 @@ import os
 import re
 import resource
 import select
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -388,9 +389,9 @@ def remove_dumps(pid):
         os.unlink(path)
 
 
-def numbered_dumps(pid):
+def numbered_dumps(pid, directory=DUMP_DIR):
     found = {}
-    for path in glob.glob(f"{DUMP_DIR}/{pid}.dump.*.*"):
+    for path in glob.glob(f"{directory}/{pid}.dump.*.*"):
         match = re.fullmatch(rf"{pid}\.dump\.(\d+)\.(txt|json)", os.path.basename(path))
         if match:
             found.setdefault(int(match.group(1)), set()).add(match.group(2))
@@ -402,24 +403,40 @@ def test_usr2_dump_line_and_pruning():
     of one process keep the newest five, and each line says how many older
     ones it pruned. PID.dump.txt/json are the newest (what `leakwatch dump`
     reads)."""
-    hung = Hung()
+    # As root, the process runs as a uid of its own: its dump directory is
+    # its alone, and the counts exact (the machine's is shared with every
+    # other test, whose dead processes' dumps any dump may prune).
+    uid = 40000 + os.getpid() % 10000 if os.geteuid() == 0 else None
+    directory = f"/tmp/leakwatch-{uid}" if uid else DUMP_DIR
+    if uid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def as_own_uid():
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    hung = Hung(options={"json_path": ""}, preexec=as_own_uid if uid else None)
     try:
         hung.ready()
+        remove_dumps(hung.pid)  # a process that had this pid before left some
         for n in range(1, 9):
             hung.signal(signal.SIGUSR2)
             match = hung.wait_stderr(r"^==(\d+)== leakwatch: dump written to (\S+)\.txt and \.json "
                                      r"\((\d+) old dumps? pruned\)$")
             assert int(match.group(1)) == hung.pid, match.group(0)
-            assert match.group(2) == f"{DUMP_DIR}/{hung.pid}.dump.{n}", match.group(0)
-            assert int(match.group(3)) == (1 if n > 5 else 0), match.group(0)
-        dumps = numbered_dumps(hung.pid)
+            assert match.group(2) == f"{directory}/{hung.pid}.dump.{n}", match.group(0)
+            own = 1 if n > 5 else 0
+            pruned = int(match.group(3))
+            assert pruned == own if uid else pruned >= own, match.group(0)
+        dumps = numbered_dumps(hung.pid, directory)
         assert sorted(dumps) == [4, 5, 6, 7, 8], dumps
         assert all(kinds == {"txt", "json"} for kinds in dumps.values()), dumps
         for ext in ("txt", "json"):
-            newest = os.stat(f"{DUMP_DIR}/{hung.pid}.dump.8.{ext}")
-            latest = os.stat(f"{DUMP_DIR}/{hung.pid}.dump.{ext}")
+            newest = os.stat(f"{directory}/{hung.pid}.dump.8.{ext}")
+            latest = os.stat(f"{directory}/{hung.pid}.dump.{ext}")
             assert (newest.st_ino, newest.st_dev) == (latest.st_ino, latest.st_dev), ext
-        with open(f"{DUMP_DIR}/{hung.pid}.dump.json") as f:
+        with open(f"{directory}/{hung.pid}.dump.json") as f:
             assert json.load(f)["trigger"] == "dump"
         # Exactly one line per dump, and nothing else from leakwatch.
         hung.alive("after the dumps")
@@ -427,6 +444,8 @@ def test_usr2_dump_line_and_pruning():
     finally:
         hung.kill()
         remove_dumps(hung.pid)
+        if uid:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_cli_dump_says_nothing_on_stderr():

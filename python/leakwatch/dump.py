@@ -1,14 +1,18 @@
 """leakwatch dump: ask a live process under the shim for its report (a
-signal with a marker value; the shim writes /tmp/leakwatch-UID/PID.dump.*),
-or, for a process without the shim or a core file, run leakwatch-inspect.
+signal with a marker value, queued to the shim's helper thread alone; the
+shim writes /tmp/leakwatch-UID/PID.dump.*), or, for a process without the
+shim (or without its helper thread yet) or a core file, run
+leakwatch-inspect.
 
 Nothing here trusts the target: its /proc files, its dump directory and the
 dump file are checked the way the shim checks them before writing."""
 import errno
 import os
+import platform
 import re
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -20,13 +24,23 @@ from .paths import inspect_candidates
 from .run import file_identity
 
 
-# sigqueue() value that tells the shim "this signal is a dump request", as
-# opposed to the program's own use of the signal: "LWDM".
+# The value that tells the shim "this signal is a dump request": "LWDM".
 DUMP_REQUEST = 0x4C57444D
+
+# The request goes to the shim's helper thread alone, with the shim's
+# capture signal (src/stack.c: SIGRTMAX - 3), the one signal that thread
+# takes. dump_signal, sent to the process, goes to whichever thread does not
+# block it, and a sleep() or poll() there would return early.
+REQUEST_SIGNAL = signal.SIGRTMAX - 3
+SI_QUEUE = -1
+# rt_tgsigqueueinfo(2), which Python does not wrap, by machine.
+RT_TGSIGQUEUEINFO = {"x86_64": 297, "aarch64": 240, "riscv64": 240, "i386": 335, "i686": 335}
 DUMP_POLL_SECONDS = 0.020
 
 
 def signal_name(number):
+    if signal.SIGRTMIN < number < signal.SIGRTMAX:
+        return f"SIGRTMAX-{signal.SIGRTMAX - number}"
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -100,19 +114,53 @@ def dump_target(pid):
         if entry.startswith(b"LEAKWATCH_OPTIONS="):
             options = entry[len(b"LEAKWATCH_OPTIONS="):].decode("utf-8", "replace")
             break
-    sig = dump_signal_from_options(options)
-    if sig == 0:
+    if dump_signal_from_options(options) == 0:
         fail(f"dumps are off in process {pid} (dump_signal=0)", EXIT_DUMPS_OFF)
     try:
         caught = int(status.get("SigCgt", ""), 16)
         uid = int(status.get("Uid", "").split()[0])
     except (ValueError, IndexError):
         fail(f"cannot read the state of process {pid}", EXIT_NO_PROCESS)
-    if not caught & (1 << (sig - 1)):
-        fail(f"process {pid} has no leakwatch handler for {signal_name(sig)} "
+    if not caught & (1 << (REQUEST_SIGNAL - 1)):
+        fail(f"process {pid} has no leakwatch handler for {signal_name(REQUEST_SIGNAL)} "
              "(is the shim initialised, or did the program replace the handler?)",
              EXIT_NOT_LEAKWATCH)
-    return sig, uid
+    return uid
+
+
+def helper_thread(pid, patience=1.0):
+    """The tid of the shim's helper thread in `pid`, or None: the thread
+    named "leakwatch" that blocks every signal but REQUEST_SIGNAL. The shim
+    starts it with the program's first thread or first wait; it names
+    itself as it starts, so a process with threads is given `patience`
+    seconds to show it."""
+    deadline = time.monotonic() + patience
+    while True:
+        tids = []
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            pass
+        found = find_helper(pid, tids)
+        if found is not None or len(tids) <= 1 or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.01)
+
+
+def find_helper(pid, tids):
+    must_block = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGUSR2 - 1))
+    for tid in sorted(tids, key=lambda t: int(t) if t.isdigit() else 0):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().rstrip("\n") != "leakwatch":
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                blocked = int(status_fields(f.read()).get("SigBlk", "0"), 16)
+        except (OSError, ValueError):
+            continue
+        if blocked & must_block == must_block and not blocked & (1 << (REQUEST_SIGNAL - 1)):
+            return int(tid)
+    return None
 
 
 def check_dump_directory(directory, uid):
@@ -139,22 +187,27 @@ def check_dump_directory(directory, uid):
     fail(f"unsafe dump directory {directory}: {why}", EXIT_NO_PERMISSION)
 
 
-def send_dump_request(pid, sig):
-    """sigqueue(pid, sig, {.sival_int = 'LWDM'}) through libc."""
+def send_dump_request(pid, tid):
+    """rt_tgsigqueueinfo(pid, tid, REQUEST_SIGNAL, {SI_QUEUE, 'LWDM'})."""
     import ctypes
+    number = RT_TGSIGQUEUEINFO.get(platform.machine())
+    if number is None:
+        fail(f"cannot queue a signal to one thread on {platform.machine()} "
+             "(rt_tgsigqueueinfo's number is not known here)", 1)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        sigqueue = libc.sigqueue
+        syscall = libc.syscall
     except (OSError, AttributeError):
-        fail("cannot find sigqueue() in the C library", 1)
-    # union sigval is passed like a pointer-sized integer (ctypes cannot pass
-    # unions by value); sival_int is its first 4 bytes.
-    value = DUMP_REQUEST
-    if ctypes.sizeof(ctypes.c_void_p) == 8 and sys.byteorder == "big":
-        value <<= 32
-    sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-    sigqueue.restype = ctypes.c_int
-    if sigqueue(pid, sig, value) != 0:
+        fail("cannot find syscall() in the C library", 1)
+    # siginfo_t: signo, errno, code, then (after padding to a pointer's
+    # alignment) the sender's pid and uid, and the value (sival_int first).
+    info = ctypes.create_string_buffer(128)
+    fields = 16 if ctypes.sizeof(ctypes.c_void_p) == 8 else 12
+    struct.pack_into("iii", info, 0, REQUEST_SIGNAL, 0, SI_QUEUE)
+    struct.pack_into("iIi", info, fields, os.getpid(), os.getuid(), DUMP_REQUEST)
+    syscall.restype = ctypes.c_long
+    if syscall(ctypes.c_long(number), ctypes.c_int(pid), ctypes.c_int(tid),
+               ctypes.c_int(REQUEST_SIGNAL), info) != 0:
         err = ctypes.get_errno()
         if err == errno.ESRCH:
             fail(f"no such process: {pid}", EXIT_NO_PROCESS)
@@ -182,14 +235,16 @@ def read_dump_file(path):
         os.close(fd)
 
 
-def command_attach(args, target):
+def command_attach(args, target, shim_idle=False):
     """A process without the shim, or a core: leakwatch-inspect stops it for
-    a few ms (ptrace), reads its threads and writes the same report."""
+    a few ms (ptrace), reads its threads and writes the same report.
+    `shim_idle`: the shim is there, without its helper thread (the report
+    says so)."""
     tool = next((c for c in inspect_candidates() if os.access(c, os.X_OK)), None)
     if tool is None:
         fail("cannot find leakwatch-inspect (looked next to this command and in "
              "../libexec/leakwatch; set LEAKWATCH_INSPECT)", 1)
-    argv = [tool] + (["--json"] if args.json else []) + target
+    argv = [tool] + (["--json"] if args.json else []) + (["--shim-idle"] if shim_idle else []) + target
     sys.stdout.flush()
     try:
         return subprocess.run(argv).returncode
@@ -221,7 +276,7 @@ def command_dump(args):
     if not (args.timeout > 0 and args.timeout < 1e9):
         fail(f"--timeout {args.timeout}: must be a positive number of seconds", EXIT_USAGE)
     try:
-        sig, uid = dump_target(pid)
+        uid = dump_target(pid)
     except Failure as e:
         child = run_wrapper_child(pid) if e.status == EXIT_NOT_LEAKWATCH else None
         if child is None and e.status in (EXIT_NOT_LEAKWATCH, EXIT_NO_PERMISSION) \
@@ -234,19 +289,25 @@ def command_dump(args):
         print(f"leakwatch: {pid} is `leakwatch run`; dumping the program it runs, pid {child}",
               file=sys.stderr)
         pid = child
-        sig, uid = dump_target(pid)
+        uid = dump_target(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         fail(f"no such process: {pid}", EXIT_NO_PROCESS)
     except PermissionError:
         fail(f"no permission to signal process {pid}", EXIT_NO_PERMISSION)
+    helper = helper_thread(pid)
+    if helper is None:
+        # Not a thread started nor a wait begun yet: nothing of the shim's
+        # to add to what is read from outside, and no thread of its own to
+        # take the request.
+        return command_attach(args, [str(pid)], shim_idle=True)
     directory = f"/tmp/leakwatch-{uid}"
     path = os.path.join(directory, f"{pid}.dump.{'json' if args.json else 'txt'}")
     before = None
     if check_dump_directory(directory, uid):
         before = file_identity(path)
-    send_dump_request(pid, sig)
+    send_dump_request(pid, helper)
     deadline = time.monotonic() + args.timeout
     while True:
         time.sleep(DUMP_POLL_SECONDS)
@@ -258,7 +319,7 @@ def command_dump(args):
             fail(f"process {pid} exited before it answered", EXIT_NO_PROCESS)
         if time.monotonic() >= deadline:
             fail(f"no answer from process {pid} within {args.timeout:g} s "
-                 f"(sent {signal_name(sig)}; expected {path})", EXIT_NO_ANSWER)
+                 f"(asked its thread {helper}; expected {path})", EXIT_NO_ANSWER)
     check_dump_directory(directory, uid)
     data = read_dump_file(path)
     sys.stdout.buffer.write(data)

@@ -3,11 +3,12 @@
  * under the shim (or of a core file), made by the shim's own analysis and
  * writers, trigger "attach".
  *
- *   leakwatch-inspect [--json] PID
+ *   leakwatch-inspect [--json] [--shim-idle] PID
  *   leakwatch-inspect [--json] --core FILE [--exe PROGRAM]
  *
  * The report goes to stdout; how long the process was stopped to stderr.
- * `leakwatch dump` runs it for processes without the shim.
+ * `leakwatch dump` runs it for processes without the shim, and with
+ * --shim-idle for those whose shim has no helper thread yet.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -30,6 +31,11 @@ static const char live_note[] =
     "attached from outside (no shim in the process): creation stacks, wait ages, lock "
     "history, locks held without a waiter and who signalled a condition variable are not "
     "known";
+static const char idle_shim_note[] =
+    "attached from outside: leakwatch is loaded but idle in this process (its helper "
+    "thread starts with the first thread or wait); creation stacks, wait ages, lock "
+    "history, locks held without a waiter and who signalled a condition variable are not "
+    "known";
 static const char core_note[] =
     "read from a core file (no shim in the process): creation stacks, wait ages, lock "
     "history, locks held without a waiter, who signalled a condition variable and the "
@@ -46,7 +52,7 @@ static bool source_read(const void *address, void *out, size_t size) {
 static const lw_deadlock_source source = {source_tasks, source_catches, source_read};
 
 static void usage(void) {
-  fprintf(stderr, "usage: leakwatch-inspect [--json] PID\n"
+  fprintf(stderr, "usage: leakwatch-inspect [--json] [--shim-idle] PID\n"
                   "       leakwatch-inspect [--json] --core FILE [--exe PROGRAM]\n");
   exit(LW_INSPECT_USAGE);
 }
@@ -97,12 +103,14 @@ static void warn_unnamed_waits(const lw_report *r) {
 }
 
 int main(int argc, char **argv) {
-  bool json = false;
+  bool json = false, shim_idle = false;
   const char *core = NULL, *exe = NULL;
   int pid = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0)
       json = true;
+    else if (strcmp(argv[i], "--shim-idle") == 0) /* leakwatch dump: the shim without its helper */
+      shim_idle = true;
     else if (strcmp(argv[i], "--core") == 0 && i + 1 < argc)
       core = argv[++i];
     else if (strcmp(argv[i], "--exe") == 0 && i + 1 < argc)
@@ -112,7 +120,7 @@ int main(int argc, char **argv) {
     else
       usage();
   }
-  if ((pid > 0) == (core != NULL) || (exe && !core))
+  if ((pid > 0) == (core != NULL) || (exe && !core) || (shim_idle && core))
     usage();
 
   int status = core ? lw_inspect_core(&target, core, exe) : lw_inspect_live(&target, pid);
@@ -122,7 +130,7 @@ int main(int argc, char **argv) {
   lw_report r;
   memset(&r, 0, sizeof r);
   r.trigger = "attach";
-  r.note = core ? core_note : live_note;
+  r.note = core ? core_note : shim_idle ? idle_shim_note : live_note;
   r.when = "now";
   r.pid = target.pid;
   r.exe = target.exe;
