@@ -18,6 +18,7 @@
 #define LW_MEM_MIN_SHIFT 6  /* 64 bytes */
 #define LW_MEM_MAX_SHIFT 15 /* 32 KiB: larger is a mapping of its own */
 #define LW_MEM_CHUNK (64u * 1024u)
+#define LW_MEM_PAGE 4096u
 
 struct lw_free_block {
   struct lw_free_block *next;
@@ -62,7 +63,14 @@ void *lw_mem_alloc(size_t size) {
         chunk_end = chunk + LW_MEM_CHUNK;
       }
     }
-    if ((size_t)(chunk_end - chunk_cursor) >= block) {
+    if ((size_t)(chunk_end - chunk_cursor) >= block && block >= LW_MEM_PAGE) {
+      /* Blocks of a page or more from the top of the chunk, small ones from
+       * the bottom: a chunk's end is page-aligned, so such a block (a
+       * thread's record) starts on a page and touches no page more than
+       * it uses. */
+      chunk_end -= block;
+      result = chunk_end;
+    } else if ((size_t)(chunk_end - chunk_cursor) >= block) {
       result = chunk_cursor;
       chunk_cursor += block;
     }
