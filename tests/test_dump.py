@@ -711,3 +711,28 @@ def test_a_dump_never_cuts_the_programs_sleep_short():
             assert live.readline(10) == "sleep left 0", mode
             assert live.readline(10) == "poll 0", mode
             assert live.proc.wait(timeout=20) == 0
+
+
+def test_a_dump_leaves_the_programs_sigwait_alone():
+    # The program takes SIGUSR2 (dump_signal) with sigwait(), blocked in
+    # every thread. `leakwatch dump` sent SIGUSR2 to the process: the
+    # program's sigwait took it ("got SIGUSR2", a signal nobody sent it)
+    # and the dump never came. The request now goes to the helper thread,
+    # which blocks SIGUSR2 like every signal but its own: the program gets
+    # exactly the SIGUSR2 sent to it.
+    with Live("dump_sigwait_usr2", {"deadlock_ms": 0}, stdin=subprocess.PIPE) as live:
+        live.wait_for("ready")
+        for attempt in range(3):
+            report = dump_json(live.pid, timeout=10)
+            assert len(report["threads"]) == 3, report["threads"]
+            try:
+                line = live.readline(0.3)
+            except AssertionError:
+                line = None
+            assert line is None, f"dump {attempt} reached the program: {line!r}"
+        os.kill(live.pid, signal.SIGUSR2)
+        assert live.readline(10) == "got SIGUSR2"
+        live.assert_alive("after the dumps and a SIGUSR2")
+        live.proc.stdin.close()
+        live.proc.stdin = None
+        assert live.proc.wait(timeout=20) == 66  # its two threads never end: thread_leak
