@@ -287,16 +287,9 @@ static void complain_to_stderr(const char *message) {
   lw_warn_budgeted(&option_warnings, "%s", message);
 }
 
-/*
- * LEAKWATCH_OPTIONS, also when the shim starts before libc has set up
- * environ: an executable's .preinit_array runs before libc's initialiser,
- * and getenv then finds nothing. The kernel's copy of the same environment
- * is in /proc/self/environ. A setuid program (AT_SECURE) takes no orders
- * from its caller's environment either way.
- */
-/* Kept out of options_text: its buffers (12 KiB of stack) would put the
- * common path's callees on stack pages the process never touched (a page
- * fault each). */
+/* The value of `key` in /proc/self/environ (options_text). Kept out of
+ * options_text: its buffers (12 KiB of stack) would put the common path's
+ * callees on stack pages the process never touched (a page fault each). */
 __attribute__((noinline)) static const char *options_from_proc(const char *key, size_t key_len) {
   LW_COLD static char value[8192];
   int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
@@ -327,6 +320,13 @@ __attribute__((noinline)) static const char *options_from_proc(const char *key, 
   return found ? value : NULL;
 }
 
+/*
+ * LEAKWATCH_OPTIONS, also when the shim starts before libc has set up
+ * environ: an executable's .preinit_array runs before libc's initialiser,
+ * and getenv then finds nothing. The kernel's copy of the same environment
+ * is in /proc/self/environ. A setuid program (AT_SECURE) takes no orders
+ * from its caller's environment either way.
+ */
 static const char *options_text(void) {
   static const char key[] = "LEAKWATCH_OPTIONS=";
   if (getauxval(AT_SECURE))

@@ -8,7 +8,8 @@
  * helper sleeps exactly until the oldest unchecked wait reaches deadlock_ms
  * or hang_ms.
  *
- * The helper is invisible to the program: all signals blocked, never in the
+ * The helper is invisible to the program: every signal blocked but the
+ * capture signal (which only `leakwatch dump` sends it), never in the
  * registry, its calls into wrapped functions pass straight through.
  */
 #define _GNU_SOURCE
@@ -48,9 +49,11 @@ static _Atomic uint32_t running;
 /* The helper starts pinned to the CPU of the thread that creates it, and
  * stays there while all it does is sleep and look at the waits: waking it,
  * and killing it at exit, is then a wake-up on the program's own CPU, not
- * another CPU's (on a VM, 0.45 ms of every short process). Before its first
- * real work (a check that is due, a dump, a job, a signal's report) it
- * takes the CPUs its creator had. Helper-only after spawn_helper. */
+ * another CPU's (0.4 to 0.8 ms of a short process on the test VM:
+ * bench/README.md, fourth round). Before its first real work (a check that
+ * is due, a dump, a job, a signal's report) it takes the CPUs its creator
+ * had (hostile.the_helper_thread_runs_where_the_program_may). Helper-only
+ * after spawn_helper. */
 static int pinned_cpu = -1;
 static cpu_set_t creator_cpus; /* 128 bytes: beside the others, not a page of its own */
 

@@ -2,6 +2,8 @@
 never break the program). Each case runs a small program built to hit one
 mechanism, and checks that the program sees what it sees without the shim,
 and that the report is still right."""
+import shutil
+
 from lwtest import program, run
 
 
@@ -85,3 +87,23 @@ def test_a_program_that_links_libunwind_keeps_its_descriptors():
     r = run([program("unwinder_with_libunwind_linked")])
     assert r.stdout == plain.stdout, r
     assert r.returncode == 0 and r.report["findings"] == [], r
+
+
+def test_the_helper_thread_runs_where_the_program_may():
+    # The helper starts on the CPU of the thread that starts it (a short
+    # process then pays no wake-up on another CPU), and takes that thread's
+    # CPUs before its first real work: here the check due when main's join
+    # has lasted deadlock_ms. Under `taskset -c 0` it is on CPU 0 all along.
+    r = run([program("helper_cpus")], options={"deadlock_ms": 100})
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and r.returncode == 0 and r.report["findings"] == [], r
+    started_helper, started_main = lines[0].removeprefix("started: ").split(" / ")
+    after_helper, after_main = lines[1].removeprefix("after a check: ").split(" / ")
+    assert after_helper == after_main == started_main, lines
+    if "," in started_main or "-" in started_main:  # more than one CPU
+        assert started_helper.isdigit(), lines  # pinned until then
+    else:
+        assert started_helper == started_main, lines
+    if shutil.which("taskset"):
+        r = run(["taskset", "-c", "0", program("helper_cpus")], options={"deadlock_ms": 100})
+        assert r.stdout == "started: 0 / 0\nafter a check: 0 / 0\n", r
