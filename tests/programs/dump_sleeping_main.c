@@ -31,8 +31,8 @@ int main(int argc, char **argv) {
     return 1;
   printf("ready\n");
   fflush(stdout);
-  unsigned left = sleep(3);
-  int polled = poll(NULL, 0, 1500);
+  unsigned left = sleep(6); /* long enough for the dumps on a busy machine */
+  int polled = poll(NULL, 0, 2000);
   printf("sleep left %u\npoll %d%s\n", left, polled, polled < 0 && errno == EINTR ? " EINTR" : "");
   fflush(stdout);
   if (threaded) {

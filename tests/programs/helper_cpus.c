@@ -1,9 +1,9 @@
 /* Which CPUs the shim's helper thread (named "leakwatch") may run on,
  * beside the main thread's: once it has started (with the program's first
  * thread), and after a join that lasted past deadlock_ms (the helper's
- * first due check). Prints two lines, "started: HELPER / MAIN" and
- * "after a check: HELPER / MAIN", each a Cpus_allowed_list (or "none"
- * when there is no helper). */
+ * first due check, made while main still waits). Prints two lines,
+ * "started: HELPER / MAIN" and "after a check: HELPER / MAIN", each a
+ * Cpus_allowed_list (or "none" when there is no helper). */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,7 +56,8 @@ static void show(const char *when) {
 }
 
 static void *slow(void *arg) {
-  struct timespec pause = {0, 400 * 1000 * 1000};
+  /* Long past deadlock_ms, even on a busy machine. */
+  struct timespec pause = {1, 500 * 1000 * 1000};
   nanosleep(&pause, NULL);
   return arg;
 }
@@ -68,7 +69,7 @@ int main(void) {
   struct timespec settle = {0, 50 * 1000 * 1000}; /* the helper names itself */
   nanosleep(&settle, NULL);
   show("started");
-  pthread_join(thread, NULL); /* 350 ms: past deadlock_ms=100 */
+  pthread_join(thread, NULL); /* 1.45 s: past deadlock_ms=100 */
   show("after a check");
   return 0;
 }
