@@ -79,3 +79,12 @@ void lw_loader_fork_child(void) {
   atomic_store(&users, own_entries); /* the walks this thread will finish */
   atomic_store(&closed, 0);
 }
+
+void *lw_loader_open(const char *name, const char *missing) {
+  lw_loader_enter(true);
+  void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  lw_loader_leave();
+  if (!library)
+    lw_warn("cannot open %s (not installed, or after chroot?): %s", name, missing);
+  return library;
+}

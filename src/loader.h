@@ -31,6 +31,12 @@ void lw_loader_leave(void);
 struct dl_phdr_info;
 int lw_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data);
 
+/* dlopen(name, RTLD_NOW | RTLD_LOCAL) inside the gate (a fork waits for
+ * it); when it fails, a warning that says why the report lacks `missing`
+ * (the library is not installed, or the process left the file system it
+ * started in). */
+void *lw_loader_open(const char *name, const char *missing);
+
 /* fork: close the gate and wait for every walk to leave (the last of the
  * prepare handlers); open it again after. */
 void lw_loader_fork_prepare(void);

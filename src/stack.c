@@ -133,15 +133,9 @@ static bool unwinder_ready(void) {
 #define LW_STRINGIFY(x) LW_STRINGIFY_EXPANDED(x)
 
 static bool open_libunwind(void) {
-  /* Inside the loader gate: a fork waits for the dlopen (loader.h). */
-  lw_loader_enter(true);
-  void *library = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-  lw_loader_leave();
-  if (!library) {
-    lw_warn("cannot open libunwind.so.8 (not installed, or after chroot?): the stacks of "
-            "blocked threads are missing");
+  void *library = lw_loader_open("libunwind.so.8", "the stacks of blocked threads are missing");
+  if (!library)
     return false;
-  }
 #define LW_LIBUNWIND_RESOLVE(field, symbol)                                                        \
   if (!(*(void **)&libunwind.field = dlsym(library, LW_STRINGIFY(symbol))))                        \
     return false;

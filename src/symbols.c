@@ -109,16 +109,10 @@ static bool load_libdw(void) {
   if (state)
     return state > 0;
   state = -1;
-  lw_loader_enter(true);
-  void *library = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-  lw_loader_leave();
-  if (!library) {
-    /* Not installed, or the process has left the file system it started
-     * in: say once why frames are bare. */
-    lw_warn("cannot open libdw.so.1 (not installed, or after chroot?): frames show exported "
-            "functions only");
+  /* Said once (state): why frames are bare. */
+  void *library = lw_loader_open("libdw.so.1", "frames show exported functions only");
+  if (!library)
     return false;
-  }
 #define LW_LIBDW_RESOLVE(name)                                                                     \
   if (!(*(void **)&libdw.name = dlsym(library, #name)))                                            \
     return false;
