@@ -57,7 +57,8 @@ def main():
     parser.add_argument("--plain", action="append", default=[], metavar="NAME=ARGS",
                         help="the program with these arguments and no preload as one more side "
                              "(repeatable); `spawn_tiny idle` starts one more thread that only "
-                             "sleeps, as the shim's helper thread does")
+                             "sleeps, as the shim's helper thread does, `idle-pinned` starts it "
+                             "on main's CPU, as the helper starts")
     args = parser.parse_args()
 
     argv = [os.path.abspath(args.bin)] + shlex.split(args.args)

@@ -8,8 +8,11 @@
  *
  * `spawn_tiny idle`: first start one more thread that only sleeps until
  * the process ends, as the shim's helper thread does: what one such
- * thread costs a process, without the shim. */
+ * thread costs a process, without the shim. `spawn_tiny idle-pinned`: the
+ * same thread started on the CPU main runs on, as the helper starts. */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -25,12 +28,18 @@ static void *sleep_forever(void *arg) {
 
 int main(int argc, char **argv) {
   pthread_t thread;
-  if (argc == 2 && strcmp(argv[1], "idle") == 0) {
+  if (argc == 2 && strncmp(argv[1], "idle", 4) == 0) {
     pthread_t idle;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024); /* the helper's */
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (strcmp(argv[1], "idle-pinned") == 0 && sched_getcpu() >= 0) {
+      cpu_set_t here;
+      CPU_ZERO(&here);
+      CPU_SET(sched_getcpu(), &here);
+      pthread_attr_setaffinity_np(&attr, sizeof here, &here);
+    }
     if (pthread_create(&idle, &attr, sleep_forever, NULL) != 0)
       return 1;
   }
