@@ -58,7 +58,8 @@ def main():
                         help="the program with these arguments and no preload as one more side "
                              "(repeatable); `spawn_tiny idle` starts one more thread that only "
                              "sleeps, as the shim's helper thread does, `idle-pinned` starts it "
-                             "on main's CPU, as the helper starts")
+                             "on main's CPU, as the helper starts; ARGS may begin with "
+                             "LD_PRELOAD=LIB to preload another library")
     args = parser.parse_args()
 
     argv = [os.path.abspath(args.bin)] + shlex.split(args.args)
@@ -90,7 +91,11 @@ def main():
         configs.append((name, shim_env(args.lib, False, options), argv))
     for item in args.plain:
         name, _, words = item.partition("=")
-        configs.append((name, dict(base_env), [os.path.abspath(args.bin)] + shlex.split(words)))
+        words = shlex.split(words)
+        env = dict(base_env)
+        if words and words[0].startswith("LD_PRELOAD="):  # another library, not the shim
+            env["LD_PRELOAD"] = os.path.abspath(words.pop(0).partition("=")[2])
+        configs.append((name, env, [os.path.abspath(args.bin)] + words))
     times = {name: [] for name, _, _ in configs}
     failed = 0
     per_round = max(1, args.spawns // args.rounds)

@@ -77,7 +77,6 @@ static int lw_c11_trampoline(void *record) {
 static lw_thread *prepare_record(lw_thread *parent, bool detached) {
   lw_thread *inside = lw_shim_enter();
   lw_stack_safe_point(); /* pthread_create is never called from a handler */
-  lw_watcher_thread_created();
   lw_thread *t = lw_registry_new_thread(parent);
   if (t) {
     t->create_stack.depth = lw_stack_capture_here(t->create_stack.pc, (uint32_t)lw_opt.stack_depth);
@@ -97,6 +96,16 @@ static void created(lw_thread *t, pthread_t handle) {
   lw_registry_unlock();
 }
 
+/* The program's thread is made (or not): now the helper, if this creation
+ * claimed its start (lw_watcher_creating). */
+static void after_creation(int helper_claimed, bool made) {
+  if (LW_LIKELY(helper_claimed == LW_HELPER_NOT_CLAIMED))
+    return;
+  lw_thread *inside = lw_shim_enter();
+  lw_watcher_created(helper_claimed, made);
+  lw_shim_leave(inside);
+}
+
 LW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
                              void *arg) {
   lw_thread *self = lw_thread_enter();
@@ -105,12 +114,18 @@ LW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
   int detach_state = PTHREAD_CREATE_JOINABLE;
   if (attr)
     pthread_attr_getdetachstate(attr, &detach_state);
+  int helper_claimed = lw_watcher_creating();
   lw_thread *t = prepare_record(self, detach_state == PTHREAD_CREATE_DETACHED);
-  if (!t)
-    return lw_real.pthread_create(thread, attr, start, arg);
+  int rc;
+  if (!t) {
+    rc = lw_real.pthread_create(thread, attr, start, arg);
+    after_creation(helper_claimed, rc == 0);
+    return rc;
+  }
   t->start_routine = start;
   t->start_arg = arg;
-  int rc = lw_real.pthread_create(thread, attr, lw_thread_trampoline, t);
+  rc = lw_real.pthread_create(thread, attr, lw_thread_trampoline, t);
+  after_creation(helper_claimed, rc == 0);
   if (rc != 0) {
     lw_registry_discard(t);
     return rc;
@@ -123,13 +138,19 @@ LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
   lw_thread *self = lw_thread_enter();
   if (!self)
     return lw_real.thrd_create(thread, start, arg);
+  int helper_claimed = lw_watcher_creating();
   lw_thread *t = prepare_record(self, false);
-  if (!t)
-    return lw_real.thrd_create(thread, start, arg);
+  int rc;
+  if (!t) {
+    rc = lw_real.thrd_create(thread, start, arg);
+    after_creation(helper_claimed, rc == thrd_success);
+    return rc;
+  }
   t->c11_start = start;
   t->start_arg = arg;
   atomic_fetch_or(&t->flags, LW_THREAD_C11);
-  int rc = lw_real.thrd_create(thread, lw_c11_trampoline, t);
+  rc = lw_real.thrd_create(thread, lw_c11_trampoline, t);
+  after_creation(helper_claimed, rc == thrd_success);
   if (rc != thrd_success) {
     lw_registry_discard(t);
     return rc;

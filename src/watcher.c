@@ -46,6 +46,7 @@ static _Atomic uint32_t dump_requested; /* DUMP_* bits */
 enum { DUMP_ANNOUNCED = 1, DUMP_QUIET = 2 };
 static _Atomic uint32_t retire_requested; /* every program thread has ended */
 static _Atomic uint32_t running;
+static _Atomic uint32_t retry_at_create; /* the helper could not start: at the next creation */
 /* The helper starts pinned to the CPU of the thread that creates it, and
  * stays there while all it does is sleep and look at the waits: waking it,
  * and killing it at exit, is then a wake-up on the program's own CPU, not
@@ -379,17 +380,29 @@ static void spawn_helper(void) {
     pinned_cpu = -1; /* the CPU went away under us: unpinned, then */
     started = create_helper(NULL);
   }
-  if (started == 0)
+  if (started == 0) {
     atomic_store(&running, 1);
+  } else {
+    /* No room for it (the program is at its thread limit): the next
+     * pthread_create tries again; a wait never does (lw_watcher_start). */
+    atomic_store(&retry_at_create, 1);
+    lw_verbose(1, "no helper thread (%s): no live deadlock reports until it can start",
+               strerror(started));
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /*
- * The helper is started when the program starts its first thread (or first
- * blocks in a wait), never before: glibc runs locks without atomic
- * instructions while a process has a single thread, and a helper started at
- * load time would take that away from single-threaded programs (measured:
- * 6.4 -> 22 ns for an uncontended lock+unlock pair under the shim).
+ * The helper is started when the program starts its first thread, just
+ * after that thread (lw_watcher_created), or when a single-threaded process
+ * first blocks in a wait (then nothing else can hold what the program's
+ * allocator locks: it blocks for good, or until a signal handler posts).
+ * Never at load: glibc runs locks without atomic instructions while a
+ * process has a single thread, and a helper started at load time would take
+ * that away from single-threaded programs (measured: 6.4 -> 22 ns for an
+ * uncontended lock+unlock pair under the shim). Never from a wait once
+ * there are threads: `idle` stays 0 from the first creation on, until the
+ * helper runs.
  */
 void lw_watcher_start(void) {
   install_dump_handler();
@@ -412,10 +425,27 @@ void lw_watcher_thread_ended(void) {
   }
 }
 
-void lw_watcher_thread_created(void) {
-  if (LW_UNLIKELY(!atomic_load_explicit(&running, memory_order_relaxed)) &&
-      atomic_exchange(&idle, 0))
-    spawn_helper();
+int lw_watcher_creating(void) {
+  if (LW_LIKELY(atomic_load_explicit(&running, memory_order_relaxed)))
+    return LW_HELPER_NOT_CLAIMED;
+  /* `idle` at 0 from here keeps a wait of the new thread from starting the
+   * helper itself (inside a blocking call, where the program's allocator
+   * may be half way through an operation). */
+  if (atomic_exchange(&idle, 0))
+    return LW_HELPER_CLAIMED_FIRST;
+  if (atomic_exchange(&retry_at_create, 0))
+    return LW_HELPER_CLAIMED_AGAIN;
+  return LW_HELPER_NOT_CLAIMED;
+}
+
+void lw_watcher_created(int claimed, bool made) {
+  if (claimed == LW_HELPER_NOT_CLAIMED)
+    return;
+  if (!made) { /* nothing was created: as it was */
+    atomic_store(claimed == LW_HELPER_CLAIMED_FIRST ? &idle : &retry_at_create, 1);
+    return;
+  }
+  spawn_helper();
 }
 
 void lw_watcher_fork_child(void) {
@@ -425,5 +455,6 @@ void lw_watcher_fork_child(void) {
   atomic_store(&running, 0);
   atomic_store(&dump_requested, 0);
   atomic_store(&retire_requested, 0);
+  atomic_store(&retry_at_create, 0);
   atomic_store(&idle, 1);
 }

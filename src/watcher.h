@@ -19,9 +19,18 @@
 #include <stdint.h>
 
 /* Start-up: install the dump handler; the helper thread itself starts with
- * the program's first thread or first wait (lw_watcher_thread_created). */
+ * the program's first thread (lw_watcher_creating, lw_watcher_created) or
+ * first wait. */
 void lw_watcher_start(void);
-void lw_watcher_thread_created(void);
+
+/* Around the program's pthread_create/thrd_create: before it, whether this
+ * call is the one to start the helper (it claims that); after it, with that
+ * answer and whether the program's thread was made, which starts the
+ * helper then. The program's thread comes first: under RLIMIT_NPROC or a
+ * cgroup's pids.max, the slot it asked for is the program's. */
+enum { LW_HELPER_NOT_CLAIMED, LW_HELPER_CLAIMED_FIRST, LW_HELPER_CLAIMED_AGAIN };
+int lw_watcher_creating(void);
+void lw_watcher_created(int claimed, bool made);
 
 /* A program thread ended: when none is left (main called pthread_exit),
  * the helper exits too, so that glibc can end the process. */

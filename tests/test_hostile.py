@@ -2,7 +2,10 @@
 never break the program). Each case runs a small program built to hit one
 mechanism, and checks that the program sees what it sees without the shim,
 and that the report is still right."""
+import json
+import os
 import shutil
+import tempfile
 
 from lwtest import program, run
 
@@ -107,3 +110,44 @@ def test_the_helper_thread_runs_where_the_program_may():
     if shutil.which("taskset"):
         r = run(["taskset", "-c", "0", program("helper_cpus")], options={"deadlock_ms": 100})
         assert r.stdout == "started: 0 / 0\nafter a check: 0 / 0\n", r
+
+
+def unused_uid(start):
+    """A uid no process runs as, from `start` on."""
+    owners = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                owners.add(os.stat(f"/proc/{entry}").st_uid)
+            except OSError:
+                pass
+    uid = start + os.getpid() % 5000
+    while uid in owners:
+        uid += 1
+    return uid
+
+
+def test_a_program_at_its_thread_limit_gets_its_thread():
+    # RLIMIT_NPROC (or a cgroup's pids.max) lets the program have one
+    # thread more than it has. The shim's helper thread started inside the
+    # program's first pthread_create, before the program's thread, and took
+    # that slot: the program's pthread_create failed with EAGAIN. The
+    # program's thread comes first now; the helper starts at a later
+    # creation that has room, also when it found none at a first wait
+    # ("wait"). Root is not held to the limit: the program becomes an
+    # unused uid first.
+    if os.geteuid() != 0:
+        return  # needs root (see above)
+    plain = run([program("hostile_thread_limit"), str(unused_uid(61000))], preload=False)
+    assert plain.stdout == "created: ok\nhelper: no\n", plain
+    for mode in ("pthread", "c11", "wait"):
+        reports = tempfile.mkdtemp(prefix="lwtest-limit-")
+        os.chmod(reports, 0o777)  # the program writes it as its new uid
+        r = run([program("hostile_thread_limit"), str(unused_uid(66000)), mode],
+                options={"json_path": f"{reports}/r.json"})
+        waited = "waited: ok\n" if mode == "wait" else ""
+        assert r.stdout == waited + "created: ok\nhelper: yes\n", (mode, r)
+        with open(f"{reports}/r.json") as f:
+            report = json.load(f)
+        assert r.returncode == 0 and kinds(report) == [], (mode, r, report)
+        assert report["trigger"] == "exit", report
