@@ -58,8 +58,9 @@ def main():
                         help="the program with these arguments and no preload as one more side "
                              "(repeatable); `spawn_tiny idle` starts one more thread that only "
                              "sleeps, as the shim's helper thread does, `idle-pinned` starts it "
-                             "on main's CPU, as the helper starts; ARGS may begin with "
-                             "LD_PRELOAD=LIB to preload another library")
+                             "on main's CPU, `idle-pinned-after` that just after the working "
+                             "thread, as the helper starts; ARGS may begin with LD_PRELOAD=LIB "
+                             "to preload another library")
     args = parser.parse_args()
 
     argv = [os.path.abspath(args.bin)] + shlex.split(args.args)

@@ -9,10 +9,13 @@
  * `spawn_tiny idle`: first start one more thread that only sleeps until
  * the process ends, as the shim's helper thread does: what one such
  * thread costs a process, without the shim. `spawn_tiny idle-pinned`: the
- * same thread started on the CPU main runs on, as the helper starts. */
+ * same thread started on the CPU main runs on, as the helper starts.
+ * `spawn_tiny idle-pinned-after`: that thread started just after the
+ * working one, as the shim starts its helper. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -26,24 +29,33 @@ static void *sleep_forever(void *arg) {
   return arg;
 }
 
+/* One more thread that sleeps until the process ends (the helper's stack
+ * size; on main's CPU when `pinned`). */
+static int start_idle(bool pinned) {
+  pthread_t idle;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024); /* the helper's */
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pinned && sched_getcpu() >= 0) {
+    cpu_set_t here;
+    CPU_ZERO(&here);
+    CPU_SET(sched_getcpu(), &here);
+    pthread_attr_setaffinity_np(&attr, sizeof here, &here);
+  }
+  return pthread_create(&idle, &attr, sleep_forever, NULL);
+}
+
 int main(int argc, char **argv) {
   pthread_t thread;
-  if (argc == 2 && strncmp(argv[1], "idle", 4) == 0) {
-    pthread_t idle;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024); /* the helper's */
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (strcmp(argv[1], "idle-pinned") == 0 && sched_getcpu() >= 0) {
-      cpu_set_t here;
-      CPU_ZERO(&here);
-      CPU_SET(sched_getcpu(), &here);
-      pthread_attr_setaffinity_np(&attr, sizeof here, &here);
-    }
-    if (pthread_create(&idle, &attr, sleep_forever, NULL) != 0)
-      return 1;
-  }
+  const char *mode = argc == 2 ? argv[1] : "";
+  bool idle_after = strcmp(mode, "idle-pinned-after") == 0;
+  if (strncmp(mode, "idle", 4) == 0 && !idle_after &&
+      start_idle(strcmp(mode, "idle-pinned") == 0) != 0)
+    return 1;
   if (pthread_create(&thread, NULL, work, NULL) != 0)
+    return 1;
+  if (idle_after && start_idle(true) != 0)
     return 1;
   if (pthread_join(thread, NULL) != 0)
     return 1;
