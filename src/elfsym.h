@@ -2,7 +2,7 @@
  * elfsym.h - what dlsym(RTLD_NEXT) would answer, read from the loaded
  * objects' own GNU hash tables.
  *
- * The shim looks up every function it wraps once, at start (72 names).
+ * The shim looks up every function it wraps once, at start (71 names).
  * Through dlsym that was 77,000 instructions of every process, a fifth of
  * all the shim added to a start (bench/README.md, fifth round): dlsym takes
  * the loader's lock, sets up its error catching and finds the caller's

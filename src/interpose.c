@@ -12,14 +12,15 @@
  *  - start-up (lw_init_ensure) builds the shim's state. Until it is done,
  *    and on the thread doing it, wrappers only forward.
  *
- * dlsym, when it is asked, may allocate (on a failed look-up), and a
- * program's allocator may lock a mutex, which lands in a wrapper on the
- * resolving thread while the table is half filled. The mutex and rwlock functions come first in the
- * table, so they are usually resolved by then; if not, that thread's lock
- * calls succeed without glibc. That is sound only because no second thread
- * can exist yet: pthread_create is itself a wrapper whose real function
- * needs the table. Every other entry reached there is looked up on its own
- * (dlsym is re-entrant on one thread: the loader's lock is recursive).
+ * elfsym takes no lock and allocates nothing. dlsym, when it is asked, may
+ * allocate (on a failed look-up), and a program's allocator may lock a
+ * mutex, which lands in a wrapper on the resolving thread while the table
+ * is half filled. The mutex and rwlock functions come first in the table,
+ * so they are usually resolved by then; if not, that thread's lock calls
+ * succeed without glibc. That is sound only because no second thread can
+ * exist yet: pthread_create is itself a wrapper whose real function needs
+ * the table. Every other entry reached there is looked up on its own (dlsym
+ * is re-entrant on one thread: the loader's lock is recursive).
  */
 #define _GNU_SOURCE
 #include "interpose.h"
