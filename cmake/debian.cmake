@@ -10,7 +10,8 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_PACKAGE_CONTACT "leakwatch developers <leakwatch@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # leakwatch_0.1.0_amd64.deb
-# The shim's linked libraries (libc, libgcc) come from dpkg-shlibdeps;
+# The shim's linked library (libc; libgcc's unwinder is linked in) comes
+# from dpkg-shlibdeps;
 # libdw and libunwind are loaded with dlopen when first needed
 # (src/symbols.c, src/stack.c), so they are named here, as is Python 3 for
 # the command.

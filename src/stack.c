@@ -203,14 +203,18 @@ static void load_unwinder_job(void) {
  * through glibc's _dl_find_object, without the loader lock). So a thread
  * starts with libgcc's and moves to libunwind's at its LW_TRACE_CACHE_AFTER-th
  * capture, where the cache pays for itself (asking the helper to load
- * libunwind then, and going on with libgcc's until it is). libunwind exports an
- * _Unwind_Backtrace of its own (a slower unw_step loop, with two system
- * calls a frame): find_gcc_unwinder makes sure it is libgcc's we call.
+ * libunwind then, and going on with libgcc's until it is).
+ *
+ * libgcc's unwinder is linked into the shim (-static-libgcc; its symbols
+ * stay private, --exclude-libs): no libgcc_s to map and relocate at every
+ * start (0.2 ms of a short process on the test VM, bench/README.md, fifth
+ * round), and no other _Unwind_Backtrace can take its place (libunwind
+ * exports one, a slower unw_step loop with two system calls a frame). Only
+ * captures use it: the shim is C without exceptions, so a cancellation
+ * unwinds through its frames with glibc's libgcc_s alone.
  */
 #define LW_TRACE_CACHE_AFTER 64
 static LW_TLS uint32_t captures_here;
-static _Unwind_Reason_Code (*gcc_backtrace)(_Unwind_Trace_Fn, void *);
-static _Unwind_Ptr (*gcc_get_ip)(struct _Unwind_Context *);
 
 typedef struct gcc_trace {
   uintptr_t *pcs;
@@ -219,46 +223,11 @@ typedef struct gcc_trace {
 
 static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *context, void *data) {
   gcc_trace *trace = data;
-  uintptr_t pc = (uintptr_t)gcc_get_ip(context);
+  uintptr_t pc = (uintptr_t)_Unwind_GetIP(context);
   if (pc == 0 || trace->depth == trace->max)
     return _URC_END_OF_STACK;
   trace->pcs[trace->depth++] = pc;
   return _URC_NO_REASON;
-}
-
-/* _dl_find_object, not dladdr: no loader lock, no search of the symbol
- * tables (dladdr was 6,000 instructions a call, at every start). */
-static bool from_libgcc(void *function) {
-  struct dl_find_object found;
-  if (_dl_find_object(function, &found) != 0 || !found.dlfo_link_map ||
-      !found.dlfo_link_map->l_name)
-    return false;
-  const char *slash = strrchr(found.dlfo_link_map->l_name, '/');
-  return slash && strcmp(slash + 1, "libgcc_s.so.1") == 0;
-}
-
-/* We link libgcc_s, so the loader has bound both functions at start; in
- * most processes that binding is libgcc's and costs nothing more (asking
- * libgcc_s by name, through dlopen, was 0.05 ms of every process's start:
- * the first run of dlopen's code is page faults). A libunwind the program
- * links comes before libgcc_s in the search, and its unversioned
- * definitions satisfy our versioned references: then libgcc_s is asked. */
-static void find_gcc_unwinder(void) {
-  gcc_backtrace = _Unwind_Backtrace;
-  gcc_get_ip = _Unwind_GetIP;
-  if (from_libgcc((void *)gcc_backtrace) && from_libgcc((void *)gcc_get_ip))
-    return;
-  gcc_backtrace = NULL;
-  gcc_get_ip = NULL;
-  void *libgcc = dlopen("libgcc_s.so.1", RTLD_LAZY | RTLD_NOLOAD);
-  if (!libgcc)
-    return;
-  gcc_get_ip = (_Unwind_Ptr(*)(struct _Unwind_Context *))dlvsym(libgcc, "_Unwind_GetIP", "GCC_3.0");
-  gcc_backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlvsym(
-      libgcc, "_Unwind_Backtrace", "GCC_3.3");
-  if (!gcc_get_ip)
-    gcc_backtrace = NULL;
-  dlclose(libgcc); /* a reference dropped; libgcc_s stays, we link it */
 }
 
 uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
@@ -266,11 +235,11 @@ uint32_t lw_stack_capture_here(uintptr_t *pcs, uint32_t max) {
   uintptr_t all[LW_STACK_MAX + 8];
   uint32_t depth = 0;
   lw_loader_enter(true);
-  if (gcc_backtrace && (captures_here < LW_TRACE_CACHE_AFTER || !unwinder_tls_here)) {
+  if (captures_here < LW_TRACE_CACHE_AFTER || !unwinder_tls_here) {
     if (++captures_here == LW_TRACE_CACHE_AFTER && !unwinder_ready() && request_helper_job)
       request_helper_job(load_unwinder_job);
     gcc_trace trace = {all, 0, LW_ARRAY_SIZE(all)};
-    gcc_backtrace(gcc_frame, &trace);
+    _Unwind_Backtrace(gcc_frame, &trace);
     depth = trace.depth;
   } else if (unwinder_tls_here) { /* so libunwind is ready */
     void *raw[LW_STACK_MAX + 8];
@@ -687,11 +656,10 @@ void lw_stack_init(void (*request)(void (*job)(void)), void (*outside)(int value
   request_helper_job = request;
   outside_request = outside;
   uintptr_t own_base = 0;
-  Dl_info dl;
-  if (dladdr((void *)&lw_stack_init, &dl))
-    own_base = (uintptr_t)dl.dli_fbase;
+  struct dl_find_object own; /* not dladdr: no loader lock, no symbol search */
+  if (_dl_find_object((void *)&lw_stack_init, &own) == 0 && own.dlfo_link_map)
+    own_base = (uintptr_t)own.dlfo_link_map->l_addr;
   lw_loader_iterate(find_text, &own_base);
-  find_gcc_unwinder();
   /* A real-time signal the program is unlikely to use; SA_RESTART so that
    * restartable calls the thread was in carry on. */
   capture_signal = SIGRTMAX - 3;

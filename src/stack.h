@@ -19,7 +19,7 @@
 #include "registry.h"
 #include "report.h"
 
-/* Once, at start-up: find the shim's text and libgcc's unwinder, install
+/* Once, at start-up: find the shim's text (libgcc's unwinder is in it), install
  * the capture signal's handler. libunwind is not loaded until needed;
  * `request` hands the helper thread a job (lw_watcher_run_soon): loading
  * it when a program thread wants it. The capture signal also carries

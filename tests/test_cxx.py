@@ -191,3 +191,17 @@ def test_dropped_code_lends_no_lines_to_start_or_main():
     assert "in main %s:%d" % (source, create_line) in r.stderr, r.stderr
     assert not re.search(r"in _start \S+:\d+", r.stderr), r.stderr
     shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_cancellation_unwinds_through_the_wrappers_in_cxx():
+    # The shim is C without exceptions: its cleanup handlers are glibc's
+    # setjmp form, and a forced unwind crosses its frames on their unwind
+    # tables alone. In C++, threads cancelled inside a condition variable
+    # wait, sem_wait and pthread_join must still see abi::__forced_unwind,
+    # run their destructors and end PTHREAD_CANCELED, as without the shim.
+    expected = "".join(f"{i}: destructor ran, forced unwind seen; canceled\n" for i in range(3))
+    plain = run([program("cxx_cancel_unwinds")], preload=False)
+    assert plain.stdout == expected + "done\n", plain
+    r = run([program("cxx_cancel_unwinds")])
+    assert r.returncode == 0 and r.stdout == plain.stdout, r
+    assert r.report["findings"] == [], r.report["findings"]

@@ -80,10 +80,11 @@ def test_libraries_are_loaded_only_when_needed():
 
 
 def test_a_program_that_links_libunwind_keeps_its_descriptors():
-    # The shim binds libgcc's _Unwind_Backtrace when it is loaded. In a
-    # program that links libunwind, the loader finds libunwind's first,
-    # whose first use opens a pipe: the program gained two descriptors
-    # from creating a thread. The shim then asks libgcc_s for its own.
+    # A program that links libunwind: the loader finds libunwind's
+    # _Unwind_Backtrace first, whose first use opens a pipe, and the
+    # program gained two descriptors from creating a thread when the shim
+    # used the one the loader bound. The shim has libgcc's unwinder linked
+    # in, private to it, and uses that one only.
     plain = run([program("unwinder_with_libunwind_linked")], preload=False)
     assert plain.stdout == ("first _Unwind_Backtrace: libunwind's\n"
                             "descriptors gained: 0\n"), plain
