@@ -168,8 +168,8 @@ LW_EXPORT int thrd_create(thrd_t *thread, thrd_start_t start, void *arg) {
   lw_misuse_join(self, (pthread_t)thread, lw_calls_name(call_id), LW_CALLER_PC());                 \
   lw_thread_ref target = lw_registry_ref((pthread_t)thread);                                       \
   bool began = lw_wait_begin(self, call_id, (const void *)thread, NULL, timed, target.id);         \
-  /* pthread_cleanup_push is a setjmp here (the shim is C without          \
-   * exceptions): what is used after it lives in memory. */                                       \
+  /* pthread_cleanup_push is a setjmp here (the shim is C without                                  \
+   * exceptions): what is used after it lives in memory. */                                        \
   lw_thread *volatile joiner = self;                                                               \
   int rc;                                                                                          \
   pthread_cleanup_push(lw_wait_end_cleanup, joiner);                                               \
