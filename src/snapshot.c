@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,9 +273,15 @@ static void fill_header(lw_report *r, const char *trigger) {
     r->exe = "";
     return;
   }
-  char exe[LW_PATH_MAX];
-  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  exe[len > 0 ? len : 0] = '\0';
+  /* Read at load: later, a process that dropped root may not read
+   * /proc/self/exe, and a program file replaced since is "(deleted)". */
+  const char *exe = lw_symbols_exe_path();
+  char now_read[LW_PATH_MAX];
+  if (!exe[0]) {
+    ssize_t len = readlink("/proc/self/exe", now_read, sizeof now_read - 1);
+    now_read[len > 0 ? len : 0] = '\0';
+    exe = now_read;
+  }
   r->exe = lw_mem_arena_strdup(&r->arena, exe);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -307,9 +314,18 @@ static void owner_from_field(lw_report *r, lw_report_thread *out, int tid) {
 void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
   fill_header(r, trigger);
   uint64_t now_ns = lw_now_ns();
-  char process_comm[LW_NAME_MAX + 1] = "";
-  if (!r->unseen)
-    read_file_line("/proc/self/comm", process_comm, sizeof process_comm);
+  /* The process's name is its main thread's. The thread reporting reads
+   * its own with prctl, a system call, not a file of /proc (three). */
+  char process_comm[LW_NAME_MAX + 1] = "", own_comm[LW_NAME_MAX + 1] = "";
+  const int own_tid = lw_gettid();
+  if (!r->unseen) {
+    if (prctl(PR_GET_NAME, own_comm, 0, 0, 0) != 0)
+      own_comm[0] = '\0';
+    if (own_tid == r->pid && own_comm[0])
+      memcpy(process_comm, own_comm, sizeof process_comm);
+    else
+      read_file_line("/proc/self/comm", process_comm, sizeof process_comm);
+  }
 
   /* Phase 1: list and pin. */
   lw_registry_pin();
@@ -433,8 +449,12 @@ void lw_snapshot_take(lw_report *r, const char *trigger, lw_thread *reporter) {
     if (r->unseen || out->name || out->state == LW_STATE_EXITED || !out->tid)
       continue;
     char path[64], comm[LW_NAME_MAX + 1];
-    snprintf(path, sizeof path, "/proc/self/task/%d/comm", out->tid);
-    read_file_line(path, comm, sizeof comm);
+    if (out->tid == own_tid && own_comm[0]) {
+      memcpy(comm, own_comm, sizeof comm);
+    } else {
+      snprintf(path, sizeof path, "/proc/self/task/%d/comm", out->tid);
+      read_file_line(path, comm, sizeof comm);
+    }
     if (comm[0] && strcmp(comm, process_comm) != 0)
       out->name = lw_mem_arena_strdup(&r->arena, comm);
   }

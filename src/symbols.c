@@ -150,6 +150,8 @@ __attribute__((constructor)) static void remember_exe_path(void) {
   exe_path = exe_path_long;
 }
 
+const char *lw_symbols_exe_path(void) { return exe_path; }
+
 /* One loaded module, as the dynamic loader lists it: by its path, at its
  * load bias. The vDSO and modules without a path are skipped. */
 static int report_loaded(struct dl_phdr_info *info, size_t size, void *data) {

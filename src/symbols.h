@@ -46,4 +46,8 @@ bool lw_symbols_data(uintptr_t address, lw_symbol *out);
  * now belong to another). */
 void lw_symbols_check_modules(void);
 
+/* The program's file, as /proc/self/exe named it when the shim was loaded
+ * ("" if it could not be read then). */
+const char *lw_symbols_exe_path(void);
+
 #endif
