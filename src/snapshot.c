@@ -273,8 +273,8 @@ static void fill_header(lw_report *r, const char *trigger) {
     r->exe = "";
     return;
   }
-  /* Read at load: later, a process that dropped root may not read
-   * /proc/self/exe, and a program file replaced since is "(deleted)". */
+  /* The path read at load (symbols.c: it must be readable after a
+   * privilege drop too), not a second readlink at every report. */
   const char *exe = lw_symbols_exe_path();
   char now_read[LW_PATH_MAX];
   if (!exe[0]) {
