@@ -107,11 +107,25 @@ void lw_mem_fork_child(void) { mem_lock.word = 0; }
 struct lw_arena_chunk {
   struct lw_arena_chunk *previous;
   size_t size, used;
-  char data[];
+  _Alignas(16) char data[]; /* the 16-byte alignment lw_mem_arena_alloc promises */
 };
+
+void lw_mem_arena_lend(lw_arena *arena, lw_arena_loan *loan) {
+  memset(loan->memory, 0, loan->dirty);
+  loan->dirty = 0;
+  arena->loan = loan;
+  arena->loan_used = 0;
+}
 
 void *lw_mem_arena_alloc(lw_arena *arena, size_t size) {
   size = (size + 15) & ~(size_t)15;
+  lw_arena_loan *loan = arena->loan;
+  if (loan && loan->size - arena->loan_used >= size) {
+    void *result = loan->memory + arena->loan_used;
+    arena->loan_used += size;
+    loan->dirty = arena->loan_used;
+    return result;
+  }
   struct lw_arena_chunk *chunk = arena->chunk;
   if (!chunk || chunk->size - chunk->used < size) {
     size_t want = sizeof *chunk + (size > 256 * 1024 ? size : 256 * 1024);
@@ -146,4 +160,6 @@ void lw_mem_arena_release(lw_arena *arena) {
     chunk = previous;
   }
   arena->chunk = NULL;
+  arena->loan = NULL; /* what it used is zeroed when next lent */
+  arena->loan_used = 0;
 }

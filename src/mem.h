@@ -20,12 +20,29 @@ void lw_mem_fork_prepare(void);
 void lw_mem_fork_parent(void);
 void lw_mem_fork_child(void);
 
+/* A zeroed buffer an arena serves its first allocations from
+ * (lw_mem_arena_lend), kept by its owner across reports. */
+typedef struct lw_arena_loan {
+  char *memory;
+  size_t size;
+  size_t dirty; /* how much of it a report has handed out since it was zeroed */
+} lw_arena_loan;
+
 typedef struct lw_arena {
   struct lw_arena_chunk *chunk;
+  lw_arena_loan *loan; /* or NULL */
+  size_t loan_used;
 } lw_arena;
 
 /* Zeroed, 16-byte aligned memory from `arena`, or NULL. Not thread-safe. */
 void *lw_mem_arena_alloc(lw_arena *arena, size_t size);
+/* Serve `arena`'s first allocations from `loan` rather than a mapping of
+ * its own, for a report most processes take once and keep small (the exit
+ * look): a mapping there is an mmap, a munmap and, with threads on other
+ * CPUs, a TLB flush on each. What an earlier report used is zeroed here,
+ * not at its release: a page only ever read stays untouched. One arena at
+ * a time may hold a loan (its owner's lock). */
+void lw_mem_arena_lend(lw_arena *arena, lw_arena_loan *loan);
 char *lw_mem_arena_strdup(lw_arena *arena, const char *text);
 void lw_mem_arena_release(lw_arena *arena);
 

@@ -283,8 +283,17 @@ static void exit_grace(lw_thread *reporter) {
   }
 }
 
+/* The exit look's first memory (lw_mem_arena_lend): a look takes about
+ * 2 KiB a thread, most of it never written (stacks a light look does not
+ * take), so this holds a process of up to 6 threads, and a larger one
+ * spills into mappings. Used under report_lock, which the exit report holds
+ * to the end. */
+LW_COLD static char exit_look_memory[16 * 1024] __attribute__((aligned(4096)));
+static lw_arena_loan exit_look_loan = {exit_look_memory, sizeof exit_look_memory, 0};
+
 static void exit_snapshot(lw_report *report, lw_thread *reporter, bool light) {
   memset(report, 0, sizeof *report);
+  lw_mem_arena_lend(&report->arena, &exit_look_loan);
   report->no_stacks = report->no_signals = light;
   /* A light look is shown as it is only when clean, and then only in a
    * file or at verbosity (otherwise a second look is taken). */

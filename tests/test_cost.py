@@ -7,6 +7,9 @@ the shim did (libraries it loaded, lines it logged, what the report holds).
 """
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 
 from lwtest import BUILD, LIB, assert_in_stack, assert_no_shim_frames, functions, program, run
 from test_suppressions import assert_suppressed, run_with
@@ -127,3 +130,35 @@ def test_start_up_asks_the_loader_for_no_wrapped_function():
     assert "symbol=pthread_create;" in r.stderr, r.stderr[-2000:]  # the log is on
     for name in ("pthread_mutex_clocklock", "sem_clockwait", "thrd_create"):
         assert "symbol=%s;" % name not in r.stderr, name
+
+
+def test_the_report_arena_serves_its_loan_first_and_finds_it_zero_again():
+    # The exit look's first memory is a buffer of the shim's own, not a
+    # mapping (mem.c's lw_mem_arena_lend): checked on mem.c alone, where a
+    # release that left the buffer dirty, or a loan that did not start
+    # over, shows. Its 16-byte alignment holds in the mappings too.
+    r = run([program("mem_arena_loan")], preload=False)
+    assert r.returncode == 0 and r.stdout == "arena loan: ok\n", r
+
+
+def test_a_clean_exit_maps_and_unmaps_nothing():
+    # After the program's last write, a clean process's exit (the exit
+    # look and everything around it) makes no mapping and unmaps none:
+    # with threads on other CPUs, each munmap is a TLB flush there too.
+    strace = shutil.which("strace")
+    assert strace, "strace is needed (scripts/test.sh installs it)"
+    with tempfile.TemporaryDirectory(prefix="lwtest-") as tmp:
+        trace = os.path.join(tmp, "trace")
+        env = dict(os.environ, LD_PRELOAD=str(LIB), LEAKWATCH_OPTIONS="")
+        proc = subprocess.run([strace, "-f", "-qq", "-e", "trace=write,mmap,munmap,openat", "-o",
+                               trace, program("cost_clean_exit")], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0 and proc.stdout == "exiting\n", proc
+        with open(trace) as f:
+            lines = f.read().splitlines()
+    marks = [i for i, line in enumerate(lines) if 'write(1, "exiting\\n"' in line]
+    assert len(marks) == 1, lines[-20:]
+    after = [line for line in lines[marks[0] + 1:] if re.search(r"\b(mmap|munmap|openat)\(", line)]
+    assert after == [], after
+    # The trace sees the shim at work: the helper's stack is mapped before.
+    assert any("mmap(" in line for line in lines[:marks[0]]), lines[:40]
