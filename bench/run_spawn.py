@@ -16,6 +16,11 @@ same rounds, and with --variant NAME=OPTIONS the shim with other options.
 `--args 'fork 20'` passes arguments to the program: spawn_tiny's fork mode
 forks 20 children that each exit (each pays a shim's exit, not its start).
 
+`--phases` runs `spawn_tiny phases` and splits each side's time where it
+goes: the start (exec, the loader, every constructor, the shim's too),
+pthread_create, pthread_join, and the exit (from the join to the parent's
+waitpid), as medians and as added over none.
+
 Spawns use posix_spawn (os.posix_spawn), so Python's own fork cost is the
 same on every side. The added time is the difference of medians; its 95%
 interval comes from drawing both sides' runs again with replacement (2,000
@@ -40,6 +45,42 @@ def spawn_once(argv, env):
     return elapsed, os.waitstatus_to_exitcode(status)
 
 
+def spawn_phases(argv, env):
+    """One spawn of `spawn_tiny phases`: its total time (s), exit status,
+    and the (start, create, join, exit) times in ms."""
+    read_end, write_end = os.pipe()
+    started = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    try:
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1)])
+    finally:
+        os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    ended = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    with os.fdopen(read_end, "rb") as pipe:
+        words = pipe.read().split()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 or len(words) != 4:
+        return (ended - started) / 1e9, code or 1, None
+    constructed, main_began, created, joined = map(int, words)
+    phases = (constructed - started, created - main_began, joined - created, ended - joined)
+    return (ended - started) / 1e9, 0, tuple(p / 1e6 for p in phases)
+
+
+PHASE_NAMES = ("start", "create", "join", "exit")
+
+
+def print_phases(configs, phases):
+    """Per-phase medians (ms) of every side, and what each adds over none."""
+    print()
+    print(f"{'phase medians, ms':<20} " + " ".join(f"{name:>10}" for name in PHASE_NAMES)
+          + "   added over none: " + " ".join(f"{name:>7}" for name in PHASE_NAMES))
+    base = [statistics.median(p[i] for p in phases["none"]) for i in range(len(PHASE_NAMES))]
+    for name, _, _ in configs:
+        medians = [statistics.median(p[i] for p in phases[name]) for i in range(len(PHASE_NAMES))]
+        print(f"{name:<20} " + " ".join(f"{m:10.3f}" for m in medians) + "                    "
+              + " ".join(f"{m - b:+7.3f}" for m, b in zip(medians, base)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lib", required=True)
@@ -49,6 +90,9 @@ def main():
     parser.add_argument("-n", "--spawns", type=int, default=200, help="spawns per configuration (default 200)")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds the spawns are split into")
     parser.add_argument("--json", action="store_true", help="also a side with json_path set")
+    parser.add_argument("--phases", action="store_true",
+                        help="run `spawn_tiny phases` and split the time into start, create, join "
+                             "and exit")
     parser.add_argument("--options", default="", help="LEAKWATCH_OPTIONS for the shim sides")
     parser.add_argument("--compare", action="append", default=[], metavar="NAME=LIB",
                         help="another build of the shim as one more side (repeatable)")
@@ -64,6 +108,10 @@ def main():
     args = parser.parse_args()
 
     argv = [os.path.abspath(args.bin)] + shlex.split(args.args)
+    if args.phases:
+        if args.args or args.plain:
+            parser.error("--phases runs `spawn_tiny phases`: no --args, no --plain")
+        argv.append("phases")
     base_env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LEAKWATCH_OPTIONS")}
     tmp = tempfile.mkdtemp(prefix="lwspawn-")
 
@@ -98,12 +146,18 @@ def main():
             env["LD_PRELOAD"] = os.path.abspath(words.pop(0).partition("=")[2])
         configs.append((name, env, [os.path.abspath(args.bin)] + words))
     times = {name: [] for name, _, _ in configs}
+    phases = {name: [] for name, _, _ in configs}
     failed = 0
     per_round = max(1, args.spawns // args.rounds)
     for _ in range(args.rounds):
         for name, env, side_argv in configs:
             for _ in range(per_round):
-                elapsed, code = spawn_once(side_argv, env)
+                if args.phases:
+                    elapsed, code, split = spawn_phases(side_argv, env)
+                    if split:
+                        phases[name].append(split)
+                else:
+                    elapsed, code = spawn_once(side_argv, env)
                 failed += code != 0
                 times[name].append(elapsed * 1000)
             for path in os.listdir(tmp):
@@ -120,6 +174,8 @@ def main():
         low, high = added_interval(base, times[name]) if name != "none" else (0.0, 0.0)
         print(f"{name:<20} {median:10.3f} {statistics.mean(times[name]):9.3f} {median - base_median:+14.3f} "
               f"  {low:+7.3f} .. {high:+7.3f}")
+    if args.phases and not failed:
+        print_phases(configs, phases)
     if failed:
         print(f"{failed} runs exited non-zero", file=sys.stderr)
         return 1

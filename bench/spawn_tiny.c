@@ -11,17 +11,35 @@
  * thread costs a process, without the shim. `spawn_tiny idle-pinned`: the
  * same thread started on the CPU main runs on, as the helper starts.
  * `spawn_tiny idle-pinned-after`: that thread started just after the
- * working one, as the shim starts its helper. */
+ * working one, as the shim starts its helper.
+ *
+ * `spawn_tiny phases`: the plain run, which then writes four CLOCK_MONOTONIC
+ * times (ns) to stdout in one line: when its constructor ran (after every
+ * library's, the shim's too), when main began, when pthread_create
+ * returned, when pthread_join did (run_spawn.py --phases: where the time
+ * goes). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void *work(void *arg) { return arg; }
+
+static long long now_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* The program's constructors run after those of every library it loads. */
+static long long constructed_ns;
+__attribute__((constructor)) static void constructed(void) { constructed_ns = now_ns(); }
 
 static void *sleep_forever(void *arg) {
   for (;;)
@@ -48,6 +66,7 @@ static int start_idle(bool pinned) {
 
 int main(int argc, char **argv) {
   pthread_t thread;
+  const long long main_ns = now_ns();
   const char *mode = argc == 2 ? argv[1] : "";
   bool idle_after = strcmp(mode, "idle-pinned-after") == 0;
   if (strncmp(mode, "idle", 4) == 0 && !idle_after &&
@@ -55,10 +74,19 @@ int main(int argc, char **argv) {
     return 1;
   if (pthread_create(&thread, NULL, work, NULL) != 0)
     return 1;
+  const long long created_ns = now_ns();
   if (idle_after && start_idle(true) != 0)
     return 1;
   if (pthread_join(thread, NULL) != 0)
     return 1;
+  if (strcmp(mode, "phases") == 0) {
+    const long long joined_ns = now_ns();
+    char line[96];
+    int len = snprintf(line, sizeof line, "%lld %lld %lld %lld\n", constructed_ns, main_ns,
+                       created_ns, joined_ns);
+    if (write(1, line, (size_t)len) != len)
+      return 1;
+  }
   int children = argc == 3 && strcmp(argv[1], "fork") == 0 ? atoi(argv[2]) : 0;
   for (int i = 0; i < children; i++) {
     pid_t pid = fork();
