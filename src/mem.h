@@ -40,8 +40,9 @@ void *lw_mem_arena_alloc(lw_arena *arena, size_t size);
  * its own, for a report most processes take once and keep small (the exit
  * look): a mapping there is an mmap, a munmap and, with threads on other
  * CPUs, a TLB flush on each. What an earlier report used is zeroed here,
- * not at its release: a page only ever read stays untouched. One arena at
- * a time may hold a loan (its owner's lock). */
+ * when the buffer is lent again, not at its release: a process that takes
+ * one look (most do) writes no more of it than that look does. One arena
+ * at a time may hold a loan (its owner's lock). */
 void lw_mem_arena_lend(lw_arena *arena, lw_arena_loan *loan);
 char *lw_mem_arena_strdup(lw_arena *arena, const char *text);
 void lw_mem_arena_release(lw_arena *arena);
