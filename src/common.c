@@ -18,31 +18,35 @@
 #include "userfile.h"
 
 /*
- * The shim's own futex calls go straight to the kernel, not through libc's
+ * The shim's own system calls go straight to the kernel, not through libc's
  * syscall(): the shim interposes that (intercept_syscall.c), so its own
- * words would be recorded as the program's wake-ups and waits, and libc's
- * syscall() sets errno, which is the program's. Returns 0 or -errno.
+ * futex words would be recorded as the program's wake-ups and waits, and
+ * libc's syscall() sets errno, which is the program's. Returns the result
+ * or -errno.
  */
-static long futex_call(_Atomic uint32_t *word, int op, uint32_t value,
-                       const struct timespec *timeout) {
+long lw_syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6) {
 #if defined(__x86_64__)
-  register long r10 __asm__("r10") = (long)timeout;
-  register long r8 __asm__("r8") = 0;
-  register long r9 __asm__("r9") = 0;
+  register long r10 __asm__("r10") = a4;
+  register long r8 __asm__("r8") = a5;
+  register long r9 __asm__("r9") = a6;
   long rc;
   __asm__ volatile("syscall"
                    : "=a"(rc)
-                   : "0"((long)SYS_futex), "D"(word), "S"((long)op), "d"((long)value), "r"(r10),
-                     "r"(r8), "r"(r9)
+                   : "0"(number), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
                    : "rcx", "r11", "memory");
   return rc;
 #else
   int saved_errno = errno;
-  long rc = syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+  long rc = syscall(number, a1, a2, a3, a4, a5, a6);
   rc = rc < 0 ? -errno : rc;
   errno = saved_errno;
   return rc;
 #endif
+}
+
+static long futex_call(_Atomic uint32_t *word, int op, uint32_t value,
+                       const struct timespec *timeout) {
+  return lw_syscall(SYS_futex, (long)word, op, (long)value, (long)timeout, 0, 0);
 }
 
 int lw_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel_timeout) {
@@ -72,7 +76,7 @@ void lw_lock_release(lw_lock *lock) {
     lw_futex_wake(&lock->word, 1);
 }
 
-int lw_gettid(void) { return (int)syscall(SYS_gettid); }
+int lw_gettid(void) { return (int)lw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0); }
 
 bool lw_write_all(int fd, const void *buf, size_t len) {
   /* A report written into a closed pipe must not kill the program with

@@ -75,6 +75,10 @@ void lw_lock_release(lw_lock *lock);
 int lw_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel_timeout);
 void lw_futex_wake(_Atomic uint32_t *word, int count);
 
+/* A system call made by the shim for itself: straight to the kernel, the
+ * program's errno untouched. Returns the result or -errno. */
+long lw_syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
 /* Our own kernel thread id, without glibc's caching games. */
 int lw_gettid(void);
 

@@ -162,3 +162,39 @@ def test_a_clean_exit_maps_and_unmaps_nothing():
     assert after == [], after
     # The trace sees the shim at work: the helper's stack is mapped before.
     assert any("mmap(" in line for line in lines[:marks[0]]), lines[:40]
+
+
+def pages_at_exit(argv, preload=LIB):
+    """The process's mappings as its main thread exits (pages_at_exit):
+    {name or perms: (perms, size in pages, pages present, 64 KiB windows)}
+    for the shim's mappings, keyed by their permissions."""
+    env = dict(os.environ, LEAKWATCH_OPTIONS="")
+    proc = subprocess.run([program("pages_at_exit"), str(preload)] + argv, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc
+    shim = {}
+    for line in proc.stdout.splitlines():
+        fields = line.split(" ", 5)
+        if len(fields) != 6 or "libleakwatch" not in fields[5]:
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        key = fields[1] + (":bss" if fields[5].endswith(":bss") else "")
+        shim[key] = ((end - start) // 4096, int(fields[3]), int(fields[4]))
+    assert "r-xp" in shim, proc.stdout
+    return shim
+
+
+def test_a_short_process_runs_the_shims_text_in_two_windows():
+    # The code a short process runs lies first in the shim's text, side by
+    # side (src/start_path.txt, placed by the link): a thread created and
+    # joined, and the exit, touch at most two of the text's 64 KiB windows
+    # (the kernel maps a file's pages a window at a time: a window is a page
+    # fault), where the text spans more; they touched three or four. Every
+    # lock and wait used by several threads (clean_sync) stays within three.
+    cases = [["cost_clean_exit"]] * 5
+    cases += [["clean_sync", mode] for mode in ("mutex", "rwlock", "cond", "sem", "barrier", "c11")]
+    for argv in cases:
+        pages, present, windows = pages_at_exit([program(argv[0])] + argv[1:])["r-xp"]
+        assert pages > 2 * 16 and present > 0, (argv, pages, present)
+        assert windows <= (2 if argv[0] == "cost_clean_exit" else 3), (argv, pages, present, windows)
+
