@@ -165,9 +165,10 @@ def test_a_clean_exit_maps_and_unmaps_nothing():
 
 
 def pages_at_exit(argv, preload=LIB):
-    """The process's mappings as its main thread exits (pages_at_exit):
-    {name or perms: (perms, size in pages, pages present, 64 KiB windows)}
-    for the shim's mappings, keyed by their permissions."""
+    """The shim's mappings as the process's main thread exits
+    (pages_at_exit), keyed by their permissions ("r-xp" is the text, and
+    "rw-p:bss" its .bss): (size in pages, pages present, 64 KiB windows
+    with a page present)."""
     env = dict(os.environ, LEAKWATCH_OPTIONS="")
     proc = subprocess.run([program("pages_at_exit"), str(preload)] + argv, env=env,
                           capture_output=True, text=True, timeout=60)
@@ -189,8 +190,9 @@ def test_a_short_process_runs_the_shims_text_in_two_windows():
     # side (src/start_path.txt, placed by the link): a thread created and
     # joined, and the exit, touch at most two of the text's 64 KiB windows
     # (the kernel maps a file's pages a window at a time: a window is a page
-    # fault), where the text spans more; they touched three or four. Every
-    # lock and wait used by several threads (clean_sync) stays within three.
+    # fault), where the text spans more; they touched three. Every lock and
+    # wait used by several threads (clean_sync) stays within three (it
+    # touched three or four).
     cases = [["cost_clean_exit"]] * 5
     cases += [["clean_sync", mode] for mode in ("mutex", "rwlock", "cond", "sem", "barrier", "c11")]
     for argv in cases:
