@@ -5,9 +5,10 @@ and that the report is still right."""
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 
-from lwtest import program, run
+from lwtest import LIB, program, run
 
 
 def kinds(report):
@@ -126,6 +127,24 @@ def unused_uid(start):
     while uid in owners:
         uid += 1
     return uid
+
+
+def test_the_helper_thread_is_started_once():
+    # The helper said it was idle before its creator had marked it running,
+    # and a wait that began in that moment started a second helper, which
+    # the deadlock finder did not count: "all threads asleep" went
+    # unreported (futex.deadlock_through_futex_locks_is_all_threads_asleep
+    # hung once in CI; futex_abba hung in 13 runs of 480 under load). The
+    # moment is short: four copies side by side, 50 runs each, and the
+    # program's thread waits from its first moment on (helper_once.c). The
+    # old library showed two helpers in 8 runs of 200.
+    env = dict(os.environ, LD_PRELOAD=str(LIB), LEAKWATCH_OPTIONS="")
+    loop = "for i in $(seq 1 50); do %s || echo failed $?; done" % program("helper_once")
+    copies = [subprocess.Popen(["sh", "-c", loop], env=env, stdout=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    outputs = [copy.communicate(timeout=120)[0] for copy in copies]
+    lines = [line for output in outputs for line in output.splitlines()]
+    assert len(lines) == 200 and set(lines) == {"helpers 1"}, sorted(set(lines))
 
 
 def test_a_program_at_its_thread_limit_gets_its_thread():
